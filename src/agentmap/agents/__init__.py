@@ -1,0 +1,1 @@
+"""Agents: the base class, the built-in types and the catalog that finds custom ones."""

@@ -1,0 +1,113 @@
+"""What an agent is: the ``Agent`` base class, the ``@agent`` decorator and ``Failure``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar, overload
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+AGENT_TYPE_ATTRIBUTE = "__agentmap_agent_type__"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Return this from ``process`` to fail without raising.
+
+    The run follows the node's ``Failure_Next``; ``error`` goes into the state's ``error`` key
+    and ``value`` (if not ``None``) into the node's Output_Field.
+
+    >>> Failure("amount is negative", value=-3).error
+    'amount is negative'
+    """
+
+    error: str
+    value: Any = None
+
+
+class Agent:
+    """Base class of every agent: subclass it and implement ``process``.
+
+    ``process`` receives the node's inputs (a fresh dict built from ``Input_Fields``) and
+    returns the node's output; it may be ``async def``. Raise, or return ``Failure``, to fail.
+    The agent's type name comes from ``agent_type`` or the class name
+    (``CustomProcessorAgent`` → ``custom_processor``).
+
+    >>> class ShoutAgent(Agent):
+    ...     def process(self, inputs):
+    ...         return str(inputs["text"]).upper()
+    >>> ShoutAgent(name="Shout").process({"text": "hi"})
+    'HI'
+    """
+
+    agent_type: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        name: str,
+        prompt: str = "",
+        context: Mapping[str, Any] | str | None = None,
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self.prompt = prompt
+        self.context = context
+        self.description = description
+
+    @property
+    def logger(self) -> logging.Logger:
+        """``agentmap.agent.<node name>``: log here rather than print."""
+        return logging.getLogger(f"agentmap.agent.{self.name}")
+
+    def process(self, inputs: Mapping[str, Any]) -> Any:
+        """Do the node's work and return its output."""
+        raise NotImplementedError(f"{type(self).__name__} must implement process(self, inputs)")
+
+    @classmethod
+    def type_name(cls) -> str:
+        """The AgentType this class answers to."""
+        return cls.agent_type or type_name_of(cls.__name__)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def type_name_of(name: str) -> str:
+    """``CustomProcessorAgent``, ``custom_processor`` and ``Custom Processor`` → ``custom_processor``."""
+    name = name.strip()
+    if name.casefold().startswith("custom:"):
+        name = name[len("custom:") :].strip()
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|[\s\-]+", "_", name)
+    snake = snake.casefold()
+    snake = re.sub(r"_+", "_", snake).strip("_")
+    return snake[: -len("_agent")] if snake.endswith("_agent") and snake != "_agent" else snake
+
+
+@overload
+def agent(name: F) -> F: ...
+@overload
+def agent(name: str | None = None) -> Callable[[F], F]: ...
+def agent(name: str | F | None = None) -> F | Callable[[F], F]:
+    """Mark a function in the agents folder as an agent type.
+
+    The function receives the same inputs mapping as ``Agent.process`` and may be async.
+    Nothing is registered at import time: discovery finds marked functions when it scans the
+    folder.
+
+    >>> @agent("greet")
+    ... def greet(inputs):
+    ...     return f"hello {inputs['name']}"
+    >>> greet({"name": "Ada"})
+    'hello Ada'
+    """
+
+    def mark(function: F, type_name: str | None = None) -> F:
+        setattr(function, AGENT_TYPE_ATTRIBUTE, type_name_of(type_name or function.__name__))
+        return function
+
+    if callable(name):
+        return mark(name)
+    return lambda function: mark(function, name)

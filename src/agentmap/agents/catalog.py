@@ -1,0 +1,93 @@
+"""Which agent types exist: the built-ins plus the custom agents found in the agents folder."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from agentmap.agents.base import AGENT_TYPE_ATTRIBUTE, Agent, type_name_of
+from agentmap.agents.builtins import BUILTIN_AGENTS
+from agentmap.exceptions import AgentError
+from agentmap.graph.model import Node
+from agentmap.modules import import_folder
+
+logger = logging.getLogger(__name__)
+
+Process = Callable[[Mapping[str, Any]], Any]
+"""What a node runs: ``process(inputs) -> output`` (a bound method or an ``@agent`` function)."""
+
+AgentSource = type[Agent] | Process
+
+
+class AgentCatalog:
+    """Maps AgentType cells to agents. Lookup ignores case and spelling (``Echo``, ``EchoAgent``).
+
+    >>> AgentCatalog().has("EchoAgent")
+    True
+    """
+
+    def __init__(self, custom: Mapping[str, AgentSource] | None = None) -> None:
+        self._sources: dict[str, AgentSource] = {cls.type_name(): cls for cls in BUILTIN_AGENTS}
+        for name, source in (custom or {}).items():
+            if name in self._sources:
+                logger.info("custom agent %r replaces the built-in agent of that type", name)
+            self._sources[name] = source
+        self._async = {
+            name: inspect.iscoroutinefunction(source.process if isinstance(source, type) else source)
+            for name, source in self._sources.items()
+        }
+
+    @classmethod
+    def discover(cls, folder: Path) -> AgentCatalog:
+        """Built-ins plus every ``Agent`` subclass and ``@agent`` function in ``folder``'s modules."""
+        found: dict[str, tuple[AgentSource, str]] = {}
+        for module in import_folder(folder):
+            for name, source in _agents_in(module):
+                if name in found:
+                    raise AgentError(
+                        f"agent type '{name}' is defined twice: in {found[name][1]} and in "
+                        f"{module.__file__} — rename one (or set its agent_type)",
+                        file=module.__file__,
+                    )
+                found[name] = (source, str(module.__file__))
+        return cls({name: source for name, (source, _) in found.items()})
+
+    def types(self) -> list[str]:
+        """Every known type name, sorted."""
+        return sorted(self._sources)
+
+    def has(self, agent_type: str) -> bool:
+        """Whether an AgentType cell names a known agent."""
+        return type_name_of(agent_type) in self._sources
+
+    def is_async(self, agent_type: str) -> bool:
+        """Whether agents of this type are ``async def`` (and so need an event loop)."""
+        return self._async.get(type_name_of(agent_type), False)
+
+    def process_for(self, node: Node) -> Process:
+        """Build the node's agent and return the callable that runs it."""
+        source = self._sources.get(type_name_of(node.agent_type))
+        if source is None:
+            raise AgentError(f"unknown agent type '{node.agent_type}'", node=node.name)
+        if isinstance(source, type):
+            agent = source(
+                name=node.name, prompt=node.prompt, context=node.context, description=node.description
+            )
+            return agent.process
+        return source
+
+
+def _agents_in(module: ModuleType) -> list[tuple[str, AgentSource]]:
+    agents: list[tuple[str, AgentSource]] = []
+    for value in vars(module).values():
+        if getattr(value, "__module__", None) != module.__name__:
+            continue  # imported from elsewhere, e.g. `from agentmap import Agent`
+        if inspect.isclass(value) and issubclass(value, Agent) and not inspect.isabstract(value):
+            agents.append((value.type_name(), value))
+        elif inspect.isfunction(value) and hasattr(value, AGENT_TYPE_ATTRIBUTE):
+            agents.append((getattr(value, AGENT_TYPE_ATTRIBUTE), value))
+    return agents

@@ -1,0 +1,208 @@
+"""Settings: agentmap_config.yaml, overridden by AGENTMAP_* variables, over built-in defaults.
+
+Every key is documented in ``agentmap_config.yaml`` at the project root (the same text
+``agentmap init`` writes). Unknown keys and wrong types are errors naming the key and where it
+came from, because a silently ignored setting is worse than a refused one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agentmap.exceptions import ConfigError
+from agentmap.suggest import did_you_mean
+
+CONFIG_FILENAME = "agentmap_config.yaml"
+ENV_PREFIX = "AGENTMAP_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathSettings(_Section):
+    """Folders agentmap imports user code from; relative paths resolve against the config's folder."""
+
+    custom_agents: Path = Path("agents")
+    functions: Path = Path("functions")
+
+
+class TrackingSettings(_Section):
+    """What the execution tracker records for each node run."""
+
+    enabled: bool = True
+    track_inputs: bool = False
+    track_outputs: bool = False
+
+
+class SuccessPolicySettings(_Section):
+    """How a run's overall success is decided from its nodes' outcomes."""
+
+    type: Literal["all_nodes", "final_node", "critical_nodes", "custom"] = "all_nodes"
+    critical_nodes: tuple[str, ...] = ()
+    custom_function: str | None = None
+
+
+class ExecutionSettings(_Section):
+    """Limits and bookkeeping of a run."""
+
+    max_steps: int = Field(default=10_000, ge=1)
+    success_policy: SuccessPolicySettings = SuccessPolicySettings()
+    tracking: TrackingSettings = TrackingSettings()
+
+    @field_validator("success_policy", mode="before")
+    @classmethod
+    def _policy_by_name(cls, value: Any) -> Any:
+        # `success_policy: final_node` is the natural way to write the common case.
+        return {"type": value} if isinstance(value, str) else value
+
+
+class LoggingSettings(_Section):
+    """Log level and format of the ``agentmap`` loggers (the CLI's ``-v`` raises the level)."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+    format: str = "%(message)s"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(_Section):
+    """All of agentmap's configuration. ``source`` is the file it was read from, if any."""
+
+    paths: PathSettings = PathSettings()
+    execution: ExecutionSettings = ExecutionSettings()
+    logging: LoggingSettings = LoggingSettings()
+    source: Path | None = Field(default=None, exclude=True)
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Read settings from ``path`` (or ``./agentmap_config.yaml`` if present), then the environment.
+
+    >>> load_settings(environ={"AGENTMAP_EXECUTION__MAX_STEPS": "50"}).execution.max_steps
+    50
+    """
+    cwd = cwd or Path.cwd()
+    file = _find_config_file(path, cwd)
+    data = _read_yaml(file) if file else {}
+    env_keys = _overlay_environment(data, os.environ if environ is None else environ)
+    return settings_from_dict(data, source=file, base_dir=file.parent if file else cwd, env_keys=env_keys)
+
+
+def settings_from_dict(
+    data: Mapping[str, Any],
+    *,
+    source: Path | None = None,
+    base_dir: Path | None = None,
+    env_keys: Mapping[str, str] | None = None,
+) -> Settings:
+    """Validate a settings mapping (as the YAML file would hold it) and resolve its paths."""
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, source, env_keys or {}) from exc
+    base = base_dir or Path.cwd()
+    paths = PathSettings(
+        custom_agents=base / settings.paths.custom_agents,
+        functions=base / settings.paths.functions,
+    )
+    return settings.model_copy(update={"paths": paths, "source": source})
+
+
+def _find_config_file(path: str | os.PathLike[str] | None, cwd: Path) -> Path | None:
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(
+                f"config file {file} does not exist — check the --config path", file=str(file)
+            )
+        return file.resolve()
+    default = cwd / CONFIG_FILENAME
+    return default.resolve() if default.is_file() else None
+
+
+def _read_yaml(file: Path) -> dict[str, Any]:
+    import yaml  # only paid for when there is a config file
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
+    except yaml.MarkedYAMLError as exc:
+        row = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError(
+            f"{file}:{row}: not valid YAML ({exc.problem}) — fix the syntax at that line",
+            file=str(file),
+            row=row,
+        ) from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{file}: can't read the config file ({exc})", file=str(file)) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{file}: the config file must be a mapping of sections (paths, execution, logging), "
+            f"not a {type(data).__name__}",
+            file=str(file),
+        )
+    return data
+
+
+def _overlay_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """Apply ``AGENTMAP_SECTION__KEY=value`` variables onto ``data``; return key → variable name.
+
+    Only variables with a ``__`` are settings: ``AGENTMAP_TEST_DATABASE_URL`` and the like are
+    left for whoever owns them.
+    """
+    applied: dict[str, str] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        keys = name[len(ENV_PREFIX) :].lower().split("__")
+        target = data
+        for key in keys[:-1]:
+            existing = target.get(key)
+            target = target.setdefault(key, {}) if existing is None else existing
+            if not isinstance(target, dict):
+                raise ConfigError(f"{name}: '{key}' is not a section, so it has no keys to set")
+        target[keys[-1]] = _env_value(raw)
+        applied[".".join(keys)] = name
+    return applied
+
+
+def _env_value(raw: str) -> Any:
+    # Lists and mappings can't be spelled as plain strings; JSON is the one obvious syntax.
+    if raw.strip().startswith(("[", "{")):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _config_error(exc: ValidationError, source: Path | None, env_keys: Mapping[str, str]) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"])
+        where = env_keys.get(key) or (f"{source}" if source else "settings")
+        if err["type"] == "extra_forbidden":
+            parent = Settings
+            for part in err["loc"][:-1]:
+                field = parent.model_fields.get(str(part))
+                parent = field.annotation if field and isinstance(field.annotation, type) else parent
+            hint = did_you_mean(str(err["loc"][-1]), list(parent.model_fields))
+            lines.append(f"{where}: unknown key '{key}' — remove it or fix its spelling{hint}")
+        else:
+            lines.append(f"{where}: {key}: {err['msg']} (got {err.get('input')!r})")
+    return ConfigError("\n".join(lines), file=str(source) if source else None)

@@ -1,0 +1,145 @@
+"""Every error agentmap raises, in one tree.
+
+    AgentMapError                 base: catch this to catch everything agentmap raises
+    ├── ConfigError               agentmap_config.yaml or an AGENTMAP_* variable is wrong
+    ├── GraphError                a graph file can't be used
+    │   ├── GraphFileError        the file can't be read at all (missing, not UTF-8, not CSV)
+    │   ├── GraphSelectionError   the graph or start node asked for is not in the file
+    │   └── GraphValidationError  the file was read but has problems (all of them listed)
+    ├── StateError                the initial state can't be turned into a state mapping
+    ├── AgentError                an agent broke its contract (e.g. a missing output key)
+    └── RunError                  the run itself went wrong (max_steps, a routing function)
+
+Every error carries where it happened (``file``, ``row``, ``column``, ``graph``, ``node``,
+whichever apply) and says how to fix it, so the CLI can print one clear line and pick an exit
+code from the class alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from agentmap.runner import ExecutionResult
+
+
+class AgentMapError(Exception):
+    """Base of every agentmap error.
+
+    The attributes say where the problem is; any of them may be ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        graph: str | None = None,
+        node: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.row = row
+        self.column = column
+        self.graph = graph
+        self.node = node
+
+
+class ConfigError(AgentMapError):
+    """The configuration file or an ``AGENTMAP_*`` variable has a wrong key or value."""
+
+
+class GraphError(AgentMapError):
+    """A graph file can't be turned into a runnable graph."""
+
+
+class GraphFileError(GraphError):
+    """The graph file can't be read: missing, unreadable, wrong encoding, not a table."""
+
+
+class GraphSelectionError(GraphError):
+    """The graph (or start node) asked for does not exist in the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong (or worth a warning) in a graph file, with its place and a fix.
+
+    ``row`` is the row as a spreadsheet shows it (the header is row 1); ``cell`` is the
+    spreadsheet cell (``F7``) and ``field`` the column's canonical name (``Success_Next``).
+    """
+
+    message: str
+    severity: Literal["error", "warning"] = "error"
+    file: str | None = None
+    row: int | None = None
+    cell: str | None = None
+    field: str | None = None
+    graph: str | None = None
+    node: str | None = None
+
+    @property
+    def place(self) -> str:
+        """``flow.csv:7 F7 Success_Next`` — as much of it as is known."""
+        where = self.file or "<graph>"
+        if self.row is not None:
+            where += f":{self.row}"
+        parts = [where]
+        if self.cell:
+            parts.append(self.cell)
+        if self.field:
+            parts.append(self.field)
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.place}: {self.message}"
+
+
+class GraphValidationError(GraphError):
+    """The graph file has problems; ``problems`` lists every one of them, in file order."""
+
+    def __init__(self, problems: Sequence[Problem], warnings: Sequence[Problem] = ()) -> None:
+        self.problems = tuple(problems)
+        self.warnings = tuple(warnings)
+        first = self.problems[0] if self.problems else None
+        count = len(self.problems)
+        header = f"{count} problem{'s' if count != 1 else ''} found"
+        super().__init__(
+            header + ":\n" + "\n".join(f"  {p}" for p in self.problems),
+            file=first.file if first else None,
+            row=first.row if first else None,
+            column=first.field if first else None,
+            graph=first.graph if first else None,
+            node=first.node if first else None,
+        )
+
+
+class StateError(AgentMapError):
+    """The initial state given to a run can't be used as a state mapping."""
+
+
+class AgentError(AgentMapError):
+    """An agent broke its contract: for example it did not return a declared output key."""
+
+
+class RunError(AgentMapError):
+    """The run stopped because of the graph itself, not an agent's failure.
+
+    ``result`` holds what ran before it stopped (path, timings, the state so far).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        graph: str | None = None,
+        node: str | None = None,
+        result: ExecutionResult | None = None,
+    ) -> None:
+        super().__init__(message, graph=graph, node=node)
+        self.result = result

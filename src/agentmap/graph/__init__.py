@@ -1,0 +1,1 @@
+"""Graphs: the model, reading graph files, and checking them before a run."""

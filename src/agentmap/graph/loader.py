@@ -1,0 +1,107 @@
+"""Load a graph file: read it in its format, check it, and pick the graph to run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentmap.agents.catalog import AgentCatalog
+from agentmap.exceptions import GraphFileError, GraphSelectionError, GraphValidationError, Problem
+from agentmap.functions import FunctionCatalog
+from agentmap.graph.csv_reader import read_csv_rows
+from agentmap.graph.model import Graph, GraphFile
+from agentmap.graph.table import parse_table
+from agentmap.graph.validation import check_graph
+from agentmap.suggest import did_you_mean
+
+SUFFIXES = (".csv",)
+GRAPH_SEPARATOR = "::"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """The outcome of checking a graph file: the graphs read, and every error and warning."""
+
+    file: GraphFile
+    errors: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing stops the graph(s) from running."""
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        """Raise ``GraphValidationError`` listing every error, if there is any."""
+        if self.errors:
+            raise GraphValidationError(self.errors, self.warnings)
+
+
+def split_source(source: str | os.PathLike[str]) -> tuple[Path, str | None]:
+    """``"flow.csv::Main"`` → ``(Path("flow.csv"), "Main")``; a plain path selects no graph."""
+    text = os.fspath(source)
+    path, sep, graph = text.partition(GRAPH_SEPARATOR)
+    return Path(path), (graph.strip() or None) if sep else None
+
+
+def read_graph_file(path: Path) -> tuple[GraphFile, list[Problem]]:
+    """Read any supported graph file into the graph model, with the problems its rows have."""
+    display = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise GraphFileError(
+            f"{display}: agentmap can't read '{suffix or 'extensionless'}' files — use a "
+            f"{' or '.join(SUFFIXES)} file",
+            file=display,
+        )
+    return parse_table(read_csv_rows(path, display), file=display)
+
+
+def validate_file(
+    path: Path, agents: AgentCatalog, functions: FunctionCatalog, graph: str | None = None
+) -> ValidationReport:
+    """Read ``path`` and check every graph in it (or just ``graph``), collecting all problems."""
+    graph_file, problems = read_graph_file(path)
+    if graph is not None and graph_file.graphs:
+        select_graph(graph_file, graph)  # an unknown name is an error in itself
+    for name, g in graph_file.graphs.items():
+        if graph is None or name == graph:
+            problems.extend(check_graph(g, agents, functions))
+    relevant = [p for p in problems if graph is None or p.graph in (None, graph)]
+    return ValidationReport(
+        file=graph_file,
+        errors=tuple(p for p in relevant if p.severity == "error"),
+        warnings=tuple(p for p in relevant if p.severity == "warning"),
+    )
+
+
+def select_graph(graph_file: GraphFile, name: str | None, start: str | None = None) -> Graph:
+    """The graph called ``name`` (or the file's only graph), entered at ``start`` if given."""
+    graphs = graph_file.graphs
+    if name is None:
+        if len(graphs) != 1:
+            raise GraphSelectionError(
+                f"{graph_file.path} holds {len(graphs)} graphs: {', '.join(graphs)} — choose one "
+                f"with --graph NAME or {graph_file.path}::NAME",
+                file=graph_file.path,
+            )
+        name = next(iter(graphs))
+    graph = graphs.get(name)
+    if graph is None:
+        raise GraphSelectionError(
+            f"no graph named '{name}' in {graph_file.path}{did_you_mean(name, graphs)} "
+            f"(it holds: {', '.join(graphs) or 'no graphs'})",
+            file=graph_file.path,
+            graph=name,
+        )
+    if start is None:
+        return graph
+    if start not in graph.nodes:
+        raise GraphSelectionError(
+            f"--start: no node named '{start}' in graph '{name}'{did_you_mean(start, graph.nodes)}",
+            file=graph_file.path,
+            graph=name,
+            node=start,
+        )
+    return graph.with_entry(start)

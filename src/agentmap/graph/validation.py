@@ -1,0 +1,112 @@
+"""Check a graph's meaning before it runs: routing, agent types, functions, reachability."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agentmap.agents.catalog import AgentCatalog
+from agentmap.exceptions import Problem
+from agentmap.functions import FunctionCatalog
+from agentmap.graph.model import FUNC_PREFIX, Graph, Node
+from agentmap.suggest import did_you_mean
+
+
+def check_graph(graph: Graph, agents: AgentCatalog, functions: FunctionCatalog) -> list[Problem]:
+    """Every error and warning of one graph, in row order."""
+    problems: list[Problem] = []
+    for node in graph.nodes.values():
+        problems.extend(_check_node(graph, node, agents, functions))
+    problems.extend(_unreachable(graph))
+    return sorted(problems, key=lambda p: (p.row or 0, p.cell or ""))
+
+
+def _problem(graph: Graph, node: Node, field: str, message: str, severity: str = "error") -> Problem:
+    return Problem(
+        message,
+        severity=severity,  # type: ignore[arg-type]
+        file=graph.file,
+        row=node.row,
+        cell=graph.cell(node, field),
+        field=field,
+        graph=graph.name,
+        node=node.name,
+    )
+
+
+def _check_node(graph: Graph, node: Node, agents: AgentCatalog, functions: FunctionCatalog) -> Iterator[Problem]:
+    if not agents.has(node.agent_type):
+        hint = did_you_mean(node.agent_type, agents.types())
+        yield _problem(
+            graph,
+            node,
+            "AgentType",
+            f"unknown agent type '{node.agent_type}'{hint} — fix the spelling, or run "
+            f"`agentmap scaffold {graph.file or 'FILE'}` to write a stub for it",
+        )
+    if node.edge and (node.success_next or node.failure_next):
+        both = "Success_Next" if node.success_next else "Failure_Next"
+        yield _problem(
+            graph,
+            node,
+            "Edge",
+            f"Edge and {both} are both set — Edge always goes on; use Success_Next/Failure_Next "
+            "to branch, or clear them to keep the Edge",
+        )
+    for field, target in node.targets:
+        yield from _check_target(graph, node, field, target, functions)
+
+
+def _check_target(
+    graph: Graph, node: Node, field: str, target: str, functions: FunctionCatalog
+) -> Iterator[Problem]:
+    if "|" in target:
+        yield _problem(
+            graph,
+            node,
+            field,
+            f"'{target}' names several targets (parallel branches), which this version can't run "
+            "yet — route to one node",
+        )
+    elif target.startswith(FUNC_PREFIX):
+        name = target[len(FUNC_PREFIX) :].strip()
+        if functions.get(name) is None:
+            hint = did_you_mean(name, functions.names())
+            yield _problem(
+                graph,
+                node,
+                field,
+                f"no routing function named '{name}'{hint} — define it in the functions folder, or "
+                f"run `agentmap scaffold {graph.file or 'FILE'}` to write a stub",
+            )
+        elif (reason := functions.signature_problem(name)) is not None:
+            yield _problem(graph, node, field, reason)
+    elif target not in graph.nodes:
+        hint = did_you_mean(target, graph.nodes)
+        yield _problem(
+            graph, node, field, f"no node named '{target}' in graph '{graph.name}'{hint}"
+        )
+
+
+def _unreachable(graph: Graph) -> Iterator[Problem]:
+    """Nodes no route leads to from the entry. A ``func:`` route may lead anywhere."""
+    seen: set[str] = set()
+    todo = [graph.entry]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in graph.nodes:
+            continue
+        seen.add(name)
+        for _, target in graph.nodes[name].targets:
+            if target.startswith(FUNC_PREFIX):
+                return
+            todo.extend(t.strip() for t in target.split("|"))
+    for node in graph.nodes.values():
+        if node.name not in seen:
+            yield _problem(
+                graph,
+                node,
+                "Node",
+                f"node '{node.name}' can't be reached from the entry node '{graph.entry}' — "
+                "route to it or delete it",
+                severity="warning",
+            )

@@ -1,0 +1,90 @@
+"""The run state: adapting what the caller gives, reading agents' inputs, and making new states.
+
+A state is an ``immutables.Map`` — a persistent mapping. Each step makes a new one that shares
+almost everything with the last, so a node costs O(log n) however large the state grows, and no
+state any node or caller holds is ever changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import immutables
+
+from agentmap.exceptions import StateError
+
+logger = logging.getLogger(__name__)
+
+State = immutables.Map[str, Any]
+_MISSING = object()
+
+SUCCESS_KEY = "last_action_success"
+ERROR_KEY = "error"
+
+
+class StateAdapterService:
+    """Turns caller values into states, states into agent inputs, and outputs into new states."""
+
+    def initial_state(self, value: Any) -> State:
+        """A state from a dict, a pydantic model, an object with ``to_dict()`` or attributes.
+
+        A bare value (text, a number, a list) becomes ``{"input": value}``; ``None`` is empty.
+
+        >>> dict(StateAdapterService().initial_state("hi"))
+        {'input': 'hi'}
+        """
+        data = self._as_mapping(value)
+        bad = [key for key in data if not isinstance(key, str)]
+        if bad:
+            raise StateError(f"state keys must be text; {bad[0]!r} is a {type(bad[0]).__name__}")
+        return immutables.Map(data)
+
+    def inputs(self, state: State, fields: tuple[tuple[str, str], ...], node: str) -> dict[str, Any]:
+        """A fresh dict of the node's inputs: state key → parameter name. Absent keys are ``None``."""
+        inputs = {}
+        for key, param in fields:
+            value = state.get(key, _MISSING)
+            if value is _MISSING:
+                logger.debug("node %r: input %r is not in the state; passing None", node, key)
+                value = None
+            inputs[param] = value
+        return inputs
+
+    def updated(self, state: State, outputs: Mapping[str, Any], success: bool, error: str | None) -> State:
+        """A new state with the node's outputs and outcome; ``state`` itself is unchanged.
+
+        ``error`` is only written on failure, so a later error handler can still read it.
+        """
+        for key, value in outputs.items():
+            state = state.set(key, value)
+        state = state.set(SUCCESS_KEY, success)
+        return state if success else state.set(ERROR_KEY, error)
+
+    def to_dict(self, state: State) -> dict[str, Any]:
+        """A plain dict copy of ``state``, for results and output."""
+        return dict(state.items())
+
+    def _as_mapping(self, value: Any) -> Mapping[Any, Any]:
+        if value is None:
+            return {}
+        if isinstance(value, Mapping):
+            return value
+        if callable(getattr(value, "model_dump", None)):  # pydantic v2
+            return dict(value.model_dump())
+        if callable(getattr(value, "to_dict", None)):
+            result = value.to_dict()
+            if not isinstance(result, Mapping):
+                raise StateError(f"{type(value).__name__}.to_dict() returned a "
+                                 f"{type(result).__name__}, not a mapping")
+            return result
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        if isinstance(value, str | bytes | int | float | complex | list | tuple | set | frozenset):
+            return {"input": value}
+        attributes = getattr(value, "__dict__", None)
+        if attributes is not None:
+            return {k: v for k, v in attributes.items() if not k.startswith("_")}
+        return {"input": value}

@@ -1,0 +1,198 @@
+"""Execution tracking: the path a run took, what each node did and how long it took, and the verdict."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+from agentmap.config import SuccessPolicySettings, TrackingSettings
+from agentmap.exceptions import ConfigError
+from agentmap.functions import FunctionCatalog
+
+
+class NodeResult(NamedTuple):
+    """One execution of one node (a node in a loop has one result per visit).
+
+    ``started`` is seconds since the run started; ``inputs``/``output`` are only kept when
+    ``execution.tracking.track_inputs`` / ``track_outputs`` are on. (A named tuple: one is made
+    per node run, and it is the cheapest immutable record Python has.)
+    """
+
+    node: str
+    success: bool
+    duration: float
+    started: float
+    error: str | None = None
+    inputs: Mapping[str, Any] | None = None
+    output: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "node": self.node,
+            "success": self.success,
+            "duration": self.duration,
+            "started": self.started,
+            "error": self.error,
+        }
+        if self.inputs is not None:
+            data["inputs"] = dict(self.inputs)
+        if self.output is not None:
+            data["output"] = self.output
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """What a run did. ``success`` is decided by ``execution.success_policy``."""
+
+    graph_name: str
+    execution_path: tuple[str, ...]
+    node_results: tuple[NodeResult, ...]
+    failed_nodes: tuple[str, ...]
+    final_node_success: bool | None
+    total_duration: float
+    start_time: float
+    success: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "graph_name": self.graph_name,
+            "execution_path": list(self.execution_path),
+            "node_results": [r.to_dict() for r in self.node_results],
+            "failed_nodes": list(self.failed_nodes),
+            "final_node_success": self.final_node_success,
+            "total_duration": self.total_duration,
+            "start_time": self.start_time,
+            "success": self.success,
+        }
+
+
+SuccessPolicy = Callable[[ExecutionSummary], bool]
+
+
+class ExecutionTracker:
+    """Records one run. Use ``track_node_start`` / ``track_node_complete`` around each node."""
+
+    def __init__(
+        self,
+        graph_name: str,
+        settings: TrackingSettings,
+        policy: SuccessPolicy,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._graph_name = graph_name
+        self._records = settings.enabled
+        self._keep_inputs = settings.track_inputs
+        self._keep_output = settings.track_outputs
+        self._policy = policy
+        self._clock = clock
+        self._start_time = time.time()
+        self._t0 = clock()
+        self._path: list[str] = []
+        self._results: list[NodeResult] = []
+        self._failed: dict[str, None] = {}
+        self._last_success: bool | None = None
+        self._node_started = 0.0
+        self._node_inputs: Mapping[str, Any] | None = None
+
+    def track_node_start(self, node: str, inputs: Mapping[str, Any] | None = None) -> None:
+        """Note that ``node`` starts now, with these inputs."""
+        self._path.append(node)
+        self._node_started = self._clock()
+        self._node_inputs = inputs
+
+    def track_node_complete(
+        self, node: str, success: bool, output: Any = None, error: str | None = None
+    ) -> None:
+        """Note that ``node`` (the one last started) finished, and how."""
+        now = self._clock()
+        self._last_success = success
+        if not success:
+            self._failed[node] = None
+        if self._records:
+            self._results.append(
+                NodeResult(
+                    node,
+                    success,
+                    now - self._node_started,
+                    self._node_started - self._t0,
+                    error,
+                    self._node_inputs if self._keep_inputs else None,
+                    output if self._keep_output else None,
+                )
+            )
+
+    def get_summary(self) -> ExecutionSummary:
+        """The run so far, with its verdict from the success policy."""
+        summary = ExecutionSummary(
+            graph_name=self._graph_name,
+            execution_path=tuple(self._path),
+            node_results=tuple(self._results),
+            failed_nodes=tuple(self._failed),
+            final_node_success=self._last_success,
+            total_duration=self._clock() - self._t0,
+            start_time=self._start_time,
+            success=bool(self._path) and not self._failed,
+        )
+        return replace(summary, success=bool(self._policy(summary)))
+
+
+class ExecutionTrackingService:
+    """Makes a tracker per run, configured by ``execution.tracking`` and ``execution.success_policy``."""
+
+    def __init__(
+        self,
+        settings: TrackingSettings,
+        policy: SuccessPolicySettings,
+        functions: FunctionCatalog | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._settings = settings
+        self._policy = make_success_policy(policy, functions or FunctionCatalog())
+        self._clock = clock
+
+    def create_tracker(self, graph: Any) -> ExecutionTracker:
+        """A fresh tracker for one run of ``graph`` (a ``Graph`` or a graph name)."""
+        name = graph if isinstance(graph, str) else graph.name
+        return ExecutionTracker(name, self._settings, self._policy, self._clock)
+
+
+def make_success_policy(settings: SuccessPolicySettings, functions: FunctionCatalog) -> SuccessPolicy:
+    """The function that decides a run's success, as configured.
+
+    ``all_nodes``: no node failed. ``final_node``: the last node run succeeded.
+    ``critical_nodes``: none of the listed nodes failed (nodes that didn't run don't count).
+    ``custom``: ``custom_function`` — ``module:function``, or the name of a function in the
+    functions folder — called with the summary (whose ``success`` holds the all_nodes verdict).
+    """
+    if settings.type == "final_node":
+        return lambda summary: bool(summary.final_node_success)
+    if settings.type == "critical_nodes":
+        critical = frozenset(settings.critical_nodes)
+        return lambda summary: bool(summary.execution_path) and critical.isdisjoint(summary.failed_nodes)
+    if settings.type == "custom":
+        return _custom_policy(settings.custom_function, functions)
+    return lambda summary: summary.success
+
+
+def _custom_policy(path: str | None, functions: FunctionCatalog) -> SuccessPolicy:
+    key = "execution.success_policy.custom_function"
+    if not path:
+        raise ConfigError(f"{key} must name a function when success_policy type is 'custom'")
+    local = functions.get(path)
+    if local is not None:
+        return local
+    module_name, sep, attribute = path.replace(":", ".").rpartition(".")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute) if sep else None
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{key}: can't import '{path}' ({exc}) — use 'module:function'") from exc
+    if not callable(function):
+        raise ConfigError(
+            f"{key}: '{path}' is not a function in the functions folder nor an importable "
+            "'module:function'"
+        )
+    return function  # type: ignore[no-any-return]
