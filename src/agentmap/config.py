@@ -67,7 +67,7 @@ class LoggingSettings(_Section):
     """Log level and format of the ``agentmap`` loggers (the CLI's ``-v`` raises the level)."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
-    format: str = "%(message)s"
+    format: str = "%(levelname)s %(name)s: %(message)s"
 
     @field_validator("level", mode="before")
     @classmethod

@@ -1,15 +1,15 @@
 """The run state: adapting what the caller gives, reading agents' inputs, and making new states.
 
-A state is an ``immutables.Map`` — a persistent mapping. Each step makes a new one that shares
-almost everything with the last, so a node costs O(log n) however large the state grows, and no
-state any node or caller holds is ever changed.
+A ``State`` is a persistent mapping: each step makes a new one that shares almost everything
+with the last, so a node costs O(log n) however large the state grows, and no state any node or
+caller holds is ever changed. Keys iterate in the order they were first written.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import immutables
@@ -18,11 +18,61 @@ from agentmap.exceptions import StateError
 
 logger = logging.getLogger(__name__)
 
-State = immutables.Map[str, Any]
 _MISSING = object()
 
 SUCCESS_KEY = "last_action_success"
 ERROR_KEY = "error"
+
+
+class State(Mapping[str, Any]):
+    """A read-only mapping; ``set`` returns a new state and leaves this one as it is.
+
+    >>> first = State({"input": "hi"})
+    >>> second = first.set("echoed", "hi")
+    >>> dict(first), dict(second)
+    ({'input': 'hi'}, {'input': 'hi', 'echoed': 'hi'})
+    """
+
+    __slots__ = ("_map", "_order")
+
+    _map: immutables.Map[str, Any]
+    _order: tuple[Any, ...] | None  # newest key first, as a cons list: (key, older)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._map = immutables.Map(data or {})
+        self._order = None
+        for key in data or {}:
+            self._order = (key, self._order)
+
+    def set(self, key: str, value: Any) -> State:
+        """A new state with ``key`` set to ``value``."""
+        new = State.__new__(State)
+        new._map = self._map.set(key, value)
+        new._order = self._order if key in self._map else (key, self._order)
+        return new
+
+    def __getitem__(self, key: str) -> Any:
+        return self._map[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._map.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._map
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __iter__(self) -> Iterator[str]:
+        keys = []
+        link = self._order
+        while link is not None:
+            keys.append(link[0])
+            link = link[1]
+        return reversed(keys)
+
+    def __repr__(self) -> str:
+        return f"State({dict(self)!r})"
 
 
 class StateAdapterService:
@@ -40,7 +90,7 @@ class StateAdapterService:
         bad = [key for key in data if not isinstance(key, str)]
         if bad:
             raise StateError(f"state keys must be text; {bad[0]!r} is a {type(bad[0]).__name__}")
-        return immutables.Map(data)
+        return State(data)
 
     def inputs(self, state: State, fields: tuple[tuple[str, str], ...], node: str) -> dict[str, Any]:
         """A fresh dict of the node's inputs: state key → parameter name. Absent keys are ``None``."""
@@ -65,7 +115,7 @@ class StateAdapterService:
 
     def to_dict(self, state: State) -> dict[str, Any]:
         """A plain dict copy of ``state``, for results and output."""
-        return dict(state.items())
+        return {key: state[key] for key in state}
 
     def _as_mapping(self, value: Any) -> Mapping[Any, Any]:
         if value is None:

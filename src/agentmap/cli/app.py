@@ -1,0 +1,46 @@
+"""The ``agentmap`` command line: each command is a module, composed here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agentmap._version import __version__
+from agentmap.cli.init import init
+from agentmap.cli.run import run
+from agentmap.cli.scaffold import scaffold
+from agentmap.cli.validate import validate
+
+app = typer.Typer(
+    name="agentmap",
+    help="Run AI-agent workflows defined as CSV tables.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command(no_args_is_help=True)(run)
+app.command(no_args_is_help=True)(validate)
+app.command(no_args_is_help=True)(scaffold)
+app.command()(init)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentmap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Run AI-agent workflows defined as CSV tables."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

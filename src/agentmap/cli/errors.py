@@ -1,0 +1,61 @@
+"""Exit codes, and turning a library error into one clear message instead of a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+
+import typer
+from rich.text import Text
+
+from agentmap.cli.render import render_problems, stderr
+from agentmap.exceptions import AgentMapError, GraphValidationError, RunError
+
+
+class ExitCode(IntEnum):
+    """What ``agentmap`` exits with. Part of the CLI's contract; documented in docs/cli.md."""
+
+    OK = 0  # the graph ran and succeeded (validate: the file is valid)
+    FAILED = 1  # the graph ran and failed per the success policy (validate: problems found)
+    BAD_INPUT = 2  # bad file, graph, state, config or flag; nothing ran
+    INTERNAL = 70  # a bug in agentmap itself
+
+
+def exit_code_for(error: AgentMapError) -> ExitCode:
+    """A run that stopped part-way (``RunError``) ran and failed; everything else is bad input."""
+    return ExitCode.FAILED if isinstance(error, RunError) else ExitCode.BAD_INPUT
+
+
+@contextmanager
+def reported_errors(debug: bool) -> Iterator[None]:
+    """Print an agentmap error as one clear message and exit with its code.
+
+    With ``--debug`` the traceback is shown too. Anything else escaping is a bug in agentmap:
+    say so plainly (and exit 70) rather than dump a traceback at the user.
+    """
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except AgentMapError as error:
+        if debug:
+            stderr().print_exception()
+        if isinstance(error, GraphValidationError):
+            render_problems(error.problems, error.warnings)
+        else:
+            stderr().print(Text.assemble(("error: ", "bold red"), error.message))
+        raise typer.Exit(exit_code_for(error)) from None
+    except Exception as error:
+        if debug:
+            stderr().print_exception()
+        logging.getLogger("agentmap").debug("internal error", exc_info=True)
+        stderr().print(
+            Text.assemble(
+                ("internal error: ", "bold red"),
+                f"{type(error).__name__}: {error} — this is a bug in agentmap; run again with "
+                "--debug for the traceback and please report it",
+            )
+        )
+        raise typer.Exit(ExitCode.INTERNAL) from None

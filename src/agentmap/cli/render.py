@@ -1,0 +1,115 @@
+"""How results, reports and problems look in the terminal. The only place rich draws anything."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from agentmap.exceptions import Problem
+from agentmap.graph.loader import ValidationReport
+from agentmap.runner import ExecutionResult
+
+
+@cache
+def stdout() -> Console:
+    """Results go here."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+@cache
+def stderr() -> Console:
+    """Messages, warnings, errors and logs go here, so stdout stays clean for results."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def render_problems(errors: Sequence[Problem], warnings: Sequence[Problem] = ()) -> None:
+    """Every warning and error, one per line, errors last so they stay in view."""
+    for problem in warnings:
+        stderr().print(Text.assemble(("warning ", "yellow"), (problem.place, "bold"), f": {problem.message}"))
+    for problem in errors:
+        stderr().print(Text.assemble(("error ", "bold red"), (problem.place, "bold"), f": {problem.message}"))
+    if errors:
+        count = len(errors)
+        stderr().print(Text(f"{count} error{'s' if count != 1 else ''}; nothing was run.", style="red"))
+
+
+def render_report(report: ValidationReport) -> None:
+    """The outcome of ``agentmap validate``."""
+    render_problems(report.errors, report.warnings)
+    if report.ok:
+        graphs = report.file.graphs
+        names = ", ".join(f"{name} ({len(g.nodes)} nodes)" for name, g in graphs.items())
+        warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+        stdout().print(Text.assemble(("✔ ", "green"), f"{report.file.path} is valid{warned}: {names}"))
+
+
+def render_result(result: ExecutionResult) -> None:
+    """The path a run took, then the final state."""
+    summary = result.summary
+    mark, style = ("✔", "green") if result.success else ("✘", "red")
+    verdict = "succeeded" if result.success else "failed"
+    stdout().print(
+        Text.assemble(
+            (f"{mark} ", style),
+            (result.graph_name, "bold"),
+            f" {verdict} in {_duration(summary.total_duration)} "
+            f"({len(summary.execution_path)} node{'s' if len(summary.execution_path) != 1 else ''})",
+        )
+    )
+    stdout().print(_path_table(result))
+    stdout().print(_state_table(result.final_state))
+
+
+def render_json(document: dict[str, Any]) -> None:
+    """Exactly one JSON document on stdout; values JSON can't hold are written as their repr."""
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=repr)
+    stdout().file.write(text + "\n")
+
+
+def _path_table(result: ExecutionResult) -> Table:
+    table = Table(title="Execution path", title_justify="left", show_edge=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("Node", style="bold")
+    table.add_column("Outcome")
+    table.add_column("Duration", justify="right")
+    table.add_column("Error", overflow="fold")
+    if result.summary.node_results:
+        for index, record in enumerate(result.summary.node_results, 1):
+            outcome = Text("success", "green") if record.success else Text("failure", "red")
+            table.add_row(str(index), record.node, outcome, _duration(record.duration), record.error or "")
+    else:  # execution.tracking.enabled is off: the path is all there is
+        for index, node in enumerate(result.summary.execution_path, 1):
+            table.add_row(str(index), node, "", "", "")
+    return table
+
+
+def _state_table(state: dict[str, Any]) -> Table:
+    table = Table(title="Final state", title_justify="left", show_edge=False)
+    table.add_column("Key", style="bold")
+    table.add_column("Value", overflow="fold")
+    for key, value in state.items():
+        table.add_row(key, _value(value))
+    return table
+
+
+def _value(value: Any) -> Text:
+    if isinstance(value, str):
+        return Text(value)
+    try:
+        return Text(json.dumps(value, ensure_ascii=False))
+    except (TypeError, ValueError):
+        return Text(repr(value))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"

@@ -1,0 +1,90 @@
+"""``agentmap run``: run a graph and show what happened."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agentmap.api import run_graph
+from agentmap.cli.errors import ExitCode, reported_errors
+from agentmap.cli.logs import configure_logging
+from agentmap.cli.options import ConfigOption, DebugOption, GraphFileArgument, GraphOption, VerboseOption
+from agentmap.cli.render import render_json, render_result
+from agentmap.container import build_container
+from agentmap.exceptions import RunError, StateError
+from agentmap.runner import ExecutionResult
+
+
+def run(
+    file: GraphFileArgument,
+    graph: GraphOption = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            "-s",
+            help="Initial state: JSON text, @file.json, or - to read JSON from stdin. "
+            "A JSON value that is not an object becomes {\"input\": value}.",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Start at this node instead of the first row's.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print exactly one JSON document (the result) on stdout.")
+    ] = False,
+    config: ConfigOption = None,
+    verbose: VerboseOption = 0,
+    debug: DebugOption = False,
+) -> None:
+    """Run a graph. Exit 0 if it succeeded, 1 if it failed, 2 on bad input."""
+    with reported_errors(debug):
+        container = build_container(config)
+        configure_logging(container.settings().logging, verbose)
+        initial = parse_state(state)
+        try:
+            result = run_graph(file, initial, graph=graph, start=start, config=container)
+        except RunError as error:
+            if error.result is not None:
+                _show(error.result, as_json, error=error.message)
+            raise
+        _show(result, as_json)
+    raise typer.Exit(ExitCode.OK if result.success else ExitCode.FAILED)
+
+
+def parse_state(text: str | None) -> Any:
+    """The ``--state`` value: JSON text, ``@file.json``, or ``-`` for JSON on stdin."""
+    if text is None:
+        return None
+    source = "--state"
+    if text == "-":
+        text, source = sys.stdin.read(), "--state - (stdin)"
+    elif text.startswith("@"):
+        path = Path(text[1:])
+        source = f"--state {text}"
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise StateError(f"{source}: can't read {path} ({exc.strerror}) — check the path") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(
+            f"{source}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}) — "
+            "pass a JSON object such as '{\"input\": \"hi\"}', @file.json, or - for stdin"
+        ) from exc
+
+
+def _show(result: ExecutionResult, as_json: bool, error: str | None = None) -> None:
+    if not as_json:
+        render_result(result)
+        return
+    document = result.to_dict()
+    if error is not None:
+        document["error"] = error
+    render_json(document)

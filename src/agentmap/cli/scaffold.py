@@ -1,0 +1,32 @@
+"""``agentmap scaffold``: stubs for the agents and routing functions a graph still lacks."""
+
+from __future__ import annotations
+
+import typer
+from rich.text import Text
+
+from agentmap.cli.errors import reported_errors
+from agentmap.cli.options import ConfigOption, DebugOption, GraphFileArgument, GraphOption
+from agentmap.cli.render import stderr, stdout
+from agentmap.container import build_container
+from agentmap.scaffold import scaffold_graph
+
+
+def scaffold(
+    file: GraphFileArgument,
+    graph: GraphOption = None,
+    config: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Write a stub module per unknown agent type and missing func: function. Never overwrites."""
+    with reported_errors(debug):
+        result = scaffold_graph(file, graph, config=build_container(config))
+    for path in result.written:
+        stdout().print(Text.assemble(("wrote ", "green"), str(path)))
+    for path in result.skipped:
+        stdout().print(Text.assemble(("kept ", "yellow"), f"{path} (exists; not overwritten)"))
+    for note in result.notes:
+        stderr().print(Text.assemble(("warning ", "yellow"), note))
+    if not (result.written or result.skipped or result.notes):
+        stdout().print("Nothing to scaffold: every agent type and function the graph uses exists.")
+    raise typer.Exit(0)

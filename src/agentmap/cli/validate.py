@@ -1,0 +1,28 @@
+"""``agentmap validate``: check a graph file without running it."""
+
+from __future__ import annotations
+
+import typer
+
+from agentmap.api import validate_graph
+from agentmap.cli.errors import ExitCode, reported_errors
+from agentmap.cli.logs import configure_logging
+from agentmap.cli.options import ConfigOption, DebugOption, GraphFileArgument, GraphOption, VerboseOption
+from agentmap.cli.render import render_report
+from agentmap.container import build_container
+
+
+def validate(
+    file: GraphFileArgument,
+    graph: GraphOption = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = 0,
+    debug: DebugOption = False,
+) -> None:
+    """Check a graph file and list every problem. Exit 0 if valid, 1 if not, 2 if unreadable."""
+    with reported_errors(debug):
+        container = build_container(config)
+        configure_logging(container.settings().logging, verbose)
+        report = validate_graph(file, graph, config=container)
+        render_report(report)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FAILED)

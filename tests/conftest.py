@@ -1,0 +1,67 @@
+"""Shared fixtures: fresh graph files and projects in tmp_path, and the repository's root."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+HEADER = (
+    "GraphName,Node,AgentType,Edge,Success_Next,Failure_Next,Input_Fields,Output_Field,"
+    "Prompt,Context,Description"
+)
+
+
+@pytest.fixture
+def repo() -> Path:
+    """The repository root (holds graphs/, agents/, functions/, agentmap_config.yaml)."""
+    return REPO
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[..., Path]:
+    """Write ``text`` (dedented) to ``tmp_path / name`` and return the path.
+
+    ``encoding`` and ``newline`` are passed through, so BOMs and CRLF files can be made.
+    """
+
+    def write(name: str, text: str, encoding: str = "utf-8", newline: str | None = None) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding=encoding, newline=newline) as handle:
+            handle.write(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def graph_csv(write_file: Callable[..., Path]) -> Callable[..., Path]:
+    """Write a graph CSV from data rows (the standard 11-column header is added).
+
+    ``graph_csv("Main,Start,echo,...", name="flow.csv")`` → path. Rows are joined with newlines.
+    """
+
+    def write(*rows: str, name: str = "flow.csv") -> Path:
+        return write_file(name, "\n".join([HEADER, *rows]) + "\n")
+
+    return write
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project folder (agents/, functions/) that is also the current directory.
+
+    No config file, so paths resolve against it and built-in defaults apply. AGENTMAP_*
+    variables from the outer environment are removed so tests see only their own settings.
+    """
+    for name in list(__import__("os").environ):
+        if name.startswith("AGENTMAP_"):
+            monkeypatch.delenv(name)
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "functions").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
