@@ -5,7 +5,10 @@ from typing import Any
 
 from agentmap import Agent, agent
 
-_KEYWORDS = {"billing": ("invoice", "refund", "charge", "payment"), "bug": ("error", "crash", "broken")}
+_KEYWORDS = {
+    "billing": ("invoice", "refund", "charge", "payment"),
+    "bug": ("error", "crash", "broken"),
+}
 
 
 @agent("classify")

@@ -1,8 +1,8 @@
 """agentmap: run AI-agent workflows defined as CSV tables.
 
-    from agentmap import run_graph
-    result = run_graph("graphs/hello.csv", {"input": "hi"})
-    print(result.final_state, result.success)
+from agentmap import run_graph
+result = run_graph("graphs/hello.csv", {"input": "hi"})
+print(result.final_state, result.success)
 """
 
 from agentmap._version import __version__

@@ -38,7 +38,9 @@ def load_graph(
     start: str | None = None,
     config: ConfigSource | Container = None,
 ) -> Graph:
-    """Load one graph, validated, ready to run; raise ``GraphValidationError`` listing every problem.
+    """Load one graph, validated and ready to run.
+
+    Raises ``GraphValidationError`` listing every problem.
 
     >>> load_graph("graphs/hello.csv").entry  # doctest: +SKIP
     'Start'

@@ -27,7 +27,7 @@ class _Section(BaseModel):
 
 
 class PathSettings(_Section):
-    """Folders agentmap imports user code from; relative paths resolve against the config's folder."""
+    """Folders of user code; relative paths resolve against the config file's folder."""
 
     custom_agents: Path = Path("agents")
     functions: Path = Path("functions")
@@ -99,7 +99,9 @@ def load_settings(
     file = _find_config_file(path, cwd)
     data = _read_yaml(file) if file else {}
     env_keys = _overlay_environment(data, os.environ if environ is None else environ)
-    return settings_from_dict(data, source=file, base_dir=file.parent if file else cwd, env_keys=env_keys)
+    return settings_from_dict(
+        data, source=file, base_dir=file.parent if file else cwd, env_keys=env_keys
+    )
 
 
 def settings_from_dict(
@@ -191,7 +193,9 @@ def _env_value(raw: str) -> Any:
     return raw
 
 
-def _config_error(exc: ValidationError, source: Path | None, env_keys: Mapping[str, str]) -> ConfigError:
+def _config_error(
+    exc: ValidationError, source: Path | None, env_keys: Mapping[str, str]
+) -> ConfigError:
     lines = []
     for err in exc.errors():
         key = ".".join(str(part) for part in err["loc"])
@@ -200,7 +204,9 @@ def _config_error(exc: ValidationError, source: Path | None, env_keys: Mapping[s
             parent = Settings
             for part in err["loc"][:-1]:
                 field = parent.model_fields.get(str(part))
-                parent = field.annotation if field and isinstance(field.annotation, type) else parent
+                parent = (
+                    field.annotation if field and isinstance(field.annotation, type) else parent
+                )
             hint = did_you_mean(str(err["loc"][-1]), list(parent.model_fields))
             lines.append(f"{where}: unknown key '{key}' — remove it or fix its spelling{hint}")
         else:

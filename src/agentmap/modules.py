@@ -20,7 +20,9 @@ def import_folder(folder: Path) -> list[ModuleType]:
     """
     if not folder.is_dir():
         return []
-    return [import_file(file) for file in sorted(folder.glob("*.py")) if not file.name.startswith("_")]
+    return [
+        import_file(file) for file in sorted(folder.glob("*.py")) if not file.name.startswith("_")
+    ]
 
 
 def import_file(file: Path) -> ModuleType:

@@ -123,7 +123,9 @@ class GraphRunnerService:
             raise
         return self._result(graph, current, tracker)
 
-    async def _run_node(self, step: _Step, state: State, tracker: ExecutionTracker) -> tuple[State, bool]:
+    async def _run_node(
+        self, step: _Step, state: State, tracker: ExecutionTracker
+    ) -> tuple[State, bool]:
         node = step.node
         inputs = self._state.inputs(state, node.inputs, node.name)
         tracker.track_node_start(node.name, inputs)
@@ -134,7 +136,9 @@ class GraphRunnerService:
             outputs, success, error = _outcome(node, value)
         except Exception as exc:
             value, outputs, success, error = None, {}, False, str(exc) or type(exc).__name__
-            logger.info("node %r failed: %s", node.name, error, exc_info=logger.isEnabledFor(logging.DEBUG))
+            logger.info(
+                "node %r failed: %s", node.name, error, exc_info=logger.isEnabledFor(logging.DEBUG)
+            )
         tracker.track_node_complete(node.name, success, value, error)
         return self._state.updated(state, outputs, success, error), success
 
@@ -155,13 +159,17 @@ class GraphRunnerService:
         name = target[len(FUNC_PREFIX) :].strip()
         function = self._functions.get(name)
         if function is None:
-            raise RunError(f"node '{node.name}': no routing function named '{name}'", graph=graph.name, node=node.name)
+            raise RunError(
+                f"node '{node.name}': no routing function named '{name}'",
+                graph=graph.name,
+                node=node.name,
+            )
         success_target = _plain(node.success_next)
         failure_target = _plain(node.failure_next)
 
         def decide(state: State) -> str | None:
             try:
-                chosen = function(state, success_target, failure_target)
+                chosen: str | None = function(state, success_target, failure_target)
             except Exception as exc:
                 raise RunError(
                     f"routing function '{name}' (node '{node.name}') raised "
@@ -208,15 +216,23 @@ def _outcome(node: Node, value: Any) -> tuple[Mapping[str, Any], bool, str | Non
         return {keys[0]: value}, success, error
     wanted = "|".join(keys)
     if not isinstance(value, Mapping):
-        return {}, False, (
-            f"node '{node.name}' must return a mapping with keys {wanted} (its Output_Field), "
-            f"but returned a {type(value).__name__}"
+        return (
+            {},
+            False,
+            (
+                f"node '{node.name}' must return a mapping with keys {wanted} (its Output_Field), "
+                f"but returned a {type(value).__name__}"
+            ),
         )
     missing = [key for key in keys if key not in value]
     if missing:
-        return {}, False, (
-            f"node '{node.name}' did not return {', '.join(repr(k) for k in missing)} "
-            f"(its Output_Field is {wanted})"
+        return (
+            {},
+            False,
+            (
+                f"node '{node.name}' did not return {', '.join(repr(k) for k in missing)} "
+                f"(its Output_Field is {wanted})"
+            ),
         )
     return {key: value[key] for key in keys}, success, error
 

@@ -96,7 +96,11 @@ def _agent_stub(type_name: str, uses: list[tuple[Graph, Node]]) -> str:
         output = f"a mapping with keys {', '.join(node.outputs)}"
     else:
         returns = "..."
-        output = f"the value for {node.outputs[0]!r}" if node.outputs else "a value (the node has no Output_Field)"
+        output = (
+            f"the value for {node.outputs[0]!r}"
+            if node.outputs
+            else "a value (the node has no Output_Field)"
+        )
     summary = node.description.strip() or f"The {type_name} agent."
     return f'''"""{type_name} agent, written by `agentmap scaffold` — fill in process()."""
 

@@ -64,12 +64,12 @@ class State(Mapping[str, Any]):
         return len(self._map)
 
     def __iter__(self) -> Iterator[str]:
-        keys = []
+        keys: list[str] = []
         link = self._order
         while link is not None:
             keys.append(link[0])
             link = link[1]
-        return reversed(keys)
+        return iter(reversed(keys))
 
     def __repr__(self) -> str:
         return f"State({dict(self)!r})"
@@ -92,8 +92,10 @@ class StateAdapterService:
             raise StateError(f"state keys must be text; {bad[0]!r} is a {type(bad[0]).__name__}")
         return State(data)
 
-    def inputs(self, state: State, fields: tuple[tuple[str, str], ...], node: str) -> dict[str, Any]:
-        """A fresh dict of the node's inputs: state key → parameter name. Absent keys are ``None``."""
+    def inputs(
+        self, state: State, fields: tuple[tuple[str, str], ...], node: str
+    ) -> dict[str, Any]:
+        """A fresh dict of the node's inputs (state key → parameter name); absent keys are None."""
         inputs = {}
         for key, param in fields:
             value = state.get(key, _MISSING)
@@ -103,7 +105,9 @@ class StateAdapterService:
             inputs[param] = value
         return inputs
 
-    def updated(self, state: State, outputs: Mapping[str, Any], success: bool, error: str | None) -> State:
+    def updated(
+        self, state: State, outputs: Mapping[str, Any], success: bool, error: str | None
+    ) -> State:
         """A new state with the node's outputs and outcome; ``state`` itself is unchanged.
 
         ``error`` is only written on failure, so a later error handler can still read it.
@@ -127,8 +131,10 @@ class StateAdapterService:
         if callable(getattr(value, "to_dict", None)):
             result = value.to_dict()
             if not isinstance(result, Mapping):
-                raise StateError(f"{type(value).__name__}.to_dict() returned a "
-                                 f"{type(result).__name__}, not a mapping")
+                raise StateError(
+                    f"{type(value).__name__}.to_dict() returned a "
+                    f"{type(result).__name__}, not a mapping"
+                )
             return result
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}

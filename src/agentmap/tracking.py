@@ -1,4 +1,4 @@
-"""Execution tracking: the path a run took, what each node did and how long it took, and the verdict."""
+"""Execution tracking: the path a run took, what each node did and when, and the verdict."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ class ExecutionTracker:
 
 
 class ExecutionTrackingService:
-    """Makes a tracker per run, configured by ``execution.tracking`` and ``execution.success_policy``."""
+    """Makes a tracker per run, configured by ``execution.tracking`` and ``.success_policy``."""
 
     def __init__(
         self,
@@ -160,7 +160,9 @@ class ExecutionTrackingService:
         return ExecutionTracker(name, self._settings, self._policy, self._clock)
 
 
-def make_success_policy(settings: SuccessPolicySettings, functions: FunctionCatalog) -> SuccessPolicy:
+def make_success_policy(
+    settings: SuccessPolicySettings, functions: FunctionCatalog
+) -> SuccessPolicy:
     """The function that decides a run's success, as configured.
 
     ``all_nodes``: no node failed. ``final_node``: the last node run succeeded.
@@ -172,7 +174,9 @@ def make_success_policy(settings: SuccessPolicySettings, functions: FunctionCata
         return lambda summary: bool(summary.final_node_success)
     if settings.type == "critical_nodes":
         critical = frozenset(settings.critical_nodes)
-        return lambda summary: bool(summary.execution_path) and critical.isdisjoint(summary.failed_nodes)
+        return lambda summary: (
+            bool(summary.execution_path) and critical.isdisjoint(summary.failed_nodes)
+        )
     if settings.type == "custom":
         return _custom_policy(settings.custom_function, functions)
     return lambda summary: summary.success

@@ -76,7 +76,7 @@ class Agent:
 
 
 def type_name_of(name: str) -> str:
-    """``CustomProcessorAgent``, ``custom_processor`` and ``Custom Processor`` → ``custom_processor``."""
+    """``CustomProcessorAgent`` → ``custom_processor``."""
     name = name.strip()
     if name.casefold().startswith("custom:"):
         name = name[len("custom:") :].strip()

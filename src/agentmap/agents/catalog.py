@@ -37,13 +37,13 @@ class AgentCatalog:
                 logger.info("custom agent %r replaces the built-in agent of that type", name)
             self._sources[name] = source
         self._async = {
-            name: inspect.iscoroutinefunction(source.process if isinstance(source, type) else source)
+            name: inspect.iscoroutinefunction(_process_of(source))
             for name, source in self._sources.items()
         }
 
     @classmethod
     def discover(cls, folder: Path) -> AgentCatalog:
-        """Built-ins plus every ``Agent`` subclass and ``@agent`` function in ``folder``'s modules."""
+        """Built-ins plus every ``Agent`` subclass and ``@agent`` function in ``folder``."""
         found: dict[str, tuple[AgentSource, str]] = {}
         for module in import_folder(folder):
             for name, source in _agents_in(module):
@@ -73,12 +73,25 @@ class AgentCatalog:
         source = self._sources.get(type_name_of(node.agent_type))
         if source is None:
             raise AgentError(f"unknown agent type '{node.agent_type}'", node=node.name)
-        if isinstance(source, type):
-            agent = source(
-                name=node.name, prompt=node.prompt, context=node.context, description=node.description
-            )
-            return agent.process
-        return source
+        cls = _agent_class(source)
+        if cls is None:
+            return source  # an @agent function is its own process
+        agent = cls(
+            name=node.name,
+            prompt=node.prompt,
+            context=node.context,
+            description=node.description,
+        )
+        return agent.process
+
+
+def _process_of(source: AgentSource) -> Callable[..., Any]:
+    cls = _agent_class(source)
+    return cls.process if cls is not None else source
+
+
+def _agent_class(source: AgentSource) -> type[Agent] | None:
+    return source if isinstance(source, type) and issubclass(source, Agent) else None
 
 
 def _agents_in(module: ModuleType) -> list[tuple[str, AgentSource]]:

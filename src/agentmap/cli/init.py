@@ -16,7 +16,9 @@ from agentmap.project import init_project
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="Project folder (created if missing).")] = Path("."),
+    directory: Annotated[Path, typer.Argument(help="Project folder (created if missing).")] = Path(
+        "."
+    ),
     debug: DebugOption = False,
 ) -> None:
     """Create a project (config, graphs/hello.csv, agents/) that runs straight away."""
@@ -27,4 +29,4 @@ def init(
     for path in skipped:
         stdout().print(Text.assemble(("kept ", "yellow"), f"{path} (exists; not overwritten)"))
     cd = "" if directory == Path(".") else f"cd {shlex.quote(str(directory))} && "
-    stdout().print(f"\nNext: {cd}agentmap run graphs/hello.csv --state '{{\"input\": \"hi\"}}'")
+    stdout().print(f'\nNext: {cd}agentmap run graphs/hello.csv --state \'{{"input": "hi"}}\'')

@@ -16,7 +16,9 @@ GraphFileArgument = Annotated[
 ]
 GraphOption = Annotated[
     str | None,
-    typer.Option("--graph", "-g", help="Graph to use when the file holds several.", show_default=False),
+    typer.Option(
+        "--graph", "-g", help="Graph to use when the file holds several.", show_default=False
+    ),
 ]
 ConfigOption = Annotated[
     Path | None,

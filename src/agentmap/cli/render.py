@@ -31,12 +31,18 @@ def stderr() -> Console:
 def render_problems(errors: Sequence[Problem], warnings: Sequence[Problem] = ()) -> None:
     """Every warning and error, one per line, errors last so they stay in view."""
     for problem in warnings:
-        stderr().print(Text.assemble(("warning ", "yellow"), (problem.place, "bold"), f": {problem.message}"))
+        stderr().print(
+            Text.assemble(("warning ", "yellow"), (problem.place, "bold"), f": {problem.message}")
+        )
     for problem in errors:
-        stderr().print(Text.assemble(("error ", "bold red"), (problem.place, "bold"), f": {problem.message}"))
+        stderr().print(
+            Text.assemble(("error ", "bold red"), (problem.place, "bold"), f": {problem.message}")
+        )
     if errors:
         count = len(errors)
-        stderr().print(Text(f"{count} error{'s' if count != 1 else ''}; nothing was run.", style="red"))
+        stderr().print(
+            Text(f"{count} error{'s' if count != 1 else ''}; nothing was run.", style="red")
+        )
 
 
 def render_report(report: ValidationReport) -> None:
@@ -46,7 +52,9 @@ def render_report(report: ValidationReport) -> None:
         graphs = report.file.graphs
         names = ", ".join(f"{name} ({len(g.nodes)} nodes)" for name, g in graphs.items())
         warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
-        stdout().print(Text.assemble(("✔ ", "green"), f"{report.file.path} is valid{warned}: {names}"))
+        stdout().print(
+            Text.assemble(("✔ ", "green"), f"{report.file.path} is valid{warned}: {names}")
+        )
 
 
 def render_result(result: ExecutionResult) -> None:
@@ -59,7 +67,7 @@ def render_result(result: ExecutionResult) -> None:
             (f"{mark} ", style),
             (result.graph_name, "bold"),
             f" {verdict} in {_duration(summary.total_duration)} "
-            f"({len(summary.execution_path)} node{'s' if len(summary.execution_path) != 1 else ''})",
+            f"({_count(len(summary.execution_path), 'node')})",
         )
     )
     stdout().print(_path_table(result))
@@ -82,7 +90,9 @@ def _path_table(result: ExecutionResult) -> Table:
     if result.summary.node_results:
         for index, record in enumerate(result.summary.node_results, 1):
             outcome = Text("success", "green") if record.success else Text("failure", "red")
-            table.add_row(str(index), record.node, outcome, _duration(record.duration), record.error or "")
+            table.add_row(
+                str(index), record.node, outcome, _duration(record.duration), record.error or ""
+            )
     else:  # execution.tracking.enabled is off: the path is all there is
         for index, node in enumerate(result.summary.execution_path, 1):
             table.add_row(str(index), node, "", "", "")
@@ -105,6 +115,10 @@ def _value(value: Any) -> Text:
         return Text(json.dumps(value, ensure_ascii=False))
     except (TypeError, ValueError):
         return Text(repr(value))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def _duration(seconds: float) -> str:

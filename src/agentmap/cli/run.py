@@ -12,7 +12,13 @@ import typer
 from agentmap.api import run_graph
 from agentmap.cli.errors import ExitCode, reported_errors
 from agentmap.cli.logs import configure_logging
-from agentmap.cli.options import ConfigOption, DebugOption, GraphFileArgument, GraphOption, VerboseOption
+from agentmap.cli.options import (
+    ConfigOption,
+    DebugOption,
+    GraphFileArgument,
+    GraphOption,
+    VerboseOption,
+)
 from agentmap.cli.render import render_json, render_result
 from agentmap.container import build_container
 from agentmap.exceptions import RunError, StateError
@@ -28,7 +34,7 @@ def run(
             "--state",
             "-s",
             help="Initial state: JSON text, @file.json, or - to read JSON from stdin. "
-            "A JSON value that is not an object becomes {\"input\": value}.",
+            'A JSON value that is not an object becomes {"input": value}.',
             show_default=False,
         ),
     ] = None,
@@ -70,13 +76,15 @@ def parse_state(text: str | None) -> Any:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except OSError as exc:
-            raise StateError(f"{source}: can't read {path} ({exc.strerror}) — check the path") from exc
+            raise StateError(
+                f"{source}: can't read {path} ({exc.strerror}) — check the path"
+            ) from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise StateError(
             f"{source}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}) — "
-            "pass a JSON object such as '{\"input\": \"hi\"}', @file.json, or - for stdin"
+            'pass a JSON object such as \'{"input": "hi"}\', @file.json, or - for stdin'
         ) from exc
 
 

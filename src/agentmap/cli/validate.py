@@ -7,7 +7,13 @@ import typer
 from agentmap.api import validate_graph
 from agentmap.cli.errors import ExitCode, reported_errors
 from agentmap.cli.logs import configure_logging
-from agentmap.cli.options import ConfigOption, DebugOption, GraphFileArgument, GraphOption, VerboseOption
+from agentmap.cli.options import (
+    ConfigOption,
+    DebugOption,
+    GraphFileArgument,
+    GraphOption,
+    VerboseOption,
+)
 from agentmap.cli.render import render_report
 from agentmap.container import build_container
 

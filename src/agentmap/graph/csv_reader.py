@@ -34,7 +34,9 @@ def _read_bytes(path: Path, display: str) -> bytes:
     except IsADirectoryError as exc:
         raise GraphFileError(f"{display}: is a folder, not a graph file", file=display) from exc
     except OSError as exc:
-        raise GraphFileError(f"{display}: can't read the file ({exc.strerror})", file=display) from exc
+        raise GraphFileError(
+            f"{display}: can't read the file ({exc.strerror})", file=display
+        ) from exc
 
 
 def _decode(data: bytes, display: str) -> str:

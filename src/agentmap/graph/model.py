@@ -41,7 +41,11 @@ class Node:
     @property
     def targets(self) -> tuple[tuple[str, str], ...]:
         """``(field, cell text)`` for each routing cell that is set."""
-        cells = (("Edge", self.edge), ("Success_Next", self.success_next), ("Failure_Next", self.failure_next))
+        cells = (
+            ("Edge", self.edge),
+            ("Success_Next", self.success_next),
+            ("Failure_Next", self.failure_next),
+        )
         return tuple((name, value) for name, value in cells if value)
 
 

@@ -36,9 +36,13 @@ class _Sheet:
                 return f"{self.prefix}{letter(index)}"
         return self.prefix
 
-    def problem(self, message: str, row: int | None = None, column: str | None = None, **kw: Any) -> None:
+    def problem(
+        self, message: str, row: int | None = None, column: str | None = None, **kw: Any
+    ) -> None:
         cell = f"{self.cell(column)}{row}" if column and row is not None else None
-        self.problems.append(Problem(message, file=self.file, row=row, cell=cell, field=column, **kw))
+        self.problems.append(
+            Problem(message, file=self.file, row=row, cell=cell, field=column, **kw)
+        )
 
 
 def parse_table(
@@ -129,8 +133,8 @@ def _read_row(sheet: _Sheet, row: int, cells: list[str]) -> tuple[str, Node, int
         elif text.strip():
             sheet.problems.append(
                 Problem(
-                    f"cell {sheet.prefix}{letter(index)}{row} holds '{text.strip()}' but its column "
-                    "has no (known) header — give the column a header or clear the cell",
+                    f"cell {sheet.prefix}{letter(index)}{row} holds '{text.strip()}' but its "
+                    "column has no (known) header — give the column a header or clear the cell",
                     file=sheet.file,
                     row=row,
                     cell=f"{sheet.prefix}{letter(index)}{row}",
@@ -161,7 +165,9 @@ def _read_row(sheet: _Sheet, row: int, cells: list[str]) -> tuple[str, Node, int
     return graph, node, row
 
 
-def _add_node(sheet: _Sheet, graphs: dict[str, dict[str, Node]], graph: str, node: Node, row: int) -> None:
+def _add_node(
+    sheet: _Sheet, graphs: dict[str, dict[str, Node]], graph: str, node: Node, row: int
+) -> None:
     nodes = graphs.setdefault(graph, {})
     first = nodes.get(node.name)
     if first is None:
@@ -192,7 +198,9 @@ def _parse_inputs(sheet: _Sheet, text: str, row: int) -> tuple[tuple[str, str], 
             continue
         param = param or key
         if any(p == param for _, p in pairs):
-            sheet.problem(f"the agent would receive '{param}' twice — list it once", row, "Input_Fields")
+            sheet.problem(
+                f"the agent would receive '{param}' twice — list it once", row, "Input_Fields"
+            )
             continue
         pairs.append((key, param))
     return tuple(pairs)
@@ -222,8 +230,9 @@ def _parse_context(sheet: _Sheet, text: str, row: int) -> dict[str, Any] | str |
         if isinstance(literal, dict) and all(isinstance(k, str) for k in literal):
             return literal
         sheet.problem(
-            f"Context starts with '{{' but is not valid JSON ({exc.msg} at character {exc.pos + 1}) "
-            "— fix the JSON, e.g. {\"key\": \"value\"}",
+            f"Context starts with '{{' but is not valid JSON ({exc.msg} at character "
+            f"{exc.pos + 1}) "
+            '— fix the JSON, e.g. {"key": "value"}',
             row,
             "Context",
         )

@@ -20,7 +20,9 @@ def check_graph(graph: Graph, agents: AgentCatalog, functions: FunctionCatalog) 
     return sorted(problems, key=lambda p: (p.row or 0, p.cell or ""))
 
 
-def _problem(graph: Graph, node: Node, field: str, message: str, severity: str = "error") -> Problem:
+def _problem(
+    graph: Graph, node: Node, field: str, message: str, severity: str = "error"
+) -> Problem:
     return Problem(
         message,
         severity=severity,  # type: ignore[arg-type]
@@ -33,7 +35,9 @@ def _problem(graph: Graph, node: Node, field: str, message: str, severity: str =
     )
 
 
-def _check_node(graph: Graph, node: Node, agents: AgentCatalog, functions: FunctionCatalog) -> Iterator[Problem]:
+def _check_node(
+    graph: Graph, node: Node, agents: AgentCatalog, functions: FunctionCatalog
+) -> Iterator[Problem]:
     if not agents.has(node.agent_type):
         hint = did_you_mean(node.agent_type, agents.types())
         yield _problem(
