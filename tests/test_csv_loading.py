@@ -35,7 +35,9 @@ def _in_project(project: Path) -> Path:
     return project
 
 
-def errors_of(name: str, graph: str | None = None) -> list[tuple[int | None, str | None, str | None, str]]:
+def errors_of(
+    name: str, graph: str | None = None
+) -> list[tuple[int | None, str | None, str | None, str]]:
     """``(row, cell, field, message)`` of every error validate_graph reports."""
     return [(p.row, p.cell, p.field, p.message) for p in validate_graph(name, graph).errors]
 
@@ -43,8 +45,12 @@ def errors_of(name: str, graph: str | None = None) -> list[tuple[int | None, str
 # --- every cell is text, exactly as written -------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["NA", "null", "None", "0", "TRUE", "false", "N/A", "nan", "  spaced  "])
-@pytest.mark.parametrize(("column", "attribute"), [("Prompt", "prompt"), ("Description", "description")])
+@pytest.mark.parametrize(
+    "value", ["NA", "null", "None", "0", "TRUE", "false", "N/A", "nan", "  spaced  "]
+)
+@pytest.mark.parametrize(
+    ("column", "attribute"), [("Prompt", "prompt"), ("Description", "description")]
+)
 def test_na_null_none_zero_true_stay_text(
     write_file: WriteFile, column: str, attribute: str, value: str
 ) -> None:
@@ -67,7 +73,9 @@ def test_context_na_null_none_zero_true_stay_text(write_file: WriteFile, value: 
     [("", ""), ('""', ""), ('"  "', "  ")],
     ids=["empty", "quoted-empty", "quoted-spaces"],
 )
-def test_empty_prompt_and_description_stay_as_written(write_file: WriteFile, cell: str, expected: str) -> None:
+def test_empty_prompt_and_description_stay_as_written(
+    write_file: WriteFile, cell: str, expected: str
+) -> None:
     write_file("flow.csv", f"GraphName,Node,Prompt,Description\nMain,Start,{cell},{cell}\n")
 
     node = load_graph("flow.csv").nodes["Start"]
@@ -110,7 +118,9 @@ def test_doubled_quotes_in_a_quoted_cell_become_one_quote(write_file: WriteFile)
 
 
 def test_identifier_cells_are_stripped_of_surrounding_spaces(write_file: WriteFile) -> None:
-    write_file("flow.csv", "GraphName,Node,AgentType,Edge\n Main , Start , echo , End \nMain,End,echo,\n")
+    write_file(
+        "flow.csv", "GraphName,Node,AgentType,Edge\n Main , Start , echo , End \nMain,End,echo,\n"
+    )
 
     graph = load_graph("flow.csv")
 
@@ -122,7 +132,9 @@ def test_identifier_cells_are_stripped_of_surrounding_spaces(write_file: WriteFi
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"], ids=["no-bom", "bom"])
-def test_utf8_with_or_without_bom_reads_the_first_header(write_file: WriteFile, encoding: str) -> None:
+def test_utf8_with_or_without_bom_reads_the_first_header(
+    write_file: WriteFile, encoding: str
+) -> None:
     write_file("flow.csv", "GraphName,Node,Prompt\nMain,Start,café ☕\n", encoding=encoding)
 
     graph = load_graph("flow.csv")
@@ -167,15 +179,20 @@ def test_quoted_cell_keeps_commas_and_newlines(write_file: WriteFile) -> None:
 def test_rows_after_a_multiline_cell_are_numbered_by_record(write_file: WriteFile) -> None:
     write_file(
         "flow.csv",
-        'GraphName,Node,Edge,Prompt\nMain,Start,End,"line one\nline two\nline three"\nMain,End,Nowhere,\n',
+        'GraphName,Node,Edge,Prompt\nMain,Start,End,"line one\nline two\nline three"\n'
+        "Main,End,Nowhere,\n",
     )
 
     assert errors_of("flow.csv") == [(3, "C3", "Edge", "no node named 'Nowhere' in graph 'Main'")]
     assert validate_graph("flow.csv").file.graphs["Main"].nodes["End"].row == 3
 
 
-@pytest.mark.parametrize("blank", ["", ",,,", "  ,  ,  ,  "], ids=["empty-line", "commas", "spaces"])
-def test_blank_rows_are_ignored_but_keep_their_row_number(write_file: WriteFile, blank: str) -> None:
+@pytest.mark.parametrize(
+    "blank", ["", ",,,", "  ,  ,  ,  "], ids=["empty-line", "commas", "spaces"]
+)
+def test_blank_rows_are_ignored_but_keep_their_row_number(
+    write_file: WriteFile, blank: str
+) -> None:
     write_file("flow.csv", f"GraphName,Node,Edge,Prompt\n{blank}\nMain,Start,Nowhere,\n{blank}\n")
 
     report = validate_graph("flow.csv")
@@ -231,7 +248,13 @@ def test_header_spellings_map_to_their_column(
 
 @pytest.mark.parametrize(
     "header",
-    ["graphname,node", "GRAPH_NAME,NODE", " Graph Name , Node ", "graph,node_name", "Graph-Name,Node Name"],
+    [
+        "graphname,node",
+        "GRAPH_NAME,NODE",
+        " Graph Name , Node ",
+        "graph,node_name",
+        "Graph-Name,Node Name",
+    ],
 )
 def test_required_column_spellings_are_recognised(write_file: WriteFile, header: str) -> None:
     write_file("flow.csv", f"{header}\nMain,Start\n")
@@ -253,15 +276,6 @@ def test_unknown_column_is_a_warning_with_did_you_mean(write_file: WriteFile) ->
     assert report.warnings[0].severity == "warning"
 
 
-def test_unknown_column_holding_values_still_loads(write_file: WriteFile) -> None:
-    write_file("flow.csv", "GraphName,Node,Remarks\nMain,Start,checked by Ada\n")
-
-    graph = load_graph("flow.csv")
-
-    assert list(graph.nodes) == ["Start"]
-    assert [(p.row, p.cell) for p in validate_graph("flow.csv").warnings] == [(1, "C1")]
-
-
 def test_two_headers_meaning_one_column_is_an_error(write_file: WriteFile) -> None:
     write_file("flow.csv", "GraphName,Node,Edge,next_node\nMain,Start,,\n")
 
@@ -272,8 +286,11 @@ def test_two_headers_meaning_one_column_is_an_error(write_file: WriteFile) -> No
 
 @pytest.mark.parametrize(
     ("header", "row", "missing"),
-    [("Node,Prompt", "Start,hi", ["GraphName"]), ("GraphName,Prompt", "Main,hi", ["Node"]),
-     ("Prompt,Description", "hi,there", ["GraphName", "Node"])],
+    [
+        ("Node,Prompt", "Start,hi", ["GraphName"]),
+        ("GraphName,Prompt", "Main,hi", ["Node"]),
+        ("Prompt,Description", "hi,there", ["GraphName", "Node"]),
+    ],
 )
 def test_missing_required_column_is_an_error_naming_it(
     write_file: WriteFile, header: str, row: str, missing: list[str]
@@ -281,7 +298,12 @@ def test_missing_required_column_is_an_error_naming_it(
     write_file("flow.csv", f"{header}\n{row}\n")
 
     assert errors_of("flow.csv") == [
-        (1, None, None, f"required column {name} is missing from the header — add a '{name}' column")
+        (
+            1,
+            None,
+            None,
+            f"required column {name} is missing from the header — add a '{name}' column",
+        )
         for name in missing
     ]
 
@@ -302,12 +324,19 @@ def test_empty_file_is_an_error(write_file: WriteFile, text: str) -> None:
     write_file("flow.csv", text)
 
     assert errors_of("flow.csv") == [
-        (None, None, None,
-         "the file is empty — add a header row (GraphName,Node,AgentType,...) and a row per node")
+        (
+            None,
+            None,
+            None,
+            "the file is empty — add a header row (GraphName,Node,AgentType,...) and a row per "
+            "node",
+        )
     ]
 
 
-@pytest.mark.parametrize("text", ["GraphName,Node\n", "GraphName,Node\n\n,\n"], ids=["header", "header-blanks"])
+@pytest.mark.parametrize(
+    "text", ["GraphName,Node\n", "GraphName,Node\n\n,\n"], ids=["header", "header-blanks"]
+)
 def test_header_only_file_is_an_error(write_file: WriteFile, text: str) -> None:
     write_file("flow.csv", text)
 
@@ -385,12 +414,18 @@ def test_several_graphs_validate_without_selection(write_file: WriteFile) -> Non
     assert (report.ok, list(report.file.graphs)) == (True, ["Main", "Other"])
 
 
-@pytest.mark.parametrize("source", ["flow.csv::Mian", "flow.csv"])
-def test_unknown_graph_name_suggests_the_closest(write_file: WriteFile, source: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "graph"),
+    [("flow.csv", "Mian"), ("flow.csv::Mian", None)],
+    ids=["graph-keyword", "double-colon"],
+)
+def test_unknown_graph_name_suggests_the_closest(
+    write_file: WriteFile, source: str, graph: str | None
+) -> None:
     write_file("flow.csv", TWO_GRAPHS)
 
     with pytest.raises(GraphSelectionError) as caught:
-        load_graph(source, graph=None if "::" in source else "Mian")
+        load_graph(source, graph=graph)
 
     assert str(caught.value) == (
         "no graph named 'Mian' in flow.csv — did you mean 'Main'? (it holds: Main, Other)"
@@ -461,7 +496,9 @@ def test_unknown_start_node_suggests_the_closest(write_file: WriteFile) -> None:
         ("a||b|", (("a", "a"), ("b", "b"))),
     ],
 )
-def test_input_fields_are_parsed(write_file: WriteFile, cell: str, expected: tuple[tuple[str, str], ...]) -> None:
+def test_input_fields_are_parsed(
+    write_file: WriteFile, cell: str, expected: tuple[tuple[str, str], ...]
+) -> None:
     write_file("flow.csv", f"GraphName,Node,Input_Fields\nMain,Start,{cell}\n")
 
     assert load_graph("flow.csv").nodes["Start"].inputs == expected
@@ -477,7 +514,9 @@ def test_input_names_are_the_state_keys(write_file: WriteFile) -> None:
     ("cell", "expected"),
     [("", ()), ("out", ("out",)), ("a|b", ("a", "b")), (" a | b ", ("a", "b"))],
 )
-def test_output_field_is_parsed(write_file: WriteFile, cell: str, expected: tuple[str, ...]) -> None:
+def test_output_field_is_parsed(
+    write_file: WriteFile, cell: str, expected: tuple[str, ...]
+) -> None:
     write_file("flow.csv", f"GraphName,Node,Output_Field\nMain,Start,{cell}\n")
 
     assert load_graph("flow.csv").nodes["Start"].outputs == expected
@@ -486,10 +525,18 @@ def test_output_field_is_parsed(write_file: WriteFile, cell: str, expected: tupl
 @pytest.mark.parametrize(
     ("column", "cell", "letter", "message"),
     [
-        ("Input_Fields", "a:", "C",
-         "'a:' is not 'state_key' or 'state_key:param' — write both sides of the ':'"),
-        ("Input_Fields", ":param", "C",
-         "':param' is not 'state_key' or 'state_key:param' — write both sides of the ':'"),
+        (
+            "Input_Fields",
+            "a:",
+            "C",
+            "'a:' is not 'state_key' or 'state_key:param' — write both sides of the ':'",
+        ),
+        (
+            "Input_Fields",
+            ":param",
+            "C",
+            "':param' is not 'state_key' or 'state_key:param' — write both sides of the ':'",
+        ),
         ("Input_Fields", "a|a", "C", "the agent would receive 'a' twice — list it once"),
         ("Input_Fields", "a:p|b:p", "C", "the agent would receive 'p' twice — list it once"),
         ("Output_Field", "x|y|x", "C", "output key 'x' is listed twice — list it once"),
@@ -519,7 +566,9 @@ def test_malformed_fields_are_errors_at_their_cell(
     ],
     ids=["json", "nested-json", "empty-object", "json-with-spaces", "python-dict", "python-values"],
 )
-def test_context_object_becomes_a_dict(write_file: WriteFile, cell: str, expected: dict[str, object]) -> None:
+def test_context_object_becomes_a_dict(
+    write_file: WriteFile, cell: str, expected: dict[str, object]
+) -> None:
     write_file("flow.csv", f"GraphName,Node,Context\nMain,Start,{cell}\n")
 
     assert load_graph("flow.csv").nodes["Start"].context == expected
@@ -536,7 +585,9 @@ def test_context_object_becomes_a_dict(write_file: WriteFile, cell: str, expecte
     ],
     ids=["plain", "with-comma", "padded", "json-array", "brace-inside"],
 )
-def test_context_plain_text_is_kept_exactly(write_file: WriteFile, cell: str, expected: str) -> None:
+def test_context_plain_text_is_kept_exactly(
+    write_file: WriteFile, cell: str, expected: str
+) -> None:
     write_file("flow.csv", f"GraphName,Node,Context\nMain,Start,{cell}\n")
 
     assert load_graph("flow.csv").nodes["Start"].context == expected
@@ -552,13 +603,19 @@ def test_context_plain_text_is_kept_exactly(write_file: WriteFile, cell: str, ex
     ],
     ids=["unclosed", "missing-brace", "python-dict-bare-name", "leading-spaces"],
 )
-def test_context_starting_with_brace_must_be_valid_json(write_file: WriteFile, cell: str, detail: str) -> None:
+def test_context_starting_with_brace_must_be_valid_json(
+    write_file: WriteFile, cell: str, detail: str
+) -> None:
     write_file("flow.csv", f"GraphName,Node,Context\nMain,Start,{cell}\n")
 
     assert errors_of("flow.csv") == [
-        (2, "C2", "Context",
-         f"Context starts with '{{' but is not valid JSON ({detail}) — fix the JSON, e.g. "
-         '{"key": "value"}'),
+        (
+            2,
+            "C2",
+            "Context",
+            f"Context starts with '{{' but is not valid JSON ({detail}) — fix the JSON, e.g. "
+            '{"key": "value"}',
+        ),
     ]
 
 
@@ -568,14 +625,18 @@ def test_invalid_context_json_stops_load_graph(write_file: WriteFile) -> None:
     with pytest.raises(GraphValidationError) as caught:
         load_graph("flow.csv")
 
-    assert [(p.cell, p.field, p.node) for p in caught.value.problems] == [("C2", "Context", "Start")]
+    assert [(p.cell, p.field, p.node) for p in caught.value.problems] == [
+        ("C2", "Context", "Start")
+    ]
 
 
 # --- files that can't be read ---------------------------------------------------------------
 
 
 def test_not_utf8_file_names_the_file_and_row(tmp_path: Path) -> None:
-    (tmp_path / "latin.csv").write_bytes("GraphName,Node,Prompt\nMain,Start,ok\nMain,End,café\n".encode("latin-1"))
+    (tmp_path / "latin.csv").write_bytes(
+        "GraphName,Node,Prompt\nMain,Start,ok\nMain,End,café\n".encode("latin-1")
+    )
 
     with pytest.raises(GraphFileError) as caught:
         load_graph("latin.csv")
@@ -613,7 +674,9 @@ def test_missing_file_with_graph_suffix_names_the_file() -> None:
 
 
 @pytest.mark.parametrize(("name", "shown"), [("flow.txt", "'.txt'"), ("flow", "'extensionless'")])
-def test_unsupported_extension_is_a_graph_file_error(write_file: WriteFile, name: str, shown: str) -> None:
+def test_unsupported_extension_is_a_graph_file_error(
+    write_file: WriteFile, name: str, shown: str
+) -> None:
     write_file(name, "GraphName,Node\nMain,Start\n")
 
     with pytest.raises(GraphFileError) as caught:

@@ -26,9 +26,7 @@ def validate_graph(
     >>> validate_graph("graphs/hello.csv").ok  # doctest: +SKIP
     True
     """
-    container = as_container(config)
-    path, name = _resolve(source, graph)
-    return validate_file(path, container.agents(), container.functions(), name)
+    return _check(as_container(config), *_resolve(source, graph))
 
 
 def load_graph(
@@ -45,9 +43,8 @@ def load_graph(
     >>> load_graph("graphs/hello.csv").entry  # doctest: +SKIP
     'Start'
     """
-    container = as_container(config)
     path, name = _resolve(source, graph)
-    report = validate_file(path, container.agents(), container.functions(), name)
+    report = _check(as_container(config), path, name)
     report.raise_for_errors()
     return select_graph(report.file, name, start)
 
@@ -97,6 +94,11 @@ def _prepare(
     if isinstance(source, Graph):
         return container.runner(), source.with_entry(start) if start else source
     return container.runner(), load_graph(source, graph, start=start, config=container)
+
+
+def _check(container: Container, path: Path, name: str | None) -> ValidationReport:
+    catalogs = container.agents(), container.functions(), container.prompts()
+    return validate_file(path, *catalogs, graph=name)
 
 
 def _resolve(source: GraphSource, graph: str | None) -> tuple[Path, str | None]:

@@ -31,6 +31,7 @@ class PathSettings(_Section):
 
     custom_agents: Path = Path("agents")
     functions: Path = Path("functions")
+    prompts: Path = Path("prompts.yaml")
 
 
 class TrackingSettings(_Section):
@@ -120,6 +121,7 @@ def settings_from_dict(
     paths = PathSettings(
         custom_agents=base / settings.paths.custom_agents,
         functions=base / settings.paths.functions,
+        prompts=base / settings.paths.prompts,
     )
     return settings.model_copy(update={"paths": paths, "source": source})
 

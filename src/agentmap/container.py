@@ -17,6 +17,7 @@ from dependency_injector import containers, providers
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.config import Settings, load_settings, settings_from_dict
 from agentmap.functions import FunctionCatalog
+from agentmap.prompts import PromptCatalog
 from agentmap.runner import GraphRunnerService
 from agentmap.state import StateAdapterService
 from agentmap.tracking import ExecutionTrackingService
@@ -33,6 +34,7 @@ class Container(containers.DeclarativeContainer):
     state_adapter = providers.Singleton(StateAdapterService)
     agents = providers.Singleton(AgentCatalog.discover, settings.provided.paths.custom_agents)
     functions = providers.Singleton(FunctionCatalog.discover, settings.provided.paths.functions)
+    prompts = providers.Singleton(PromptCatalog.load, settings.provided.paths.prompts)
     tracking = providers.Singleton(
         ExecutionTrackingService,
         settings=settings.provided.execution.tracking,
@@ -43,6 +45,7 @@ class Container(containers.DeclarativeContainer):
         GraphRunnerService,
         agents=agents,
         functions=functions,
+        prompts=prompts,
         state_adapter=state_adapter,
         tracking=tracking,
         max_steps=settings.provided.execution.max_steps,

@@ -15,7 +15,8 @@ from agentmap.agents.base import Failure
 from agentmap.agents.catalog import AgentCatalog, Process
 from agentmap.exceptions import RunError
 from agentmap.functions import FunctionCatalog
-from agentmap.graph.model import FUNC_PREFIX, Graph, Node
+from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
+from agentmap.prompts import PromptCatalog
 from agentmap.state import State, StateAdapterService
 from agentmap.tracking import ExecutionSummary, ExecutionTracker, ExecutionTrackingService
 
@@ -72,12 +73,14 @@ class GraphRunnerService:
         self,
         agents: AgentCatalog,
         functions: FunctionCatalog,
+        prompts: PromptCatalog,
         state_adapter: StateAdapterService,
         tracking: ExecutionTrackingService,
         max_steps: int = 10_000,
     ) -> None:
         self._agents = agents
         self._functions = functions
+        self._prompts = prompts
         self._state = state_adapter
         self._tracking = tracking
         self._max_steps = max_steps
@@ -144,7 +147,8 @@ class GraphRunnerService:
 
     def _prepare(self, graph: Graph, name: str) -> _Step:
         node = graph.nodes[name]
-        process = self._agents.process_for(node)
+        prompt = self._prompts.resolve(node.prompt, graph_folder(graph))
+        process = self._agents.process_for(node, prompt)
         return _Step(
             node=node,
             process=process,

@@ -66,6 +66,12 @@ class Agent:
         """Do the node's work and return its output."""
         raise NotImplementedError(f"{type(self).__name__} must implement process(self, inputs)")
 
+    def render_prompt(self, inputs: Mapping[str, Any]) -> str:
+        """The prompt with each ``{field}`` filled from ``inputs`` (absent fields → empty)."""
+        from agentmap.prompts import fill
+
+        return fill(self.prompt, inputs)
+
     @classmethod
     def type_name(cls) -> str:
         """The AgentType this class answers to."""

@@ -17,7 +17,7 @@ class DefaultAgent(Agent):
     agent_type = "default"
 
     def process(self, inputs: Mapping[str, Any]) -> str:
-        asked = self.prompt or "(no prompt)"
+        asked = self.render_prompt(inputs) or "(no prompt)"
         shown = ", ".join(f"{key}={value!r}" for key, value in inputs.items())
         return f"{self.name} was asked: {asked}" + (f" (inputs: {shown})" if shown else "")
 
@@ -48,7 +48,7 @@ class FailureAgent(Agent):
     agent_type = "failure"
 
     def process(self, inputs: Mapping[str, Any]) -> Failure:
-        return Failure(self.prompt or f"{self.name} failed (failure agent)")
+        return Failure(self.render_prompt(inputs) or f"{self.name} failed (failure agent)")
 
 
 class BranchingAgent(Agent):
@@ -79,7 +79,7 @@ class InputAgent(Agent):
     agent_type = "input"
 
     def process(self, inputs: Mapping[str, Any]) -> Any:
-        sys.stderr.write(f"{self.prompt or self.name + ':'} ")
+        sys.stderr.write(f"{self.render_prompt(inputs) or self.name + ':'} ")
         sys.stderr.flush()
         line = sys.stdin.readline()
         if not line:

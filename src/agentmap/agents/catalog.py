@@ -68,8 +68,11 @@ class AgentCatalog:
         """Whether agents of this type are ``async def`` (and so need an event loop)."""
         return self._async.get(type_name_of(agent_type), False)
 
-    def process_for(self, node: Node) -> Process:
-        """Build the node's agent and return the callable that runs it."""
+    def process_for(self, node: Node, prompt: str | None = None) -> Process:
+        """Build the node's agent and return the callable that runs it.
+
+        ``prompt`` is the node's resolved prompt text (default: the Prompt cell as written).
+        """
         source = self._sources.get(type_name_of(node.agent_type))
         if source is None:
             raise AgentError(f"unknown agent type '{node.agent_type}'", node=node.name)
@@ -78,7 +81,7 @@ class AgentCatalog:
             return source  # an @agent function is its own process
         agent = cls(
             name=node.name,
-            prompt=node.prompt,
+            prompt=node.prompt if prompt is None else prompt,
             context=node.context,
             description=node.description,
         )

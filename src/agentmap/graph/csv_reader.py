@@ -39,11 +39,17 @@ def _read_bytes(path: Path, display: str) -> bytes:
         ) from exc
 
 
+def _record_number(prefix: str) -> int:
+    """The spreadsheet row the text after ``prefix`` is on (a quoted newline is no new row)."""
+    records = list(csv.reader(io.StringIO(prefix, newline="")))
+    return len(records) + (1 if not prefix or prefix.endswith(("\n", "\r")) else 0)
+
+
 def _decode(data: bytes, display: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        row = data[: exc.start].count(b"\n") + 1
+        row = _record_number(data[: exc.start].decode("utf-8-sig"))
         raise GraphFileError(
             f"{display}:{row}: the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
             f"offset {exc.start}) — save it from your spreadsheet as 'CSV UTF-8'",

@@ -13,6 +13,7 @@ from agentmap.graph.csv_reader import read_csv_rows
 from agentmap.graph.model import Graph, GraphFile
 from agentmap.graph.table import parse_table
 from agentmap.graph.validation import check_graph
+from agentmap.prompts import PromptCatalog
 from agentmap.suggest import did_you_mean
 
 SUFFIXES = (".csv",)
@@ -59,7 +60,11 @@ def read_graph_file(path: Path) -> tuple[GraphFile, list[Problem]]:
 
 
 def validate_file(
-    path: Path, agents: AgentCatalog, functions: FunctionCatalog, graph: str | None = None
+    path: Path,
+    agents: AgentCatalog,
+    functions: FunctionCatalog,
+    prompts: PromptCatalog,
+    graph: str | None = None,
 ) -> ValidationReport:
     """Read ``path`` and check every graph in it (or just ``graph``), collecting all problems."""
     graph_file, problems = read_graph_file(path)
@@ -67,8 +72,11 @@ def validate_file(
         select_graph(graph_file, graph)  # an unknown name is an error in itself
     for name, g in graph_file.graphs.items():
         if graph is None or name == graph:
-            problems.extend(check_graph(g, agents, functions))
-    relevant = [p for p in problems if graph is None or p.graph in (None, graph)]
+            problems.extend(check_graph(g, agents, functions, prompts))
+    relevant = sorted(
+        (p for p in problems if graph is None or p.graph in (None, graph)),
+        key=lambda p: (p.row or 0, p.cell or ""),
+    )
     return ValidationReport(
         file=graph_file,
         errors=tuple(p for p in relevant if p.severity == "error"),

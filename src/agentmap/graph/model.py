@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import field
-from typing import Any
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 from pydantic.dataclasses import dataclass
 
 FUNC_PREFIX = "func:"
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _freeze(value: Mapping[K, V]) -> Mapping[K, V]:
+    return MappingProxyType(dict(value))
+
+
+FrozenMapping = Annotated[Mapping[K, V], AfterValidator(_freeze), PlainSerializer(dict)]
+"""A mapping field that can't be changed after validation (a read-only view of a private copy)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +43,7 @@ class Node:
     inputs: tuple[tuple[str, str], ...] = ()
     outputs: tuple[str, ...] = ()
     prompt: str = ""
-    context: dict[str, Any] | str | None = None
+    context: FrozenMapping[str, Any] | str | None = None
     description: str = ""
     row: int | None = field(default=None, compare=False, repr=False)
 
@@ -59,10 +73,10 @@ class Graph(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
-    nodes: dict[str, Node]
+    nodes: FrozenMapping[str, Node]
     entry: str
     file: str | None = None
-    cells: dict[str, str] = {}
+    cells: FrozenMapping[str, str] = {}
 
     def with_entry(self, node: str) -> Graph:
         """The same graph, started at ``node``."""
@@ -74,10 +88,15 @@ class Graph(BaseModel):
         return f"{prefix}{node.row}" if prefix and node.row is not None else None
 
 
+def graph_folder(graph: Graph) -> Path | None:
+    """The folder of the file ``graph`` was read from (``file:`` prompts are relative to it)."""
+    return Path(graph.file).parent if graph.file else None
+
+
 class GraphFile(BaseModel):
     """Every graph one file holds, in the order they first appear."""
 
     model_config = ConfigDict(frozen=True)
 
     path: str
-    graphs: dict[str, Graph]
+    graphs: FrozenMapping[str, Graph]

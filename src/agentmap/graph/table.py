@@ -28,6 +28,7 @@ class _Sheet:
     file: str
     prefix: str
     columns: dict[int, str] = field(default_factory=dict)  # cell index → canonical column
+    ignored: set[int] = field(default_factory=set)  # unknown columns: warned about once
     problems: list[Problem] = field(default_factory=list)
 
     def cell(self, column: str) -> str:
@@ -87,6 +88,7 @@ def _read_header(sheet: _Sheet, header: list[str], row: int) -> bool:
         name = canonical(text)
         cell = f"{sheet.prefix}{letter(index)}{row}"
         if name is None:
+            sheet.ignored.add(index)
             hint = did_you_mean(text.strip(), COLUMNS)
             sheet.problems.append(
                 Problem(
@@ -130,11 +132,11 @@ def _read_row(sheet: _Sheet, row: int, cells: list[str]) -> tuple[str, Node, int
         name = sheet.columns.get(index)
         if name is not None:
             values[name] = text if name in _VERBATIM else text.strip()
-        elif text.strip():
+        elif text.strip() and index not in sheet.ignored:
             sheet.problems.append(
                 Problem(
                     f"cell {sheet.prefix}{letter(index)}{row} holds '{text.strip()}' but its "
-                    "column has no (known) header — give the column a header or clear the cell",
+                    "column has no header — give the column a header or clear the cell",
                     file=sheet.file,
                     row=row,
                     cell=f"{sheet.prefix}{letter(index)}{row}",

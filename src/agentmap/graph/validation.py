@@ -7,15 +7,19 @@ from collections.abc import Iterator
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.exceptions import Problem
 from agentmap.functions import FunctionCatalog
-from agentmap.graph.model import FUNC_PREFIX, Graph, Node
+from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
+from agentmap.prompts import PromptCatalog, PromptError, placeholders
 from agentmap.suggest import did_you_mean
 
 
-def check_graph(graph: Graph, agents: AgentCatalog, functions: FunctionCatalog) -> list[Problem]:
+def check_graph(
+    graph: Graph, agents: AgentCatalog, functions: FunctionCatalog, prompts: PromptCatalog
+) -> list[Problem]:
     """Every error and warning of one graph, in row order."""
     problems: list[Problem] = []
     for node in graph.nodes.values():
         problems.extend(_check_node(graph, node, agents, functions))
+        problems.extend(_check_prompt(graph, node, prompts))
     problems.extend(_unreachable(graph))
     return sorted(problems, key=lambda p: (p.row or 0, p.cell or ""))
 
@@ -58,6 +62,26 @@ def _check_node(
         )
     for field, target in node.targets:
         yield from _check_target(graph, node, field, target, functions)
+
+
+def _check_prompt(graph: Graph, node: Node, prompts: PromptCatalog) -> Iterator[Problem]:
+    if not node.prompt:
+        return
+    try:
+        names = placeholders(prompts.resolve(node.prompt, graph_folder(graph)))
+    except PromptError as exc:
+        yield _problem(graph, node, "Prompt", str(exc))
+        return
+    params = [param for _, param in node.inputs]
+    for name in names:
+        if name not in params:
+            yield _problem(
+                graph,
+                node,
+                "Prompt",
+                f"placeholder {{{name}}} has no matching input{did_you_mean(name, params)} — add "
+                f"'{name}' to Input_Fields, or write {{{{{name}}}}} for literal braces",
+            )
 
 
 def _check_target(

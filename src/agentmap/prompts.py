@@ -1,0 +1,136 @@
+"""Prompts: inline text with ``{field}`` placeholders, or references to a registry or a file.
+
+A Prompt cell is kept in the graph model exactly as written (so converting a graph between
+formats keeps ``prompt:greeting`` a reference); it is resolved to text when checked and when
+the node's agent is built.
+
+- ``prompt:name`` — the entry ``name`` of the prompts registry (``paths.prompts``, a YAML
+  mapping of name → text).
+- ``file:path/to.txt`` — a text file, relative to the graph file's folder.
+- anything else — the text itself.
+
+``{field}`` is filled from the node's inputs; ``{{`` and ``}}`` are literal braces.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from agentmap.exceptions import ConfigError
+from agentmap.suggest import did_you_mean
+
+REGISTRY_PREFIX = "prompt:"
+FILE_PREFIX = "file:"
+
+
+class PromptError(ValueError):
+    """A prompt reference that can't be resolved, or a template that can't be parsed.
+
+    Internal: validation turns it into a ``Problem`` at the Prompt cell.
+    """
+
+
+class PromptCatalog:
+    """The prompts registry, and resolution of Prompt cells to text.
+
+    >>> PromptCatalog({"greet": "Hello {name}"}).resolve("prompt:greet")
+    'Hello {name}'
+    """
+
+    def __init__(
+        self, registry: Mapping[str, str] | None = None, source: Path | None = None
+    ) -> None:
+        self._registry = dict(registry or {})
+        self._source = source
+
+    @classmethod
+    def load(cls, path: Path) -> PromptCatalog:
+        """Read the registry at ``path``; a missing file is an empty registry."""
+        if not path.is_file():
+            return cls(source=path)
+        import yaml
+
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ConfigError(
+                f"{path}: can't read the prompts registry ({exc})", file=str(path)
+            ) from exc
+        if data is None:
+            data = {}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ConfigError(
+                f"{path}: the prompts registry must map names to text, "
+                "e.g. 'greet: Hello {{name}}'",
+                file=str(path),
+            )
+        return cls({str(k): v for k, v in data.items()}, source=path)
+
+    def resolve(self, cell: str, base_dir: Path | None = None) -> str:
+        """The text a Prompt cell stands for; ``PromptError`` says why it can't be resolved."""
+        stripped = cell.strip()
+        if stripped.startswith(REGISTRY_PREFIX):
+            return self._from_registry(stripped[len(REGISTRY_PREFIX) :].strip())
+        if stripped.startswith(FILE_PREFIX):
+            return _from_file(stripped[len(FILE_PREFIX) :].strip(), base_dir)
+        return cell
+
+    def _from_registry(self, name: str) -> str:
+        if name in self._registry:
+            return self._registry[name]
+        where = f"the prompts registry {self._source}" if self._source else "the prompts registry"
+        if self._source is not None and not self._source.is_file():
+            where += " (which does not exist — create it or set paths.prompts)"
+        raise PromptError(
+            f"no prompt named '{name}' in {where}{did_you_mean(name, self._registry)}"
+        )
+
+
+def _from_file(relative: str, base_dir: Path | None) -> str:
+    path = (base_dir or Path.cwd()) / relative
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise PromptError(
+            f"prompt file {path} does not exist — the path is relative to the graph file"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PromptError(f"can't read prompt file {path} ({exc})") from exc
+
+
+def placeholders(template: str) -> tuple[str, ...]:
+    """The ``{field}`` names a template uses, in order; ``PromptError`` if it is malformed."""
+    names: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise PromptError(
+            f"the prompt has a stray brace ({exc}) — write {{{{ or }}}} for a literal brace"
+        ) from exc
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise PromptError(
+                f"'{{{field}}}' is not a plain {{field}} placeholder — use an input's name, "
+                "or {{ and }} for literal braces"
+            )
+        if field not in names:
+            names.append(field)
+    return tuple(names)
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """The template with each ``{field}`` replaced by ``values[field]`` (absent → empty text)."""
+    return template.format_map(_Blank(values))
+
+
+class _Blank(dict[str, Any]):
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        super().__init__(values)
+
+    def __missing__(self, key: str) -> str:
+        return ""
