@@ -7,14 +7,13 @@ stripped of surrounding spaces; Prompt and Description are kept verbatim.
 
 from __future__ import annotations
 
-import ast
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agentmap.exceptions import Problem
 from agentmap.graph.columns import COLUMNS, REQUIRED, canonical, letter
+from agentmap.graph.context import ContextError, parse_context
 from agentmap.graph.model import Graph, GraphFile, Node
 from agentmap.suggest import did_you_mean
 
@@ -216,27 +215,8 @@ def _parse_outputs(sheet: _Sheet, text: str, row: int) -> tuple[str, ...]:
 
 
 def _parse_context(sheet: _Sheet, text: str, row: int) -> dict[str, Any] | str | None:
-    """JSON object, AgentMap's Python-dict spelling, or plain text kept as written."""
-    stripped = text.strip()
-    if not stripped:
-        return None
-    if not stripped.startswith("{"):
-        return text
     try:
-        value = json.loads(stripped)
-    except json.JSONDecodeError as exc:
-        try:  # AgentMap documents {'key': 'value'}; accept it, but only as a whole dict.
-            literal = ast.literal_eval(stripped)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            literal = None
-        if isinstance(literal, dict) and all(isinstance(k, str) for k in literal):
-            return literal
-        sheet.problem(
-            f"Context starts with '{{' but is not valid JSON ({exc.msg} at character "
-            f"{exc.pos + 1}) "
-            '— fix the JSON, e.g. {"key": "value"}',
-            row,
-            "Context",
-        )
+        return parse_context(text)
+    except ContextError as exc:
+        sheet.problem(str(exc), row, "Context")
         return None
-    return value if isinstance(value, dict) else text
