@@ -1,37 +1,76 @@
-"""``agentmap init``: a new project that runs at once."""
+"""``agentmap init``: a new project, from a template, that runs at once."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from agentmap.config import CONFIG_FILENAME
 
-_FILES = {
-    CONFIG_FILENAME: "agentmap_config.yaml",
-    "graphs/hello.csv": "hello.csv",
-    "agents/README.md": "agents_readme.md",
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """Files a template adds (project path → file in agentmap/templates) and how to run it."""
+
+    files: dict[str, str]
+    run: str
+
+
+TEMPLATES = {
+    "hello": Template(
+        {"graphs/hello.csv": "hello.csv"},
+        """agentmap run graphs/hello.csv --state '{"input": "hi"}'""",
+    ),
+    "branching": Template(
+        {"graphs/branching.csv": "branching.csv"},
+        """agentmap run graphs/branching.csv --state '{"approved": "yes"}'""",
+    ),
+    "error-handling": Template(
+        {
+            "graphs/error_handling.csv": "error_handling.csv",
+            "agents/data_processing.py": "data_processing.py",
+        },
+        """agentmap run graphs/error_handling.csv --state '{"data": "1,x,3"}'""",
+    ),
 }
+_COMMON = {CONFIG_FILENAME: "agentmap_config.yaml", "agents/README.md": "agents_readme.md"}
 
 
-def init_project(directory: str | Path = ".") -> tuple[list[Path], list[Path]]:
-    """Write the starter files into ``directory``; return (written, skipped because they exist).
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    """Files written, files kept because they existed, and the command to run next."""
 
-    The project holds a documented config, ``graphs/hello.csv`` and an ``agents/`` folder, and
-    ``agentmap run graphs/hello.csv`` works in it straight away. Existing files are never
-    overwritten.
+    written: tuple[Path, ...]
+    skipped: tuple[Path, ...]
+    next_command: str
+
+
+def init_project(directory: str | Path = ".", template: str = "hello") -> InitResult:
+    """Write a template's files into ``directory`` (created if missing); never overwrite a file.
+
+    Every template brings a documented ``agentmap_config.yaml``, ``agents/`` and
+    ``functions/``, and runs straight away with ``next_command`` (run inside ``directory``).
     """
+    if template not in TEMPLATES:
+        from agentmap.exceptions import ConfigError
+        from agentmap.suggest import did_you_mean
+
+        raise ConfigError(
+            f"--template: no template named '{template}'{did_you_mean(template, TEMPLATES)} "
+            f"(templates: {', '.join(TEMPLATES)})"
+        )
     root = Path(directory)
-    templates = resources.files("agentmap") / "templates"
+    source = resources.files("agentmap") / "templates"
     written: list[Path] = []
     skipped: list[Path] = []
-    for target, template in _FILES.items():
+    for target, name in {**_COMMON, **TEMPLATES[template].files}.items():
         path = root / target
         if path.exists():
             skipped.append(path)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text((templates / template).read_text(encoding="utf-8"), encoding="utf-8")
+        path.write_text((source / name).read_text(encoding="utf-8"), encoding="utf-8")
         written.append(path)
     (root / "functions").mkdir(parents=True, exist_ok=True)
-    return written, skipped
+    return InitResult(tuple(written), tuple(skipped), TEMPLATES[template].run)

@@ -57,8 +57,8 @@ def render_report(report: ValidationReport) -> None:
         )
 
 
-def render_result(result: ExecutionResult) -> None:
-    """The path a run took, then the final state."""
+def render_result(result: ExecutionResult, policy: str = "all_nodes") -> None:
+    """The path a run took, then the final state (and why a recovered run counts as failed)."""
     summary = result.summary
     mark, style = ("✔", "green") if result.success else ("✘", "red")
     verdict = "succeeded" if result.success else "failed"
@@ -72,6 +72,14 @@ def render_result(result: ExecutionResult) -> None:
     )
     stdout().print(_path_table(result))
     stdout().print(_state_table(result.final_state))
+    if not result.success and summary.final_node_success and policy == "all_nodes":
+        failed = ", ".join(summary.failed_nodes)
+        stderr().print(
+            f"note: the run recovered, but {failed} failed on the way, and the success policy "
+            "all_nodes counts every failure; set execution.success_policy to final_node to judge "
+            "a run by its last node",
+            style="dim",
+        )
 
 
 def render_json(document: dict[str, Any]) -> None:

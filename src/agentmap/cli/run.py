@@ -51,15 +51,17 @@ def run(
     """Run a graph. Exit 0 if it succeeded, 1 if it failed, 2 on bad input."""
     with reported_errors(debug):
         container = build_container(config)
-        configure_logging(container.settings().logging, verbose)
+        settings = container.settings()
+        configure_logging(settings.logging, verbose)
+        policy = settings.execution.success_policy.type
         initial = parse_state(state)
         try:
             result = run_graph(file, initial, graph=graph, start=start, config=container)
         except RunError as error:
             if error.result is not None:
-                _show(error.result, as_json, error=error.message)
+                _show(error.result, as_json, policy, error=error.message)
             raise
-        _show(result, as_json)
+        _show(result, as_json, policy)
     raise typer.Exit(ExitCode.OK if result.success else ExitCode.FAILED)
 
 
@@ -88,9 +90,9 @@ def parse_state(text: str | None) -> Any:
         ) from exc
 
 
-def _show(result: ExecutionResult, as_json: bool, error: str | None = None) -> None:
+def _show(result: ExecutionResult, as_json: bool, policy: str, error: str | None = None) -> None:
     if not as_json:
-        render_result(result)
+        render_result(result, policy)
         return
     document = result.to_dict()
     if error is not None:
