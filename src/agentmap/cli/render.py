@@ -86,6 +86,7 @@ def render_json(document: dict[str, Any]) -> None:
     """Exactly one JSON document on stdout; values JSON can't hold are written as their repr."""
     text = json.dumps(document, indent=2, ensure_ascii=False, default=repr)
     stdout().file.write(text + "\n")
+    stdout().file.flush()  # --watch prints one document per run; each must arrive whole
 
 
 def _path_table(result: ExecutionResult) -> Table:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from agentmap.api import run_graph
 from agentmap.cli.errors import ExitCode, reported_errors
@@ -19,10 +22,12 @@ from agentmap.cli.options import (
     GraphOption,
     VerboseOption,
 )
-from agentmap.cli.render import render_json, render_result
+from agentmap.cli.render import render_json, render_result, stderr
 from agentmap.container import build_container
 from agentmap.exceptions import RunError, StateError
+from agentmap.graph.loader import split_source
 from agentmap.runner import ExecutionResult
+from agentmap.watch import saves, watch_targets
 
 
 def run(
@@ -44,11 +49,21 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print exactly one JSON document (the result) on stdout.")
     ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Run again each time the graph, its agents, functions, prompts or config change.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     verbose: VerboseOption = 0,
     debug: DebugOption = False,
 ) -> None:
     """Run a graph. Exit 0 if it succeeded, 1 if it failed, 2 on bad input."""
+    if watch:
+        _watch(file, graph, state, start, as_json, config, verbose, debug)
     with reported_errors(debug):
         container = build_container(config)
         settings = container.settings()
@@ -63,6 +78,48 @@ def run(
             raise
         _show(result, as_json, policy)
     raise typer.Exit(ExitCode.OK if result.success else ExitCode.FAILED)
+
+
+def _watch(
+    file: str,
+    graph: str | None,
+    state: str | None,
+    start: str | None,
+    as_json: bool,
+    config: Path | None,
+    verbose: int,
+    debug: bool,
+) -> None:
+    """Run, then run again on every save; errors are shown and the watch goes on (Ctrl-C ends)."""
+    with reported_errors(debug):
+        settings = build_container(config).settings()
+        targets = watch_targets(split_source(file)[0], settings)
+        text = sys.stdin.read() if state == "-" else state  # stdin can only be read once
+    once = functools.partial(
+        run,
+        file,
+        graph=graph,
+        state=text,
+        start=start,
+        as_json=as_json,
+        watch=False,
+        config=config,
+        verbose=verbose,
+        debug=debug,
+    )
+    _run_reporting_exit(once)
+    for changed in saves(targets):
+        names = ", ".join(str(path) for path in changed)
+        stderr().print(Text(f"\n— {names} changed; running again —", style="bold cyan"))
+        _run_reporting_exit(once)
+    raise typer.Exit(130)  # the watch only ends on Ctrl-C
+
+
+def _run_reporting_exit(once: Callable[[], None]) -> None:
+    try:
+        once()
+    except typer.Exit as done:
+        stderr().print(Text(f"(exit code {done.exit_code}; watching for changes)", style="dim"))
 
 
 def parse_state(text: str | None) -> Any:
