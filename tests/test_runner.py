@@ -78,7 +78,7 @@ class AsyncBoomAgent(Agent):
         raise RuntimeError("async boom")
 '''
 
-RECORDING_AGENTS = '''
+RECORDING_AGENTS = """
 import run_recorder
 from agentmap import Agent
 
@@ -87,9 +87,9 @@ class RecordAgent(Agent):
     def process(self, inputs):
         run_recorder.CALLS.append(("agent", self.name, inputs, dict(inputs)))
         return f"{self.name} saw {sorted(inputs)}"
-'''
+"""
 
-FUNCTIONS = '''
+FUNCTIONS = """
 import run_recorder
 
 
@@ -101,7 +101,7 @@ def choose(state, success_target, failure_target):
 def go(state, success_target, failure_target):
     run_recorder.CALLS.append(("go", state, dict(state), success_target, failure_target))
     return state.get("go")
-'''
+"""
 
 
 def row(
@@ -212,7 +212,9 @@ def test_failure_after_success_sets_last_action_success_false(flow: Callable[...
     assert result.final_state["last_action_success"] is False
 
 
-def test_each_node_sees_the_previous_nodes_own_outcome(recording: ModuleType, flow: Callable[..., Path]) -> None:
+def test_each_node_sees_the_previous_nodes_own_outcome(
+    recording: ModuleType, flow: Callable[..., Path]
+) -> None:
     path = flow(
         row("A", "boom", failure="B"),
         row("B", success="func:go"),
@@ -257,7 +259,9 @@ def test_async_exception_routes_to_failure_next(flow: Callable[..., Path]) -> No
 
 def test_returned_failure_fails_without_raising(flow: Callable[..., Path]) -> None:
     path = flow(
-        row("A", "soft_fail", success="B", failure="C", inputs="n", output="out", prompt="too small"),
+        row(
+            "A", "soft_fail", success="B", failure="C", inputs="n", output="out", prompt="too small"
+        ),
         row("B"),
         row("C"),
     )
@@ -291,7 +295,9 @@ def test_failure_is_exported_from_agentmap() -> None:
 # --- outputs -------------------------------------------------------------------------------
 
 
-def test_output_field_with_several_keys_takes_them_from_a_mapping(flow: Callable[..., Path]) -> None:
+def test_output_field_with_several_keys_takes_them_from_a_mapping(
+    flow: Callable[..., Path],
+) -> None:
     path = flow(row("A", "pair", output="a|b"))
     result = run_graph(path)
     assert result.final_state == {"a": 1, "b": 2, "last_action_success": True}
@@ -301,7 +307,10 @@ def test_output_field_missing_key_is_a_node_failure(flow: Callable[..., Path]) -
     path = flow(row("Split", "partial", success="B", failure="C", output="a|b"), row("B"), row("C"))
     result = run_graph(path)
     assert result.summary.execution_path == ("Split", "C")
-    assert result.summary.node_results[0].error == "node 'Split' did not return 'b' (its Output_Field is a|b)"
+    assert (
+        result.summary.node_results[0].error
+        == "node 'Split' did not return 'b' (its Output_Field is a|b)"
+    )
 
 
 def test_output_field_missing_key_writes_no_partial_output(flow: Callable[..., Path]) -> None:
@@ -345,7 +354,9 @@ def test_input_field_with_alias_passes_state_key_as_parameter(
 # --- immutability --------------------------------------------------------------------------
 
 
-def test_no_state_or_inputs_mapping_is_ever_mutated(recording: ModuleType, flow: Callable[..., Path]) -> None:
+def test_no_state_or_inputs_mapping_is_ever_mutated(
+    recording: ModuleType, flow: Callable[..., Path]
+) -> None:
     path = flow(
         row("A", "record", success="B", inputs="input", output="a"),
         row("B", "record", success="func:go", inputs="input|a", output="input"),
@@ -468,13 +479,17 @@ def test_edge_function_gets_state_and_the_rows_targets(
     assert (success_target, failure_target) == ("B", "C")
 
 
-def test_edge_function_is_called_on_failure_too(recording: ModuleType, flow: Callable[..., Path]) -> None:
+def test_edge_function_is_called_on_failure_too(
+    recording: ModuleType, flow: Callable[..., Path]
+) -> None:
     path = flow(row("A", "boom", edge="func:choose", success="B", failure="C"), row("B"), row("C"))
     result = run_graph(path)
     assert result.summary.execution_path == ("A", "C")
 
 
-def test_edge_function_without_targets_gets_none(recording: ModuleType, flow: Callable[..., Path]) -> None:
+def test_edge_function_without_targets_gets_none(
+    recording: ModuleType, flow: Callable[..., Path]
+) -> None:
     path = flow(row("A", edge="func:go"), row("B"))
     result = run_graph(path, {"go": "B"})
     assert result.summary.execution_path == ("A", "B")
@@ -555,8 +570,10 @@ def test_routing_function_returning_none_ends_the_run(
 
 
 def test_async_agent_runs_through_run_graph(flow: Callable[..., Path]) -> None:
-    path = flow(row("A", "async_upper", edge="B", inputs="text", output="upper"),
-                row("B", "async_exclaim", inputs="upper:text", output="loud"))
+    path = flow(
+        row("A", "async_upper", edge="B", inputs="text", output="upper"),
+        row("B", "async_exclaim", inputs="upper:text", output="loud"),
+    )
     result = run_graph(path, {"text": "hi"})
     assert result.final_state == {
         "text": "hi",

@@ -195,13 +195,21 @@ def _env_value(raw: str) -> Any:
     return raw
 
 
+def _variable_for(key: str, env_keys: Mapping[str, str]) -> str | None:
+    """The AGENTMAP_* variable that set ``key`` or something below or above it, if any."""
+    for dotted, variable in env_keys.items():
+        if dotted == key or dotted.startswith(key + ".") or key.startswith(dotted + "."):
+            return variable
+    return None
+
+
 def _config_error(
     exc: ValidationError, source: Path | None, env_keys: Mapping[str, str]
 ) -> ConfigError:
     lines = []
     for err in exc.errors():
         key = ".".join(str(part) for part in err["loc"])
-        where = env_keys.get(key) or (f"{source}" if source else "settings")
+        where = _variable_for(key, env_keys) or (f"{source}" if source else "settings")
         if err["type"] == "extra_forbidden":
             parent = Settings
             for part in err["loc"][:-1]:

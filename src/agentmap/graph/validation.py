@@ -51,7 +51,11 @@ def _check_node(
             f"unknown agent type '{node.agent_type}'{hint} — fix the spelling, or run "
             f"`agentmap scaffold {graph.file or 'FILE'}` to write a stub for it",
         )
-    if node.edge and (node.success_next or node.failure_next):
+    if (
+        node.edge
+        and not node.edge.startswith(FUNC_PREFIX)
+        and (node.success_next or node.failure_next)
+    ):
         both = "Success_Next" if node.success_next else "Failure_Next"
         yield _problem(
             graph,

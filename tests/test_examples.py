@@ -1,0 +1,304 @@
+"""End to end: every example graph in graphs/, with the repository's agents and functions."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentmap import ExecutionResult, load_graph, run_graph
+from agentmap.config import load_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_agentmap_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings come from the files these tests name, never from the outer environment."""
+    for name in list(os.environ):
+        if name.startswith("AGENTMAP_"):
+            monkeypatch.delenv(name)
+
+
+def run_example(repo: Path, name: str, state: Any, **options: Any) -> ExecutionResult:
+    options.setdefault("config", repo / "agentmap_config.yaml")
+    return run_graph(repo / "graphs" / name, state, **options)
+
+
+def repo_config(repo: Path, **execution: Any) -> dict[str, Any]:
+    """A settings mapping using the repository's agents and functions, with ``execution`` keys."""
+    return {
+        "execution": execution,
+        "paths": {"custom_agents": str(repo / "agents"), "functions": str(repo / "functions")},
+    }
+
+
+# --- hello.csv -----------------------------------------------------------------------------
+
+
+def test_hello_final_state(repo: Path) -> None:
+    result = run_example(repo, "hello.csv", {"input": "hi"})
+    assert result.final_state == {
+        "input": "hi",
+        "echoed": "hi",
+        "last_action_success": True,
+        "response": "Respond was asked: Say hello to the user (inputs: echoed='hi')",
+    }
+    assert list(result.final_state) == ["input", "echoed", "last_action_success", "response"]
+
+
+def test_hello_state_evolves_input_then_echoed_then_response(repo: Path) -> None:
+    result = run_example(
+        repo,
+        "hello.csv",
+        {"input": "hi"},
+        config=repo_config(repo, tracking={"track_inputs": True, "track_outputs": True}),
+    )
+    steps = [(r.node, dict(r.inputs or {}), r.output) for r in result.summary.node_results]
+    assert steps == [
+        ("Start", {"input": "hi"}, "hi"),
+        (
+            "Respond",
+            {"echoed": "hi"},
+            "Respond was asked: Say hello to the user (inputs: echoed='hi')",
+        ),
+    ]
+
+
+def test_hello_path_and_success(repo: Path) -> None:
+    result = run_example(repo, "hello.csv", {"input": "hi"})
+    assert result.graph_name == "Hello"
+    assert result.summary.execution_path == ("Start", "Respond")
+    assert result.success is True
+
+
+def test_hello_needs_no_graph_name(repo: Path) -> None:
+    assert (
+        load_graph(repo / "graphs" / "hello.csv", config=repo / "agentmap_config.yaml").entry
+        == "Start"
+    )
+
+
+# --- error_handling.csv --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: tuple[str, ...]
+    final_state: dict[str, Any]
+    success_all_nodes: bool
+    success_final_node: bool
+
+
+ERROR_HANDLING = {
+    # clean data: summed at once
+    "1,2,3": Scenario(
+        ("ProcessData", "Success"),
+        {"data": "1,2,3", "result": 6.0, "last_action_success": True, "final_result": 6.0},
+        success_all_nodes=True,
+        success_final_node=True,
+    ),
+    # a bad item: cleaned away, and the retry succeeds
+    "1,x,3": Scenario(
+        ("ProcessData", "HandleError", "Retry", "Success"),
+        {
+            "data": "1,x,3",
+            "last_action_success": True,
+            "error": "'x' is not a number",
+            "cleaned_data": "1,3",
+            "result": 4.0,
+            "final_result": 4.0,
+        },
+        success_all_nodes=False,
+        success_final_node=True,
+    ),
+    # nothing left after cleaning: the retry fails too
+    "x,y": Scenario(
+        ("ProcessData", "HandleError", "Retry", "FinalFailure"),
+        {
+            "data": "x,y",
+            "last_action_success": False,
+            "error": "Could not process the data even after cleaning it",
+            "cleaned_data": "",
+        },
+        success_all_nodes=False,
+        success_final_node=False,
+    ),
+}
+
+scenarios = pytest.mark.parametrize("data", list(ERROR_HANDLING))
+
+
+@scenarios
+def test_error_handling_path(repo: Path, data: str) -> None:
+    result = run_example(repo, "error_handling.csv", {"data": data})
+    assert result.summary.execution_path == ERROR_HANDLING[data].path
+
+
+@scenarios
+def test_error_handling_final_state(repo: Path, data: str) -> None:
+    result = run_example(repo, "error_handling.csv", {"data": data})
+    assert result.final_state == ERROR_HANDLING[data].final_state
+
+
+@scenarios
+def test_error_handling_success_under_all_nodes(repo: Path, data: str) -> None:
+    result = run_example(repo, "error_handling.csv", {"data": data})
+    assert result.success is ERROR_HANDLING[data].success_all_nodes
+
+
+@scenarios
+def test_error_handling_success_under_final_node(repo: Path, data: str) -> None:
+    config = repo_config(repo, success_policy="final_node")
+    result = run_example(repo, "error_handling.csv", {"data": data}, config=config)
+    assert result.summary.execution_path == ERROR_HANDLING[data].path
+    assert result.final_state == ERROR_HANDLING[data].final_state
+    assert result.success is ERROR_HANDLING[data].success_final_node
+
+
+@scenarios
+def test_error_handling_success_under_final_node_settings(repo: Path, data: str) -> None:
+    settings = load_settings(
+        repo / "agentmap_config.yaml", environ={"AGENTMAP_EXECUTION__SUCCESS_POLICY": "final_node"}
+    )
+    result = run_example(repo, "error_handling.csv", {"data": data}, config=settings)
+    assert result.success is ERROR_HANDLING[data].success_final_node
+
+
+def test_error_handling_records_each_failure(repo: Path) -> None:
+    result = run_example(repo, "error_handling.csv", {"data": "x,y"})
+    failures = [(r.node, r.error) for r in result.summary.node_results if not r.success]
+    assert failures == [
+        ("ProcessData", "'x' is not a number"),
+        ("Retry", "no numbers to process"),
+        ("FinalFailure", "Could not process the data even after cleaning it"),
+    ]
+
+
+# --- routing.csv ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "category", "node", "reply"),
+    [
+        ("I want a refund", "billing", "Billing", "Answer a billing question"),
+        ("The app crashes on start", "bug", "Bug", "Open a bug report"),
+        ("Hello there", "other", "Other", "Route to a human"),
+    ],
+)
+def test_triage_routes_each_category(
+    repo: Path, message: str, category: str, node: str, reply: str
+) -> None:
+    result = run_example(repo, "routing.csv", {"message": message}, graph="Triage")
+    assert result.summary.execution_path == ("Classify", node)
+    assert result.final_state == {
+        "message": message,
+        "category": category,
+        "last_action_success": True,
+        "reply": f"{node} was asked: {reply} (inputs: message={message!r})",
+    }
+    assert result.success is True
+
+
+def test_approval_yes_approves(repo: Path) -> None:
+    result = run_example(repo, "routing.csv", {"approved": "yes"}, graph="Approval")
+    assert result.summary.execution_path == ("Check", "Approve")
+    assert result.final_state == {
+        "approved": "yes",
+        "decision": "yes",
+        "last_action_success": True,
+        "outcome": "Approve succeeded",
+    }
+    assert result.success is True
+
+
+def test_approval_no_rejects(repo: Path) -> None:
+    result = run_example(repo, "routing.csv", {"approved": "no"}, graph="Approval")
+    assert result.summary.execution_path == ("Check", "Reject")
+    assert result.final_state == {
+        "approved": "no",
+        "decision": "no",
+        "last_action_success": True,
+        "error": "Check: 'approved' is 'no'",
+        "outcome": "no",
+    }
+    assert result.success is False
+
+
+def test_approval_no_succeeds_under_final_node(repo: Path) -> None:
+    result = run_example(
+        repo,
+        "routing.csv",
+        {"approved": "no"},
+        graph="Approval",
+        config=repo_config(repo, success_policy="final_node"),
+    )
+    assert result.success is True
+
+
+def test_countdown_loops_until_zero(repo: Path) -> None:
+    result = run_example(repo, "routing.csv", {"count": 3}, graph="Countdown")
+    assert result.summary.execution_path == ("Tick", "Tick", "Tick", "Done")
+    assert result.final_state == {"count": 0, "last_action_success": True, "final_count": 0}
+    assert result.success is True
+
+
+def test_countdown_selected_with_file_suffix(repo: Path) -> None:
+    result = run_example(repo, "routing.csv::Countdown", {"count": 1})
+    assert result.summary.execution_path == ("Tick", "Done")
+
+
+def test_routing_file_holds_exactly_three_graphs(repo: Path) -> None:
+    config = repo / "agentmap_config.yaml"
+    entries = {
+        name: load_graph(repo / "graphs" / "routing.csv", name, config=config).entry
+        for name in ("Triage", "Approval", "Countdown")
+    }
+    assert entries == {"Triage": "Classify", "Approval": "Check", "Countdown": "Tick"}
+
+
+# --- branching.csv -------------------------------------------------------------------------
+
+
+def test_branching_yes_is_approved(repo: Path) -> None:
+    result = run_example(repo, "branching.csv", {"approved": "yes"})
+    assert result.summary.execution_path == ("Ask", "Decide", "Approved")
+    assert result.final_state == {
+        "approved": "yes",
+        "answer": "yes",
+        "last_action_success": True,
+        "decision": "yes",
+        "message": "Approved was asked: Approved with answer yes (inputs: answer='yes')",
+    }
+    assert result.success is True
+
+
+def test_branching_no_is_rejected_with_a_clear_reason(repo: Path) -> None:
+    result = run_example(repo, "branching.csv", {"approved": "no"})
+    assert result.summary.execution_path == ("Ask", "Decide", "Rejected")
+    assert result.final_state == {
+        "approved": "no",
+        "answer": "no",
+        "last_action_success": False,
+        "decision": "no",
+        "error": "Rejected: the answer was 'no'",
+    }
+    assert result.success is False
+
+
+def test_branching_no_fails_under_final_node_too(repo: Path) -> None:
+    config = repo_config(repo, success_policy="final_node")
+    assert run_example(repo, "branching.csv", {"approved": "no"}, config=config).success is False
+
+
+# --- coverage of graphs/ -------------------------------------------------------------------
+
+
+def test_every_example_graph_is_exercised_here(repo: Path) -> None:
+    text = Path(__file__).read_text(encoding="utf-8")
+    referenced = set(re.findall(r'"([\w.-]+\.csv)', text))
+    examples = {path.name for path in (repo / "graphs").rglob("*.csv")}
+    assert examples
+    assert examples - referenced == set()
