@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agentmap.container import ConfigSource, Container, as_container
-from agentmap.exceptions import GraphSelectionError
-from agentmap.graph.loader import ValidationReport, select_graph, split_source, validate_file
+from agentmap.graph.loader import ValidationReport, resolve_source, select_graph, validate_file
 from agentmap.graph.model import Graph
 from agentmap.runner import ExecutionResult, GraphRunnerService
 
@@ -26,7 +25,7 @@ def validate_graph(
     >>> validate_graph("graphs/hello.csv").ok  # doctest: +SKIP
     True
     """
-    return _check(as_container(config), *_resolve(source, graph))
+    return _check(as_container(config), *resolve_source(source, graph))
 
 
 def load_graph(
@@ -43,7 +42,7 @@ def load_graph(
     >>> load_graph("graphs/hello.csv").entry  # doctest: +SKIP
     'Start'
     """
-    path, name = _resolve(source, graph)
+    path, name = resolve_source(source, graph)
     report = _check(as_container(config), path, name)
     report.raise_for_errors()
     return select_graph(report.file, name, start)
@@ -99,13 +98,3 @@ def _prepare(
 def _check(container: Container, path: Path, name: str | None) -> ValidationReport:
     catalogs = container.agents(), container.functions(), container.prompts()
     return validate_file(path, *catalogs, graph=name)
-
-
-def _resolve(source: GraphSource, graph: str | None) -> tuple[Path, str | None]:
-    path, named = split_source(source)
-    if graph and named and graph != named:
-        raise GraphSelectionError(
-            f"{source} names graph '{named}' but --graph asks for '{graph}' — give one of them",
-            file=str(path),
-        )
-    return path, graph or named

@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from agentmap.config import CONFIG_FILENAME
+from agentmap.exceptions import AgentMapError
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +65,20 @@ def init_project(directory: str | Path = ".", template: str = "hello") -> InitRe
     source = resources.files("agentmap") / "templates"
     written: list[Path] = []
     skipped: list[Path] = []
-    for target, name in {**_COMMON, **TEMPLATES[template].files}.items():
-        path = root / target
-        if path.exists():
-            skipped.append(path)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text((source / name).read_text(encoding="utf-8"), encoding="utf-8")
-        written.append(path)
-    (root / "functions").mkdir(parents=True, exist_ok=True)
+    try:
+        for target, name in {**_COMMON, **TEMPLATES[template].files}.items():
+            path = root / target
+            if path.exists():
+                skipped.append(path)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text((source / name).read_text(encoding="utf-8"), encoding="utf-8")
+            written.append(path)
+        (root / "functions").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AgentMapError(
+            f"can't create the project in {root}: {exc.strerror} ({exc.filename}) — choose a "
+            "folder that doesn't exist yet or is a folder you can write to",
+            file=str(root),
+        ) from exc
     return InitResult(tuple(written), tuple(skipped), TEMPLATES[template].run)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from agentmap.agents.base import Failure
@@ -122,7 +122,9 @@ class GraphRunnerService:
                 current, success = await self._run_node(step, current, tracker)
                 node = step.next_node(current, success)
         except RunError as exc:
-            exc.result = self._result(graph, current, tracker)
+            partial = self._result(graph, current, tracker)
+            summary = replace(partial.summary, success=False)  # it stopped: it did not succeed
+            exc.result = replace(partial, success=False, summary=summary)
             raise
         return self._result(graph, current, tracker)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from agentmap.agents.base import type_name_of
 from agentmap.container import ConfigSource, Container, as_container
-from agentmap.graph.loader import read_graph_file, select_graph, split_source
+from agentmap.graph.loader import read_graph_file, resolve_source, select_graph
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node
 
 
@@ -31,7 +31,7 @@ def scaffold_graph(
     from the rows that use it (description, inputs, output). Existing files are never touched.
     """
     container = as_container(config)
-    path, name = split_source(source)
+    path, name = resolve_source(source, graph)
     graph_file, _ = read_graph_file(path)
     graphs = [select_graph(graph_file, name)] if name else list(graph_file.graphs.values())
     agents, functions = container.agents(), container.functions()

@@ -50,14 +50,16 @@ def render_report(report: ValidationReport) -> None:
     render_problems(report.errors, report.warnings)
     if report.ok:
         graphs = report.file.graphs
-        names = ", ".join(f"{name} ({len(g.nodes)} nodes)" for name, g in graphs.items())
+        names = ", ".join(
+            f"{name} ({_count(len(graphs[name].nodes), 'node')})" for name in report.checked
+        )
         warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
         stdout().print(
             Text.assemble(("✔ ", "green"), f"{report.file.path} is valid{warned}: {names}")
         )
 
 
-def render_result(result: ExecutionResult, policy: str = "all_nodes") -> None:
+def render_result(result: ExecutionResult, policy: str | None = "all_nodes") -> None:
     """The path a run took, then the final state (and why a recovered run counts as failed)."""
     summary = result.summary
     mark, style = ("✔", "green") if result.success else ("✘", "red")

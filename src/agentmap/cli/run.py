@@ -74,7 +74,7 @@ def run(
             result = run_graph(file, initial, graph=graph, start=start, config=container)
         except RunError as error:
             if error.result is not None:
-                _show(error.result, as_json, policy, error=error.message)
+                _show(error.result, as_json, None, error=error.message)  # no recovery note
             raise
         _show(result, as_json, policy)
     raise typer.Exit(ExitCode.OK if result.success else ExitCode.FAILED)
@@ -147,7 +147,9 @@ def parse_state(text: str | None) -> Any:
         ) from exc
 
 
-def _show(result: ExecutionResult, as_json: bool, policy: str, error: str | None = None) -> None:
+def _show(
+    result: ExecutionResult, as_json: bool, policy: str | None, error: str | None = None
+) -> None:
     if not as_json:
         render_result(result, policy)
         return

@@ -27,6 +27,7 @@ class ValidationReport:
     file: GraphFile
     errors: tuple[Problem, ...]
     warnings: tuple[Problem, ...]
+    checked: tuple[str, ...] = ()  # the graphs that were checked (all, or the one asked for)
 
     @property
     def ok(self) -> bool:
@@ -44,6 +45,18 @@ def split_source(source: str | os.PathLike[str]) -> tuple[Path, str | None]:
     text = os.fspath(source)
     path, sep, graph = text.partition(GRAPH_SEPARATOR)
     return Path(path), (graph.strip() or None) if sep else None
+
+
+def resolve_source(source: str | os.PathLike[str], graph: str | None) -> tuple[Path, str | None]:
+    """The file and graph meant by a source (``flow.csv::Main``) and a ``--graph`` option."""
+    path, named = split_source(source)
+    if graph and named and graph != named:
+        raise GraphSelectionError(
+            f"{os.fspath(source)} names graph '{named}' but --graph asks for '{graph}' — give "
+            "one of them",
+            file=str(path),
+        )
+    return path, graph or named
 
 
 def read_graph_file(path: Path) -> tuple[GraphFile, list[Problem]]:
@@ -79,6 +92,7 @@ def validate_file(
     )
     return ValidationReport(
         file=graph_file,
+        checked=tuple(n for n in graph_file.graphs if graph is None or n == graph),
         errors=tuple(p for p in relevant if p.severity == "error"),
         warnings=tuple(p for p in relevant if p.severity == "warning"),
     )
