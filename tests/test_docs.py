@@ -91,7 +91,7 @@ def test_documented_commands_were_found() -> None:
     assert len(_doc_commands()) >= 6
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "scaffold", "init"])
+@pytest.mark.parametrize("command", ["run", "validate", "scaffold", "init", "graph"])
 def test_every_command_has_help_text(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from agentmap._version import __version__
+from agentmap.cli.graph import graph
 from agentmap.cli.init import init
 from agentmap.cli.run import run
 from agentmap.cli.scaffold import scaffold
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command(no_args_is_help=True)(run)
 app.command(no_args_is_help=True)(validate)
 app.command(no_args_is_help=True)(scaffold)
+app.command(name="graph", no_args_is_help=True)(graph)
 app.command()(init)
 
 
