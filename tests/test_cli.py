@@ -24,6 +24,7 @@ from typer.testing import CliRunner, Result
 from agentmap._version import __version__
 from agentmap.cli.app import app
 from agentmap.config import Settings
+from agentmap.graph.loader import SUFFIXES
 
 runner = CliRunner()
 
@@ -385,7 +386,11 @@ def test_run_start_enters_the_graph_at_that_node(in_repo: Path) -> None:
     ("args", "message"),
     [
         (("nope.csv",), "nope.csv: no such file — check the path"),
-        (("README.md",), "README.md: agentmap can't read '.md' files — use a .csv file"),
+        (
+            ("README.md",),
+            "README.md: agentmap can't read '.md' files — use a graph file ending in "
+            + ", ".join(SUFFIXES),
+        ),
         (
             ("graphs/routing.csv",),
             "graphs/routing.csv holds 3 graphs: Triage, Approval, Countdown — choose one with "
@@ -916,7 +921,11 @@ def test_validate_graph_option_does_not_call_the_other_graphs_valid(
             ("graphs/hello.csv", "--graph", "Helo"),
             "no graph named 'Helo' in graphs/hello.csv — did you mean 'Hello'? (it holds: Hello)",
         ),
-        (("README.md",), "README.md: agentmap can't read '.md' files — use a .csv file"),
+        (
+            ("README.md",),
+            "README.md: agentmap can't read '.md' files — use a graph file ending in "
+            + ", ".join(SUFFIXES),
+        ),
     ],
     ids=["missing-file", "unknown-graph", "not-a-csv"],
 )
@@ -927,10 +936,10 @@ def test_validate_unreadable_file_exits_2(
 
 
 def test_validate_file_that_is_not_utf8_exits_2(project: Path) -> None:
-    (project / "latin.csv").write_bytes(b"\xff\xfe\x00bad")
+    (project / "latin.csv").write_bytes(b"GraphName,Node\nMain,caf\xe9\n")
     result = cli("validate", "latin.csv")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: latin.csv:1: the file is not UTF-8 text")
+    assert result.stderr.startswith("error: latin.csv:2: the file is not UTF-8: byte 0xE9")
     assert "Traceback" not in result.output
 
 

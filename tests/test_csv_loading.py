@@ -16,6 +16,7 @@ from agentmap import (
     load_graph,
     validate_graph,
 )
+from agentmap.graph.loader import SUFFIXES
 
 WriteFile = Callable[..., Path]
 GraphCsv = Callable[..., Path]
@@ -642,8 +643,10 @@ def test_not_utf8_file_names_the_file_and_row(tmp_path: Path) -> None:
         load_graph("latin.csv")
 
     assert str(caught.value) == (
-        "latin.csv:3: the file is not UTF-8 text (byte 0xe9 at offset 48) — save it from your "
-        "spreadsheet as 'CSV UTF-8'"
+        "latin.csv:3: the file is not UTF-8: byte 0xE9 after \"Main,End,caf\" in row 3 (it reads "
+        "as 'é' in Windows-1252/Latin-1, which Excel's plain \"CSV\" writes) — save the file as "
+        "\"CSV UTF-8\" (Excel) or with character set \"Unicode (UTF-8)\" (LibreOffice) and load it "
+        "again"
     )
     assert (caught.value.file, caught.value.row) == ("latin.csv", 3)
 
@@ -682,7 +685,11 @@ def test_unsupported_extension_is_a_graph_file_error(
     with pytest.raises(GraphFileError) as caught:
         load_graph(name)
 
-    assert str(caught.value) == f"{name}: agentmap can't read {shown} files — use a .csv file"
+    assert str(
+        caught.value
+    ) == f"{name}: agentmap can't read {shown} files — use a graph file ending in " + ", ".join(
+        SUFFIXES
+    )
 
 
 def test_extension_is_matched_case_insensitively(write_file: WriteFile) -> None:

@@ -16,7 +16,7 @@ from agentmap.config import Settings
 from agentmap.graph.columns import _ALIASES, COLUMNS, fold
 
 REPO = Path(__file__).resolve().parent.parent
-DOCS = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
+DOCS = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
 
 
 def _table_after(path: Path, marker: str) -> list[list[str]]:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from agentmap._version import __version__
+from agentmap.cli.convert import convert, schema
 from agentmap.cli.graph import graph
 from agentmap.cli.init import init
 from agentmap.cli.run import run
@@ -24,6 +25,8 @@ app.command(no_args_is_help=True)(run)
 app.command(no_args_is_help=True)(validate)
 app.command(no_args_is_help=True)(scaffold)
 app.command(name="graph", no_args_is_help=True)(graph)
+app.command(no_args_is_help=True)(convert)
+app.command()(schema)
 app.command()(init)
 
 

@@ -13,10 +13,13 @@ from agentmap.graph.csv_reader import read_csv_rows
 from agentmap.graph.model import Graph, GraphFile
 from agentmap.graph.table import parse_table
 from agentmap.graph.validation import check_graph
+from agentmap.graph.workbook_reader import ENGINES, read_workbook
+from agentmap.graph.yaml_reader import SUFFIXES as STRUCTURED_SUFFIXES
+from agentmap.graph.yaml_reader import read_structured_graphs
 from agentmap.prompts import PromptCatalog
 from agentmap.suggest import did_you_mean
 
-SUFFIXES = (".csv",)
+SUFFIXES = (".csv", ".xlsx", ".ods", *STRUCTURED_SUFFIXES)
 GRAPH_SEPARATOR = "::"
 
 
@@ -65,10 +68,14 @@ def read_graph_file(path: Path) -> tuple[GraphFile, list[Problem]]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise GraphFileError(
-            f"{display}: agentmap can't read '{suffix or 'extensionless'}' files — use a "
-            f"{' or '.join(SUFFIXES)} file",
+            f"{display}: agentmap can't read '{suffix or 'extensionless'}' files — use a graph "
+            f"file ending in {', '.join(SUFFIXES)}",
             file=display,
         )
+    if suffix in ENGINES:
+        return read_workbook(path, display)
+    if suffix in STRUCTURED_SUFFIXES:
+        return read_structured_graphs(path, display)
     return parse_table(read_csv_rows(path, display), file=display)
 
 

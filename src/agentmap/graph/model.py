@@ -67,7 +67,10 @@ class Graph(BaseModel):
     """A named graph: its nodes in the order written, and the node a run starts at.
 
     ``file`` and ``cells`` (canonical column name → the column's cell prefix such as ``F`` or
-    ``Sheet1!F``) let messages point at the exact place a node was written.
+    ``Sheet1!F``) let messages point at the exact place a node was written; ``node_cells``
+    overrides ``cells`` for nodes laid out differently (a graph spanning workbook sheets).
+    For YAML/JSON files ``node_paths`` holds each node's key path (``graphs.Main.nodes[3]``)
+    and ``cells`` the key each column is written under.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -77,14 +80,19 @@ class Graph(BaseModel):
     entry: str
     file: str | None = None
     cells: FrozenMapping[str, str] = {}
+    node_cells: FrozenMapping[str, FrozenMapping[str, str]] = {}
+    node_paths: FrozenMapping[str, str] = {}
 
     def with_entry(self, node: str) -> Graph:
         """The same graph, started at ``node``."""
         return self.model_copy(update={"entry": node})
 
     def cell(self, node: Node, field_name: str) -> str | None:
-        """The spreadsheet cell (``F7``) of ``field_name`` in ``node``'s row, if known."""
-        prefix = self.cells.get(field_name)
+        """Where ``field_name`` of ``node`` is written: ``F7`` or ``graphs.Main.nodes[3].edge``."""
+        prefix = self.node_cells.get(node.name, self.cells).get(field_name)
+        path = self.node_paths.get(node.name)
+        if path is not None:
+            return f"{path}.{prefix}" if prefix else path
         return f"{prefix}{node.row}" if prefix and node.row is not None else None
 
 

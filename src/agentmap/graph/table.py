@@ -21,8 +21,8 @@ _VERBATIM = frozenset({"Prompt", "Description", "Context"})
 
 
 @dataclass
-class _Sheet:
-    """What one table knows about itself while its rows are parsed."""
+class Sheet:
+    """Where problems of one table (or one structured file) are collected while it is parsed."""
 
     file: str
     prefix: str
@@ -53,7 +53,7 @@ def parse_table(
     ``first_row`` is the spreadsheet number of ``rows[0]``; ``prefix`` goes before cell letters
     (``"Sheet1!"`` for workbooks).
     """
-    sheet = _Sheet(file=file, prefix=prefix)
+    sheet = Sheet(file=file, prefix=prefix)
     numbered = [(first_row + i, list(r)) for i, r in enumerate(rows) if any(c.strip() for c in r)]
     if not numbered:
         sheet.problem(
@@ -79,7 +79,7 @@ def parse_table(
     return GraphFile(path=file, graphs=graphs), problems
 
 
-def _read_header(sheet: _Sheet, header: list[str], row: int) -> bool:
+def _read_header(sheet: Sheet, header: list[str], row: int) -> bool:
     seen: dict[str, int] = {}
     for index, text in enumerate(header):
         if not text.strip():
@@ -125,7 +125,7 @@ def _read_header(sheet: _Sheet, header: list[str], row: int) -> bool:
     return not missing
 
 
-def _read_row(sheet: _Sheet, row: int, cells: list[str]) -> tuple[str, Node, int] | None:
+def _read_row(sheet: Sheet, row: int, cells: list[str]) -> tuple[str, Node, int] | None:
     values: dict[str, str] = {}
     for index, text in enumerate(cells):
         name = sheet.columns.get(index)
@@ -155,8 +155,8 @@ def _read_row(sheet: _Sheet, row: int, cells: list[str]) -> tuple[str, Node, int
         edge=values.get("Edge") or None,
         success_next=values.get("Success_Next") or None,
         failure_next=values.get("Failure_Next") or None,
-        inputs=_parse_inputs(sheet, values.get("Input_Fields", ""), row),
-        outputs=_parse_outputs(sheet, values.get("Output_Field", ""), row),
+        inputs=parse_inputs(sheet, values.get("Input_Fields", ""), row),
+        outputs=parse_outputs(sheet, values.get("Output_Field", ""), row),
         prompt=values.get("Prompt", ""),
         context=_parse_context(sheet, values.get("Context", ""), row),
         description=values.get("Description", ""),
@@ -167,7 +167,7 @@ def _read_row(sheet: _Sheet, row: int, cells: list[str]) -> tuple[str, Node, int
 
 
 def _add_node(
-    sheet: _Sheet, graphs: dict[str, dict[str, Node]], graph: str, node: Node, row: int
+    sheet: Sheet, graphs: dict[str, dict[str, Node]], graph: str, node: Node, row: int
 ) -> None:
     nodes = graphs.setdefault(graph, {})
     first = nodes.get(node.name)
@@ -184,7 +184,7 @@ def _add_node(
     )
 
 
-def _parse_inputs(sheet: _Sheet, text: str, row: int) -> tuple[tuple[str, str], ...]:
+def parse_inputs(sheet: Sheet, text: str, row: int) -> tuple[tuple[str, str], ...]:
     pairs: list[tuple[str, str]] = []
     for piece in (p.strip() for p in text.split("|")):
         if not piece:
@@ -207,14 +207,14 @@ def _parse_inputs(sheet: _Sheet, text: str, row: int) -> tuple[tuple[str, str], 
     return tuple(pairs)
 
 
-def _parse_outputs(sheet: _Sheet, text: str, row: int) -> tuple[str, ...]:
+def parse_outputs(sheet: Sheet, text: str, row: int) -> tuple[str, ...]:
     keys = [p.strip() for p in text.split("|") if p.strip()]
     for key in {k for k in keys if keys.count(k) > 1}:
         sheet.problem(f"output key '{key}' is listed twice — list it once", row, "Output_Field")
     return tuple(dict.fromkeys(keys))
 
 
-def _parse_context(sheet: _Sheet, text: str, row: int) -> dict[str, Any] | str | None:
+def _parse_context(sheet: Sheet, text: str, row: int) -> dict[str, Any] | str | None:
     try:
         return parse_context(text)
     except ContextError as exc:
