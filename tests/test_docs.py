@@ -98,3 +98,19 @@ def test_every_command_has_help_text(command: str) -> None:
     assert "Usage:" in result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines[1].strip()) > 15  # the command's one-line description
+
+
+@pytest.mark.parametrize(
+    ("template", "example"),
+    [
+        ("hello.csv", "graphs/hello.csv"),
+        ("branching.csv", "graphs/branching.csv"),
+        ("error_handling.csv", "graphs/error_handling.csv"),
+        ("data_processing.py", "agents/data_processing.py"),
+        ("agentmap_config.yaml", "agentmap_config.yaml"),
+    ],
+)
+def test_init_templates_are_the_repository_examples(template: str, example: str) -> None:
+    """`agentmap init` writes the same files the repository runs and tests."""
+    written = REPO / "src" / "agentmap" / "templates" / template
+    assert written.read_text(encoding="utf-8") == (REPO / example).read_text(encoding="utf-8")

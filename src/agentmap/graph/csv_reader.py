@@ -17,7 +17,7 @@ from agentmap.graph.csv_dialect import decode_and_sniff
 
 def read_csv_rows(path: Path, display: str) -> list[list[str]]:
     """Every record of the file as a list of cell strings (quoted newlines stay in their cell)."""
-    text, delimiter = decode_and_sniff(_read_bytes(path, display), display)
+    text, delimiter = decode_and_sniff(read_bytes(path, display), display)
     csv.field_size_limit(sys.maxsize)  # long prompts are normal; the default 128 KiB is not
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -31,7 +31,8 @@ def read_csv_rows(path: Path, display: str) -> list[list[str]]:
         ) from exc
 
 
-def _read_bytes(path: Path, display: str) -> bytes:
+def read_bytes(path: Path, display: str) -> bytes:
+    """The file's bytes; a missing, folder or unreadable path is a ``GraphFileError``."""
     try:
         return path.read_bytes()
     except FileNotFoundError as exc:

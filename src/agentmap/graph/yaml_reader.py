@@ -51,6 +51,7 @@ from yaml import events
 from agentmap.exceptions import GraphFileError, Problem
 from agentmap.graph.columns import canonical
 from agentmap.graph.context import ContextError, parse_context
+from agentmap.graph.csv_reader import read_bytes
 from agentmap.graph.model import Graph, GraphFile, Node
 from agentmap.graph.table import Sheet, parse_inputs, parse_outputs
 from agentmap.suggest import did_you_mean
@@ -305,7 +306,7 @@ def read_structured_graphs(path: Path, display: str) -> tuple[GraphFile, list[Pr
     >>> file.graphs["Hello"].entry  # doctest: +SKIP
     'Start'
     """
-    data = _read_bytes(path, display)
+    data = read_bytes(path, display)
     text = _decode(data, display)
     reader = _Reader(display)
     with _collector_paused():
@@ -334,19 +335,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _read_bytes(path: Path, display: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise GraphFileError(f"{display}: no such file — check the path", file=display) from exc
-    except IsADirectoryError as exc:
-        raise GraphFileError(f"{display}: is a folder, not a graph file", file=display) from exc
-    except OSError as exc:
-        raise GraphFileError(
-            f"{display}: can't read the file ({exc.strerror})", file=display
-        ) from exc
 
 
 def _decode(data: bytes, display: str) -> str:
