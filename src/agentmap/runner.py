@@ -16,7 +16,7 @@ from agentmap.agents.catalog import AgentCatalog, Process
 from agentmap.exceptions import RunError
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
-from agentmap.prompts import PromptCatalog
+from agentmap.prompts import PromptCatalog, PromptError
 from agentmap.state import State, StateAdapterService
 from agentmap.tracking import ExecutionSummary, ExecutionTracker, ExecutionTrackingService
 
@@ -149,7 +149,10 @@ class GraphRunnerService:
 
     def _prepare(self, graph: Graph, name: str) -> _Step:
         node = graph.nodes[name]
-        prompt = self._prompts.resolve(node.prompt, graph_folder(graph))
+        try:
+            prompt = self._prompts.resolve(node.prompt, graph_folder(graph))
+        except PromptError as exc:  # only for graphs built in code and never validated
+            raise RunError(f"node '{name}': {exc}", graph=graph.name, node=name) from exc
         process = self._agents.process_for(node, prompt)
         return _Step(
             node=node,
