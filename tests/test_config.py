@@ -357,7 +357,8 @@ def _model_keys(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _file_keys(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: _file_keys(v) if isinstance(v, dict) else None for k, v in data.items()}
+    # A non-empty mapping is a section; `{}` is a (mapping-valued) setting's default.
+    return {k: _file_keys(v) if isinstance(v, dict) and v else None for k, v in data.items()}
 
 
 def test_every_settings_key_appears_in_the_documented_config(repo: Path) -> None:

@@ -142,7 +142,9 @@ def test_run_graph_returns_an_execution_result(
         final_state={"input": "x", "echoed": "x", "last_action_success": True},
         success=True,
         summary=result.summary,
+        run_id=result.run_id,
     )
+    assert len(result.run_id) == 32  # a fresh uuid4 hex per run
 
 
 def test_run_graph_selects_a_graph_by_name_or_suffix(

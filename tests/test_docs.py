@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -59,11 +60,14 @@ def test_configuration_reference_lists_every_key_with_its_default() -> None:
     defaults = _leaf_defaults(Settings)
     assert set(documented) == set(defaults)
     for key, value in defaults.items():
-        shown = {True: "true", False: "false", None: "null", (): "[]"}.get(value, str(value))
-        if isinstance(value, bool | type(None) | tuple):
-            assert documented[key] == shown, key
-        else:
-            assert documented[key] == str(value), key
+        shown = (
+            {True: "true", False: "false", None: "null"}.get(value, str(value))
+            if isinstance(value, bool | type(None))
+            else json.dumps(value)
+            if isinstance(value, tuple | dict)
+            else str(value)
+        )
+        assert documented[key] == shown.replace('"', ""), key
 
 
 def _doc_commands() -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from agentmap.exceptions import Problem
 from agentmap.graph.columns import COLUMNS
 from agentmap.graph.loader import read_graph_file
 from agentmap.graph.model import Graph, GraphFile, Node
+from agentmap.graph.ods_reader import read_ods
 from agentmap.graph.table_writer import sheet_title, write_csv, write_workbook
 from agentmap.graph.workbook_reader import read_workbook, sheet_ref
 
@@ -363,6 +365,351 @@ def test_csv_path_never_imports_pandas_or_openpyxl(tmp_path: Path) -> None:
     )
 
     assert run_python(code, tmp_path).stdout == "[]\n"
+
+
+# --- .ods as spreadsheet apps write it ------------------------------------------------------
+
+ODS_NAMESPACES = " ".join(
+    f'xmlns:{prefix}="{uri}"'
+    for prefix, uri in {
+        "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+        "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+        "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+        "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0",
+        "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
+        "dc": "http://purl.org/dc/elements/1.1/",
+        "xlink": "http://www.w3.org/1999/xlink",
+        "of": "urn:oasis:names:tc:opendocument:xmlns:of:1.2",
+        "calcext": "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0",
+    }.items()
+)
+
+
+def write_ods_xml(path: Path, *tables: str) -> Path:
+    """An .ods whose sheets are ``tables`` as written, for what pandas' writer never writes:
+    LibreOffice's repeats, error cells, spaces, merged cells."""
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODS_NAMESPACES} '
+        'office:version="1.3"><office:body><office:spreadsheet>'
+        f"{''.join(tables)}</office:spreadsheet></office:body></office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet"
+        )
+        archive.writestr("content.xml", content)
+    return path
+
+
+def table(name: str, *rows: str) -> str:
+    return f'<table:table table:name="{name}">{"".join(rows)}</table:table>'
+
+
+def row(*cells: str, repeat: int = 1) -> str:
+    repeated = f' table:number-rows-repeated="{repeat}"' if repeat > 1 else ""
+    return f"<table:table-row{repeated}>{''.join(cells)}</table:table-row>"
+
+
+def text_cell(text: str, attributes: str = "") -> str:
+    """A text cell as LibreOffice writes one; ``text`` is the paragraph's XML."""
+    return (
+        f'<table:table-cell office:value-type="string" calcext:value-type="string"{attributes}>'
+        f"<text:p>{text}</text:p></table:table-cell>"
+    )
+
+
+def blank(columns: int) -> str:
+    return f'<table:table-cell table:number-columns-repeated="{columns}"/>'
+
+
+def ods_prompt(tmp_path: Path, cell: str) -> Path:
+    """flow.ods: sheet Flow, the header and node Start, whose Prompt (E2) is ``cell``."""
+    header = row(*(text_cell(name) for name in HEADER))
+    node_row = row(text_cell("Main"), text_cell("Start"), text_cell("echo"), blank(1), cell)
+    return write_ods_xml(tmp_path / "flow.ods", table("Flow", header, node_row))
+
+
+def prompt_of(path: Path) -> str:
+    graph_file, problems = read(path)
+    assert problems == []
+    return graph_file.graphs["Main"].nodes["Start"].prompt
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "text"),
+    [
+        ("<text:p>a <text:s/>b <text:s text:c='3'/>c</text:p>", "a  b    c"),
+        ("<text:p><text:s text:c='2'/>lead</text:p>", "  lead"),
+        ("<text:p>name<text:tab/>value</text:p>", "name\tvalue"),
+        ("<text:p>one<text:line-break/>two</text:p>", "one\ntwo"),
+        ("<text:p>one</text:p><text:p>two</text:p><text:p>three</text:p>", "one\ntwo\nthree"),
+        ("<text:p>one</text:p><text:p/><text:p>three</text:p>", "one\n\nthree"),
+        (
+            "<text:p>see <text:span text:style-name='T1'>the <text:s/>bold</text:span> "
+            "<text:a xlink:href='https://example.com'>link</text:a>!</text:p>",
+            "see the  bold link!",
+        ),
+        (
+            "<office:annotation><dc:creator>Ana</dc:creator><text:p>a comment</text:p>"
+            "</office:annotation><text:p>the value</text:p>",
+            "the value",
+        ),
+        (
+            "<draw:frame draw:name='logo'><draw:image xlink:href='Pictures/1.png'><text:p>alt"
+            "</text:p></draw:image></draw:frame><text:p>under the picture</text:p>",
+            "under the picture",
+        ),
+        (
+            "<text:list><text:list-item><text:p>first</text:p></text:list-item>"
+            "<text:list-item><text:p>second</text:p></text:list-item></text:list>",
+            "first\nsecond",
+        ),
+        ("<text:p>#N/A</text:p>", "#N/A"),
+        ("<text:p>Err:502</text:p>", "Err:502"),
+    ],
+    ids=[
+        "spaces",
+        "leading-spaces",
+        "tab",
+        "line-break",
+        "paragraphs",
+        "empty-paragraph",
+        "span-and-link",
+        "comment",
+        "picture",
+        "list",
+        "error-like",
+        "lo-error-like",
+    ],
+)
+def test_ods_text_cells_read_exactly_as_typed(tmp_path: Path, paragraphs: str, text: str) -> None:
+    cell = f'<table:table-cell office:value-type="string">{paragraphs}</table:table-cell>'
+
+    assert prompt_of(ods_prompt(tmp_path, cell)) == text
+
+
+@pytest.mark.parametrize(
+    ("attributes", "shown", "text"),
+    [
+        ('office:value-type="float" office:value="12"', "12.00", "12"),
+        ('office:value-type="float" office:value="0.30000000000000004"', "0.3", "0.3"),
+        ('office:value-type="percentage" office:value="0.5"', "50%", "0.5"),
+        (
+            'office:value-type="currency" office:currency="EUR" office:value="12.5"',
+            "12,50 €",
+            "12.5",
+        ),
+        ('office:value-type="date" office:date-value="2024-01-05"', "05/01/24", "2024-01-05"),
+        (
+            'office:value-type="date" office:date-value="2024-01-05T10:30:00"',
+            "05/01/24 10:30",
+            "2024-01-05 10:30:00",
+        ),
+        ('office:value-type="time" office:time-value="PT10H30M00S"', "10:30 AM", "10:30:00"),
+        ('office:value-type="time" office:time-value="PT34H05M00S"', "34:05", "34:05:00"),
+        ('office:value-type="boolean" office:boolean-value="true"', "WAHR", "TRUE"),
+        ('office:value-type="boolean" office:boolean-value="false"', "FALSCH", "FALSE"),
+        (
+            'table:formula="of:=1+2" office:value-type="float" office:value="3" '
+            'calcext:value-type="float"',
+            "3",
+            "3",
+        ),
+        ("", "no value type", "no value type"),
+    ],
+    ids=[
+        "float",
+        "float-noise",
+        "percentage",
+        "currency",
+        "date",
+        "date-time",
+        "time",
+        "duration",
+        "boolean-de",
+        "boolean-de-false",
+        "formula",
+        "untyped",
+    ],
+)
+def test_ods_typed_cells_read_their_stored_value_not_their_format(
+    tmp_path: Path, attributes: str, shown: str, text: str
+) -> None:
+    cell = f"<table:table-cell {attributes}><text:p>{shown}</text:p></table:table-cell>"
+
+    assert prompt_of(ods_prompt(tmp_path, cell)) == text
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        'table:formula="of:=1/0" office:value-type="string" office:string-value="" '
+        'calcext:value-type="error"><text:p>#DIV/0!',
+        'table:formula="of:=NA()" office:value-type="string" office:string-value="" '
+        'calcext:value-type="error"><text:p>#N/A',
+        'table:formula="of:=SUM(A1:B1" office:value-type="string" office:string-value="" '
+        'calcext:value-type="error"><text:p>Err:502',
+        'table:formula="of:=[.E10]*[.D10]" office:value-type="string" office:string-value="" '
+        'calcext:value-type="error"><text:p>#ЗНАЧЕН!',
+        'table:formula="of:=1/0" office:value-type="float" office:value="0"><text:p>#DIV/0!',
+        'office:value-type="float" office:value="0"><text:p>#N/A',
+    ],
+    ids=["div0", "na", "lo-err", "translated", "unmarked-formula", "unmarked-number"],
+)
+def test_ods_formula_error_is_an_error_at_its_cell(tmp_path: Path, attributes: str) -> None:
+    cell = f"<table:table-cell {attributes}</text:p></table:table-cell>"
+
+    graph_file, problems = read(ods_prompt(tmp_path, cell))
+
+    assert places(problems) == [
+        (
+            "error",
+            2,
+            "Flow!E2",
+            "cell Flow!E2 holds a spreadsheet error (#N/A, #DIV/0!, #REF!…) instead of text — "
+            "fix the formula, or type the text you mean",
+        )
+    ]
+    assert graph_file.graphs["Main"].nodes["Start"].prompt == ""
+
+
+def test_text_cell_hash_na_is_text_not_an_error(workbook: MakeWorkbook) -> None:
+    graph_file, problems = read(workbook(one_prompt("#N/A")))
+
+    assert (graph_file.graphs["Main"].nodes["Start"].prompt, problems) == ("#N/A", [])
+
+
+def test_ods_repeats_are_expanded_up_to_the_last_value(tmp_path: Path) -> None:
+    path = write_ods_xml(
+        tmp_path / "flow.ods",
+        table(
+            "Flow",
+            row(blank(1), text_cell("x", ' table:number-columns-repeated="2"'), blank(16381)),
+            row(blank(16384), repeat=2),
+            row(text_cell("y"), blank(16383), repeat=3),
+            row(blank(16384), repeat=1_048_570),
+        ),
+    )
+
+    assert read_ods(path) == {
+        "Flow": [
+            ["", "x", "x"],
+            ["", "", ""],
+            ["", "", ""],
+            ["y", "", ""],
+            ["y", "", ""],
+            ["y", "", ""],
+        ]
+    }
+
+
+def test_ods_sheet_of_only_blank_repeats_is_empty(tmp_path: Path) -> None:
+    path = write_ods_xml(
+        tmp_path / "flow.ods",
+        table("Flow", row(text_cell("GraphName"))),
+        table("Blank", row(blank(16384), repeat=1_048_576)),
+    )
+
+    assert read_ods(path) == {"Flow": [["GraphName"]], "Blank": []}
+
+
+def test_ods_merged_cell_has_its_value_once_and_hidden_values_stay(tmp_path: Path) -> None:
+    covered = "<table:covered-table-cell/>"
+    hidden = (
+        '<table:covered-table-cell office:value-type="string"><text:p>kept</text:p>'
+        "</table:covered-table-cell>"
+    )
+    merged = text_cell("merged", ' table:number-columns-spanned="2" table:number-rows-spanned="2"')
+    path = write_ods_xml(
+        tmp_path / "flow.ods",
+        table(
+            "Flow",
+            row(merged, covered, text_cell("z")),
+            row('<table:covered-table-cell table:number-columns-repeated="2"/>', text_cell("w")),
+            row(text_cell("a"), hidden),
+        ),
+    )
+
+    assert read_ods(path) == {"Flow": [["merged", "", "z"], ["", "", "w"], ["a", "kept", ""]]}
+
+
+def test_ods_header_rows_and_row_groups_are_rows_and_dde_caches_are_not_sheets(
+    tmp_path: Path,
+) -> None:
+    dde = (
+        "<table:dde-links><table:dde-link><office:dde-source office:dde-application='soffice' "
+        "office:dde-topic='other.ods' office:dde-item='A1'/>"
+        f"{table('cache', row(text_cell('cached')))}</table:dde-link></table:dde-links>"
+    )
+    path = write_ods_xml(
+        tmp_path / "flow.ods",
+        table(
+            "Flow",
+            f"<table:table-header-rows>{row(text_cell('head'))}</table:table-header-rows>",
+            f"<table:table-row-group>{row(text_cell('grouped'))}</table:table-row-group>",
+        ),
+        dde,
+    )
+
+    assert read_ods(path) == {"Flow": [["head"], ["grouped"]]}
+
+
+def test_ods_graph_written_as_libreoffice_writes_it_loads(tmp_path: Path) -> None:
+    header = row(*(text_cell(name) for name in HEADER), blank(16379))
+    start = row(
+        text_cell("Main"), text_cell("Start"), text_cell("echo"), text_cell("End"), blank(16380)
+    )
+    end = row(text_cell("Main"), text_cell("End"), text_cell("echo"), blank(16381))
+    path = write_ods_xml(
+        tmp_path / "flow.ods",
+        table("Flow", header, start, row(blank(16384)), end, row(blank(16384), repeat=1_048_572)),
+    )
+
+    graph_file, problems = read(path)
+
+    graph = graph_file.graphs["Main"]
+    assert (list(graph.nodes), graph.nodes["End"].row, problems) == (["Start", "End"], 4, [])
+
+
+def test_ods_needs_no_spreadsheet_package(tmp_path: Path) -> None:
+    write_ods(tmp_path / "flow.ods", one_prompt("hi"))
+    code = (
+        "import sys\n"
+        "for name in ('pandas', 'openpyxl', 'odf'):\n    sys.modules[name] = None\n"
+        "from pathlib import Path\n"
+        "from agentmap.graph.workbook_reader import read_workbook\n"
+        "graph_file, problems = read_workbook(Path('flow.ods'), 'flow.ods')\n"
+        "print(graph_file.graphs['Main'].nodes['Start'].prompt, problems)\n"
+    )
+
+    assert run_python(code, tmp_path).stdout == "hi []\n"
+
+
+@pytest.mark.parametrize(
+    ("parts", "reason"),
+    [
+        ({"mimetype": "x"}, "KeyError: \"There is no item named 'content.xml' in the archive\""),
+        (
+            {"content.xml": "<office:document-content"},
+            "ParseError: unclosed token: line 1, column 0",
+        ),
+    ],
+    ids=["no-content", "broken-xml"],
+)
+def test_damaged_ods_is_a_graph_file_error(
+    tmp_path: Path, parts: dict[str, str], reason: str
+) -> None:
+    with zipfile.ZipFile(tmp_path / "flow.ods", "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+
+    with pytest.raises(GraphFileError) as caught:
+        read(tmp_path / "flow.ods")
+
+    assert str(caught.value) == (
+        f"flow.ods: not a readable .ods workbook ({reason}) — open it in your spreadsheet and "
+        "save it again as .ods; a password-protected workbook must be saved without the password"
+    )
 
 
 # --- writing tables ------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from agentmap.container import ConfigSource, Container, as_container
-from agentmap.graph.loader import ValidationReport, resolve_source, select_graph, validate_file
+from agentmap.events import Handler
+from agentmap.graph.loader import ValidationReport, resolve_source
 from agentmap.graph.model import Graph
 from agentmap.runner import ExecutionResult, GraphRunnerService
 
@@ -20,12 +21,13 @@ def validate_graph(
 ) -> ValidationReport:
     """Check a graph file (every graph in it, or just ``graph``) and report all problems.
 
-    Nothing runs. File-level failures (missing file, wrong encoding) raise ``GraphFileError``.
+    Nothing runs. The graphs its ``graph`` nodes run are checked too. File-level failures
+    (missing file, wrong encoding) raise ``GraphFileError``.
 
     >>> validate_graph("graphs/hello.csv").ok  # doctest: +SKIP
     True
     """
-    return _check(as_container(config), *resolve_source(source, graph))
+    return as_container(config).loader().validate(*resolve_source(source, graph))
 
 
 def load_graph(
@@ -43,9 +45,7 @@ def load_graph(
     'Start'
     """
     path, name = resolve_source(source, graph)
-    report = _check(as_container(config), path, name)
-    report.raise_for_errors()
-    return select_graph(report.file, name, start)
+    return as_container(config).loader().load(path, name, start)
 
 
 async def arun_graph(
@@ -55,10 +55,12 @@ async def arun_graph(
     graph: str | None = None,
     start: str | None = None,
     config: ConfigSource | Container = None,
+    handlers: Iterable[Handler] = (),
+    timeout: float | None = None,
 ) -> ExecutionResult:
     """Async twin of ``run_graph``: await it from your own event loop."""
     runner, to_run = _prepare(source, graph, start, config)
-    return await runner.arun(to_run, state)
+    return await runner.arun(to_run, state, handlers=handlers, timeout=timeout)
 
 
 def run_graph(
@@ -68,19 +70,23 @@ def run_graph(
     graph: str | None = None,
     start: str | None = None,
     config: ConfigSource | Container = None,
+    handlers: Iterable[Handler] = (),
+    timeout: float | None = None,
 ) -> ExecutionResult:
     """Load, validate and run a graph; return its ``ExecutionResult``.
 
     ``state`` may be a dict, a pydantic model, an object, or a bare value (which becomes
     ``{"input": value}``). A node's failure is routed by the graph, never raised; bad input
-    raises an ``AgentMapError`` subclass that names the file, row and column.
+    raises an ``AgentMapError`` subclass that names the file, row and column. ``handlers``
+    receive the run's events (sync or async functions); ``timeout`` bounds the whole run in
+    seconds (``RunError`` when it runs out).
 
     >>> result = run_graph("graphs/hello.csv", {"input": "hi"})  # doctest: +SKIP
     >>> result.final_state["echoed"]  # doctest: +SKIP
     'hi'
     """
     runner, to_run = _prepare(source, graph, start, config)
-    return runner.run(to_run, state)
+    return runner.run(to_run, state, handlers=handlers, timeout=timeout)
 
 
 def _prepare(
@@ -93,8 +99,3 @@ def _prepare(
     if isinstance(source, Graph):
         return container.runner(), source.with_entry(start) if start else source
     return container.runner(), load_graph(source, graph, start=start, config=container)
-
-
-def _check(container: Container, path: Path, name: str | None) -> ValidationReport:
-    catalogs = container.agents(), container.functions(), container.prompts()
-    return validate_file(path, *catalogs, graph=name)

@@ -51,11 +51,34 @@ class SuccessPolicySettings(_Section):
 
 
 class ExecutionSettings(_Section):
-    """Limits and bookkeeping of a run."""
+    """Limits, concurrency, resilience and bookkeeping of a run."""
 
     max_steps: int = Field(default=10_000, ge=1)
+    max_concurrency: int = Field(default=64, ge=1)
+    timeout: float | None = Field(default=None, gt=0)
+    retry: dict[str, Any] | None = None
+    retry_by_graph: dict[str, dict[str, Any]] = {}
+    reducers: dict[str, Literal["append", "extend", "merge", "sum", "max", "min", "last"]] = {}
     success_policy: SuccessPolicySettings = SuccessPolicySettings()
     tracking: TrackingSettings = TrackingSettings()
+
+    @field_validator("retry")
+    @classmethod
+    def _valid_retry(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        from agentmap.retry import RetryPolicy
+
+        if value is not None:
+            RetryPolicy.from_dict(value)  # a ValueError here is reported with the key
+        return value
+
+    @field_validator("retry_by_graph")
+    @classmethod
+    def _valid_graph_retry(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from agentmap.retry import RetryPolicy
+
+        for policy in value.values():
+            RetryPolicy.from_dict(policy)
+        return value
 
     @field_validator("success_policy", mode="before")
     @classmethod

@@ -16,9 +16,11 @@ from dependency_injector import containers, providers
 
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.config import Settings, load_settings, settings_from_dict
+from agentmap.events import EventBus
 from agentmap.functions import FunctionCatalog
+from agentmap.graph.loader import GraphLoader
 from agentmap.prompts import PromptCatalog
-from agentmap.runner import GraphRunnerService
+from agentmap.runner import Clock, GraphRunnerService
 from agentmap.state import StateAdapterService
 from agentmap.tracking import ExecutionTrackingService
 
@@ -41,6 +43,9 @@ class Container(containers.DeclarativeContainer):
         policy=settings.provided.execution.success_policy,
         functions=functions,
     )
+    loader = providers.Singleton(GraphLoader, agents, functions, prompts)
+    events = providers.Singleton(EventBus)
+    clock = providers.Singleton(Clock)
     runner = providers.Singleton(
         GraphRunnerService,
         agents=agents,
@@ -48,7 +53,15 @@ class Container(containers.DeclarativeContainer):
         prompts=prompts,
         state_adapter=state_adapter,
         tracking=tracking,
+        loader=loader,
         max_steps=settings.provided.execution.max_steps,
+        max_concurrency=settings.provided.execution.max_concurrency,
+        timeout=settings.provided.execution.timeout,
+        retry=settings.provided.execution.retry,
+        retry_by_graph=settings.provided.execution.retry_by_graph,
+        reducers=settings.provided.execution.reducers,
+        handlers=events.provided.handlers,
+        clock=clock,
     )
 
 

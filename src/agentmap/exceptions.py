@@ -8,7 +8,9 @@
     │   └── GraphValidationError  the file was read but has problems (all of them listed)
     ├── StateError                the initial state can't be turned into a state mapping
     ├── AgentError                an agent broke its contract (e.g. a missing output key)
-    └── RunError                  the run itself went wrong (max_steps, a routing function)
+    └── RunError                  the run itself went wrong (max_steps, a routing function,
+        │                         a branch conflict, the run's timeout)
+        └── RunCancelled          the run was cancelled (Ctrl-C); ``result`` holds the partial run
 
 Every error carries where it happened (``file``, ``row``, ``column``, ``graph``, ``node``,
 whichever apply) and says how to fix it, so the CLI can print one clear line and pick an exit
@@ -143,3 +145,7 @@ class RunError(AgentMapError):
     ) -> None:
         super().__init__(message, graph=graph, node=node)
         self.result = result
+
+
+class RunCancelled(RunError):
+    """The run was cancelled — by Ctrl-C or by cancelling its task — before it finished."""

@@ -55,6 +55,14 @@ class PromptCatalog:
 
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        except yaml.MarkedYAMLError as exc:
+            line = exc.problem_mark.line + 1 if exc.problem_mark else None
+            raise ConfigError(
+                f"{path}:{line}: the prompts registry is not valid YAML ({exc.problem}) — fix "
+                "the syntax at that line",
+                file=str(path),
+                row=line,
+            ) from exc
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise ConfigError(
                 f"{path}: can't read the prompts registry ({exc})", file=str(path)
@@ -64,7 +72,7 @@ class PromptCatalog:
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise ConfigError(
                 f"{path}: the prompts registry must map names to text, "
-                "e.g. 'greet: Hello {{name}}'",
+                "e.g. 'greet: Hello {name}'",
                 file=str(path),
             )
         return cls({str(k): v for k, v in data.items()}, source=path)
@@ -114,8 +122,11 @@ def placeholders(template: str) -> tuple[str, ...]:
         if field is None:
             continue
         if not field.isidentifier() or spec or conversion:
+            written = (
+                field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            )
             raise PromptError(
-                f"'{{{field}}}' is not a plain {{field}} placeholder — use an input's name, "
+                f"'{{{written}}}' is not a plain {{field}} placeholder — use an input's name, "
                 "or {{ and }} for literal braces"
             )
         if field not in names:

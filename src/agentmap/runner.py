@@ -1,22 +1,49 @@
 """Run a graph: take a node, run its agent on its inputs, make the new state, follow its outcome.
 
-The whole engine is ``GraphRunnerService.arun``'s loop. It is iterative (a 100,000-node chain
-uses no stack) and async at its core; ``run`` is the sync wrapper, never a second copy.
+The engine is ``GraphRunnerService._walk``: one branch's loop — run the node, pick the next
+node(s) from its outcome. ``A|B`` routes fork new branches that run concurrently and join by
+the rule in ``branches.py``. Retries, timeouts and events wrap the agent call
+(``_run_node``); they are not woven into the loop. The loop is iterative (a 100,000-node
+chain uses no stack) and async at its core; ``run`` is the sync wrapper, never a second copy.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import inspect
 import logging
-from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, replace
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from agentmap.agents.base import Failure
 from agentmap.agents.catalog import AgentCatalog, Process
-from agentmap.exceptions import RunError
+from agentmap.branches import Branch, Branches
+from agentmap.events import (
+    Event,
+    Handler,
+    NodeCompleted,
+    NodeFailed,
+    NodeRetrying,
+    NodeStarted,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+    deliver,
+    settle,
+)
+from agentmap.events import RunCancelled as RunCancelledEvent
+from agentmap.exceptions import RunCancelled, RunError
 from agentmap.functions import FunctionCatalog
+from agentmap.graph.loader import GraphLoader
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
+from agentmap.graph.subgraphs import SubgraphSpec, is_subgraph, parent_output, spec_of
 from agentmap.prompts import PromptCatalog, PromptError
+from agentmap.reducers import MergeConflict, merge_states
+from agentmap.retry import RetryPolicy
 from agentmap.state import State, StateAdapterService
 from agentmap.tracking import ExecutionSummary, ExecutionTracker, ExecutionTrackingService
 
@@ -32,10 +59,12 @@ class ExecutionResult:
     final_state: dict[str, Any]
     success: bool
     summary: ExecutionSummary
+    run_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (values the state holds are passed through as they are)."""
         return {
+            "run_id": self.run_id,
             "graph_name": self.graph_name,
             "success": self.success,
             "final_state": self.final_state,
@@ -43,29 +72,73 @@ class ExecutionResult:
         }
 
 
-Route = str | Callable[[State], str | None] | None
-"""Where a node goes on an outcome: a node name, a routing function's decision, or the end."""
+class Clock:
+    """Time for durations and retry waits; tests pass one that doesn't really sleep."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic clock."""
+        return time.perf_counter()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` without blocking other branches."""
+        await asyncio.sleep(seconds)
+
+
+class NodeTimeout(TimeoutError):
+    """A node's agent ran past the node's ``timeout`` (a failure, routed like any other)."""
+
+
+Route = tuple[str, ...] | Callable[[State], tuple[str, ...]]
+"""Where a node goes on an outcome: node names (several = parallel), or a routing function."""
 
 
 @dataclass(slots=True)
 class _Step:
-    """A node made ready to run: its agent built and its routes resolved."""
+    """A node made ready to run: its agent built, its routes and policies resolved."""
 
     node: Node
     process: Process
     is_async: bool
     on_success: Route
     on_failure: Route
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
+    subgraph: Graph | None = None
+    spec: SubgraphSpec | None = None
 
-    def next_node(self, state: State, success: bool) -> str | None:
+    def next_nodes(self, state: State, success: bool) -> tuple[str, ...]:
         route = self.on_success if success else self.on_failure
         return route(state) if callable(route) else route
+
+
+@dataclass
+class _Run:
+    """Everything one run owns: its id, tracker, branches, steps and pending handler work."""
+
+    id: str
+    graph: Graph
+    tracker: ExecutionTracker
+    handlers: tuple[Handler, ...]
+    branches: Branches
+    clock: Clock
+    parent_id: str | None = None
+    steps: dict[str, _Step] = field(default_factory=dict)
+    count: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    ended: list[Branch] = field(default_factory=list)
+    pending: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        self.tracker.handle(event)
+        for handler in self.handlers:
+            work = deliver(handler, event)
+            if work is not None:
+                self.pending.append(asyncio.ensure_future(settle(handler, work)))
 
 
 class GraphRunnerService:
     """Runs graphs. One instance serves any number of runs; each run has its own tracker.
 
-    >>> from agentmap import load_graph
     >>> result = runner.run(load_graph("graphs/hello.csv"), {"input": "hi"})  # doctest: +SKIP
     """
 
@@ -76,96 +149,252 @@ class GraphRunnerService:
         prompts: PromptCatalog,
         state_adapter: StateAdapterService,
         tracking: ExecutionTrackingService,
+        loader: GraphLoader | None = None,
         max_steps: int = 10_000,
+        max_concurrency: int = 64,
+        timeout: float | None = None,
+        retry: Mapping[str, Any] | None = None,
+        retry_by_graph: Mapping[str, Mapping[str, Any]] | None = None,
+        reducers: Mapping[str, str] | None = None,
+        handlers: Iterable[Handler] = (),
+        clock: Clock | None = None,
     ) -> None:
         self._agents = agents
         self._functions = functions
         self._prompts = prompts
         self._state = state_adapter
         self._tracking = tracking
+        self._loader = loader or GraphLoader(agents, functions, prompts)
         self._max_steps = max_steps
+        self._max_concurrency = max_concurrency
+        self._timeout = timeout
+        self._retry = retry
+        self._retry_by_graph = dict(retry_by_graph or {})
+        self._reducers = dict(reducers or {})
+        self._handlers = tuple(handlers)
+        self._clock = clock or Clock()
+        self._clock_injected = clock is not None  # else the tracking service's clock times nodes
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._loop_cache: dict[int, tuple[Graph, bool]] = {}  # graph id → (graph, needs a loop)
 
-    def run(self, graph: Graph, state: Any = None) -> ExecutionResult:
+    def run(
+        self,
+        graph: Graph,
+        state: Any = None,
+        *,
+        handlers: Iterable[Handler] = (),
+        timeout: float | None = None,
+    ) -> ExecutionResult:
         """Run ``graph`` from its entry node on ``state``; see ``arun``.
 
-        When every agent in the graph is sync, the run needs no event loop and is driven
-        directly (an event loop costs more to start than a small graph takes to run).
+        A graph that can't do anything concurrently (sync agents, no ``A|B`` routes, no
+        timeouts or retries, no async handlers) needs no event loop and is driven directly:
+        starting a loop costs more than a small graph takes to run.
         """
-        types = {node.agent_type for node in graph.nodes.values()}
-        if any(self._agents.is_async(agent_type) for agent_type in types):
-            return run_sync(self.arun(graph, state))
-        return _drive(self.arun(graph, state))
+        handlers = tuple(handlers)
+        coroutine = self.arun(graph, state, handlers=handlers, timeout=timeout)
+        if self._needs_loop(graph, handlers, timeout):
+            return run_sync(coroutine)
+        return _drive(coroutine)
 
-    async def arun(self, graph: Graph, state: Any = None) -> ExecutionResult:
+    async def arun(
+        self,
+        graph: Graph,
+        state: Any = None,
+        *,
+        handlers: Iterable[Handler] = (),
+        timeout: float | None = None,
+        parent_run_id: str | None = None,
+    ) -> ExecutionResult:
         """Run ``graph`` from its entry node on ``state`` and return the result.
 
         A node's failure is routed, not raised. ``RunError`` is raised when the graph itself
-        goes wrong (``max_steps`` exceeded, a routing function's bad answer); it carries the
+        goes wrong (``max_steps``, a routing function's bad answer, conflicting branch writes,
+        the run's ``timeout``) and ``RunCancelled`` when the run is cancelled; both carry the
         partial result.
         """
-        tracker = self._tracking.create_tracker(graph)
-        current = self._state.initial_state(state)
-        steps: dict[str, _Step] = {}
-        node: str | None = graph.entry
-        count = 0
+        run = _Run(
+            id=uuid.uuid4().hex,
+            graph=graph,
+            tracker=self._tracking.create_tracker(
+                graph, clock=self._clock.now if self._clock_injected else None
+            ),
+            handlers=(*self._handlers, *handlers),
+            branches=Branches(graph, {**self._reducers, **_declared_reducers(graph)}),
+            clock=self._clock,
+            parent_id=parent_run_id,
+        )
+        initial = self._state.initial_state(state)
+        run.emit(RunStarted(run.id, graph.name, initial, parent_run_id))
+        limit = timeout if timeout is not None else self._timeout
         try:
-            while node is not None:
-                count += 1
-                if count > self._max_steps:
-                    raise RunError(
-                        f"graph '{graph.name}' ran {self._max_steps} steps without finishing (a "
-                        "loop that never exits?) — fix the routing or raise execution.max_steps",
-                        graph=graph.name,
-                        node=node,
-                    )
-                step = steps.get(node) or steps.setdefault(node, self._prepare(graph, node))
-                current, success = await self._run_node(step, current, tracker)
-                node = step.next_node(current, success)
-        except RunError as exc:
-            partial = self._result(graph, current, tracker)
-            summary = replace(partial.summary, success=False)  # it stopped: it did not succeed
-            exc.result = replace(partial, success=False, summary=summary)
-            raise
-        return self._result(graph, current, tracker)
+            if limit is None:
+                final = await self._execute(run, initial)
+            else:
+                async with asyncio.timeout(limit):
+                    final = await self._execute(run, initial)
+        except TimeoutError:
+            raise await self._stopped(
+                run, initial, RunError(f"run of graph '{graph.name}' timed out after {limit:g}s")
+            ) from None
+        except RunError as error:
+            raise await self._stopped(run, initial, error) from error.__cause__
+        except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+            cancelled = RunCancelled(f"run of graph '{graph.name}' was cancelled", graph=graph.name)
+            raise await self._stopped(run, initial, cancelled) from exc
+        result = self._result(run, final)
+        run.emit(RunCompleted(run.id, graph.name, result.success, result.summary.total_duration))
+        await _flush(run)
+        return result
 
-    async def _run_node(
-        self, step: _Step, state: State, tracker: ExecutionTracker
-    ) -> tuple[State, bool]:
+    async def _execute(self, run: _Run, initial: State) -> State:
+        await self._walk(run, run.branches.start(run.graph.entry, initial))
+        while run.tasks:
+            done, _ = await asyncio.wait(run.tasks, return_when=asyncio.FIRST_EXCEPTION)
+            run.tasks -= done
+            for task in done:
+                task.result()  # re-raise a branch's RunError here
+        return self._final_state(run, initial)
+
+    async def _walk(self, run: _Run, branch: Branch) -> None:
+        """One branch: run its node, follow the outcome; fork on ``A|B``, wait at joins."""
+        while branch.node is not None:
+            step = self._step(run, branch.node)
+            branch.state, success = await self._run_node(run, step, branch.state)
+            targets = step.next_nodes(branch.state, success)
+            if len(targets) > 1:
+                for child in run.branches.fork(branch, list(targets)):
+                    task = asyncio.ensure_future(self._walk(run, child))
+                    run.tasks.add(task)
+                return
+            branch.node = targets[0] if targets else None
+            if branch.node is not None and not run.branches.alone:
+                arrived = await self._arrive(run, branch)
+                if arrived is None:
+                    return
+                branch = arrived
+        run.ended.append(branch)
+        run.branches.end(branch)
+
+    async def _run_node(self, run: _Run, step: _Step, state: State) -> tuple[State, bool]:
+        """Run one node's agent — with its timeout and retries — and make the new state."""
         node = step.node
         inputs = self._state.inputs(state, node.inputs, node.name)
-        tracker.track_node_start(node.name, inputs)
+        attempt = 1
+        while True:
+            started = run.clock.now()
+            run.emit(NodeStarted(run.id, run.graph.name, node.name, attempt, inputs, started))
+            child: ExecutionSummary | None = None
+            try:
+                value = await self._call(run, step, inputs)
+                if step.subgraph is not None:
+                    value, child = _subgraph_value(step, value)
+                outputs, success, error = _outcome(node, value)
+            except Exception as exc:
+                value, outputs, success, error = None, {}, False, str(exc) or type(exc).__name__
+                delay = _retry_delay(step.retry, exc, attempt)
+                if delay is not None:
+                    took = run.clock.now() - started
+                    run.emit(
+                        NodeRetrying(
+                            run.id, run.graph.name, node.name, attempt, error, delay, took, started
+                        )
+                    )
+                    await run.clock.sleep(delay)
+                    attempt += 1
+                    continue
+                logger.info("node %r failed: %s", node.name, error, exc_info=_debugging())
+            took = run.clock.now() - started
+            if success:
+                event: Event = NodeCompleted(
+                    run.id, run.graph.name, node.name, attempt, value, took, started, child
+                )
+            else:
+                event = NodeFailed(
+                    run.id,
+                    run.graph.name,
+                    node.name,
+                    attempt,
+                    str(error),
+                    value,
+                    took,
+                    started,
+                    child,
+                )
+            run.emit(event)
+            return self._state.updated(state, outputs, success, error), success
+
+    async def _call(self, run: _Run, step: _Step, inputs: dict[str, Any]) -> Any:
+        """The agent's return value; sync agents go to the thread pool when others run too."""
+        if step.subgraph is not None:
+            return await self.arun(step.subgraph, inputs, parent_run_id=run.id)
+        if step.is_async:
+            work = step.process(inputs)
+        elif step.timeout is None and run.branches.alone:
+            return step.process(inputs)
+        else:
+            work = asyncio.get_running_loop().run_in_executor(self._threads(), step.process, inputs)
+        if step.timeout is None:
+            return await work
         try:
-            value = step.process(inputs)
-            if step.is_async:
-                value = await value
-            outputs, success, error = _outcome(node, value)
-        except Exception as exc:
-            value, outputs, success, error = None, {}, False, str(exc) or type(exc).__name__
-            logger.info(
-                "node %r failed: %s", node.name, error, exc_info=logger.isEnabledFor(logging.DEBUG)
+            return await asyncio.wait_for(work, step.timeout)
+        except TimeoutError:
+            raise NodeTimeout(f"timed out after {step.timeout:g}s") from None
+
+    async def _arrive(self, run: _Run, branch: Branch) -> Branch | None:
+        try:
+            return await run.branches.arrive(branch)
+        except MergeConflict as conflict:
+            raise _conflict_error(run.graph, branch.node, conflict) from None
+
+    def _step(self, run: _Run, name: str) -> _Step:
+        run.count += 1
+        if run.count > self._max_steps:
+            raise RunError(
+                f"graph '{run.graph.name}' ran {self._max_steps} steps without finishing (a loop "
+                "that never exits?) — fix the routing or raise execution.max_steps",
+                graph=run.graph.name,
+                node=name,
             )
-        tracker.track_node_complete(node.name, success, value, error)
-        return self._state.updated(state, outputs, success, error), success
+        step = run.steps.get(name)
+        if step is None:
+            step = run.steps[name] = self._prepare(run.graph, name)
+        return step
 
     def _prepare(self, graph: Graph, name: str) -> _Step:
         node = graph.nodes[name]
+        context = node.context if isinstance(node.context, Mapping) else {}
+        spec = spec_of(graph, node) if is_subgraph(node) else None
+        subgraph = self._loader.subgraph(graph, node) if spec else None
         try:
             prompt = self._prompts.resolve(node.prompt, graph_folder(graph))
         except PromptError as exc:  # only for graphs built in code and never validated
             raise RunError(f"node '{name}': {exc}", graph=graph.name, node=name) from exc
-        process = self._agents.process_for(node, prompt)
+        process = _no_process if subgraph else self._agents.process_for(node, prompt)
         return _Step(
             node=node,
             process=process,
-            is_async=self._agents.is_async(node.agent_type),
+            is_async=subgraph is not None or self._agents.is_async(node.agent_type),
             on_success=self._route(graph, node, node.edge or node.success_next),
             on_failure=self._route(graph, node, node.edge or node.failure_next),
+            retry=self._retry_policy(graph, context),
+            timeout=float(context["timeout"]) if context.get("timeout") is not None else None,
+            subgraph=subgraph,
+            spec=spec,
         )
 
-    def _route(self, graph: Graph, node: Node, target: str | None) -> Route:
-        if target is None or not target.startswith(FUNC_PREFIX):
-            return target
-        name = target[len(FUNC_PREFIX) :].strip()
+    def _retry_policy(self, graph: Graph, context: Mapping[str, Any]) -> RetryPolicy | None:
+        data = context.get("retry") if "retry" in context else None
+        if data is None and "retry" not in context:
+            data = self._retry_by_graph.get(graph.name, self._retry)
+        return RetryPolicy.from_dict(data) if data else None
+
+    def _route(self, graph: Graph, node: Node, cell: str | None) -> Route:
+        if cell is None:
+            return ()
+        if not cell.startswith(FUNC_PREFIX):
+            return (cell,) if "|" not in cell else tuple(t.strip() for t in cell.split("|"))
+        name = cell[len(FUNC_PREFIX) :].strip()
         function = self._functions.get(name)
         if function is None:
             raise RunError(
@@ -173,12 +402,11 @@ class GraphRunnerService:
                 graph=graph.name,
                 node=node.name,
             )
-        success_target = _plain(node.success_next)
-        failure_target = _plain(node.failure_next)
+        targets = (_plain(node.success_next), _plain(node.failure_next))
 
-        def decide(state: State) -> str | None:
+        def decide(state: State) -> tuple[str, ...]:
             try:
-                chosen: str | None = function(state, success_target, failure_target)
+                chosen: str | None = function(state, *targets)
             except Exception as exc:
                 raise RunError(
                     f"routing function '{name}' (node '{node.name}') raised "
@@ -193,22 +421,135 @@ class GraphRunnerService:
                     graph=graph.name,
                     node=node.name,
                 )
-            return chosen
+            return () if chosen is None else (chosen,)
 
         return decide
 
-    def _result(self, graph: Graph, state: State, tracker: ExecutionTracker) -> ExecutionResult:
-        summary = tracker.get_summary()
+    def _final_state(self, run: _Run, initial: State) -> State:
+        """The last branch's state; branches that ended apart are merged like at a join."""
+        if len(run.ended) == 1:
+            return run.ended[0].state
+        if not run.ended:
+            return initial
+        ordered = sorted(run.ended, key=lambda b: b.lineage)
+        try:
+            return merge_states(
+                initial, [(b.head, b.state) for b in ordered], run.branches.reducers
+            )
+        except MergeConflict as conflict:
+            raise _conflict_error(run.graph, None, conflict) from None
+
+    async def _stopped(self, run: _Run, initial: State, error: RunError) -> RunError:
+        """Stop every branch, attach the partial result to ``error``, tell the handlers."""
+        for task in run.tasks:
+            task.cancel()
+        run.branches.cancel()
+        if run.tasks:
+            await asyncio.gather(*run.tasks, return_exceptions=True)
+        states = [b.state for b in (*run.ended, *run.branches.live.values())]
+        partial = self._result(run, states[-1] if states else initial)
+        summary = replace(partial.summary, success=False)  # it stopped: it did not succeed
+        error.result = replace(partial, success=False, summary=summary)
+        took = summary.total_duration
+        if isinstance(error, RunCancelled):
+            run.emit(RunCancelledEvent(run.id, run.graph.name, took))
+        else:
+            run.emit(RunFailed(run.id, run.graph.name, error.message, took))
+        await _flush(run)
+        return error
+
+    def _result(self, run: _Run, state: State) -> ExecutionResult:
+        summary = run.tracker.get_summary()
         return ExecutionResult(
-            graph_name=graph.name,
+            graph_name=run.graph.name,
             final_state=self._state.to_dict(state),
             success=summary.success,
             summary=summary,
+            run_id=run.id,
         )
+
+    def _threads(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                self._max_concurrency, thread_name_prefix="agentmap-agent"
+            )
+        return self._pool
+
+    def _needs_loop(
+        self, graph: Graph, handlers: tuple[Handler, ...], timeout: float | None
+    ) -> bool:
+        if timeout is not None or self._timeout is not None or self._retry or self._retry_by_graph:
+            return True
+        if any(inspect.iscoroutinefunction(h) for h in (*self._handlers, *handlers)):
+            return True
+        cached = self._loop_cache.get(id(graph))
+        if cached is None or cached[0] is not graph:
+            cached = self._loop_cache[id(graph)] = (graph, self._graph_needs_loop(graph))
+            if len(self._loop_cache) > 64:
+                self._loop_cache.pop(next(iter(self._loop_cache)))
+        return cached[1]
+
+    def _graph_needs_loop(self, graph: Graph) -> bool:
+        """Whether anything in ``graph`` can run concurrently, wait, or time out."""
+        for node in graph.nodes.values():
+            if self._agents.is_async(node.agent_type) or is_subgraph(node):
+                return True
+            if "|" in (node.edge or "") + (node.success_next or "") + (node.failure_next or ""):
+                return True
+            if isinstance(node.context, Mapping) and (
+                "timeout" in node.context or "retry" in node.context
+            ):
+                return True
+        return False
+
+
+async def _no_process(inputs: Mapping[str, Any]) -> None:
+    """Placeholder process of a ``graph`` node: the runner runs the subgraph itself."""
+
+
+def _subgraph_value(step: _Step, result: ExecutionResult) -> tuple[Any, ExecutionSummary]:
+    """The ``graph`` node's return value (or ``Failure``) from its child run's result."""
+    assert step.spec is not None
+    value = parent_output(step.node, step.spec, result.final_state)
+    if result.success:
+        return value, result.summary
+    error = result.final_state.get("error") or f"subgraph '{result.graph_name}' failed"
+    return Failure(str(error), value=value), result.summary
+
+
+def _retry_delay(policy: RetryPolicy | None, error: Exception, attempt: int) -> float | None:
+    if policy is None or not policy.retries(error):
+        return None
+    return policy.get_retry_delay(attempt)
+
+
+def _declared_reducers(graph: Graph) -> dict[str, str]:
+    """Reducers the graph declares: a node's Context ``reduce`` applies to its outputs."""
+    declared: dict[str, str] = {}
+    for node in graph.nodes.values():
+        if isinstance(node.context, Mapping) and isinstance(node.context.get("reduce"), str):
+            declared.update(dict.fromkeys(node.outputs, str(node.context["reduce"])))
+    return declared
+
+
+def _conflict_error(graph: Graph, node: str | None, conflict: MergeConflict) -> RunError:
+    where = f" at '{node}'" if node else " at the end of the run"
+    heads = " and ".join(f"'{h}'" for h in conflict.heads)
+    return RunError(
+        f"branches started at {heads} both wrote '{conflict.key}' differently; they join{where} — "
+        f'write different keys, or declare a reducer (Context {{"reduce": "append"}} on the '
+        f"writing node, or execution.reducers)",
+        graph=graph.name,
+        node=node,
+    )
 
 
 def _plain(target: str | None) -> str | None:
     return target if target and not target.startswith(FUNC_PREFIX) else None
+
+
+def _debugging() -> bool:
+    return logger.isEnabledFor(logging.DEBUG)
 
 
 def _outcome(node: Node, value: Any) -> tuple[Mapping[str, Any], bool, str | None]:
@@ -246,6 +587,13 @@ def _outcome(node: Node, value: Any) -> tuple[Mapping[str, Any], bool, str | Non
     return {key: value[key] for key in keys}, success, error
 
 
+async def _flush(run: _Run) -> None:
+    """Wait for async event handlers still at work, so they finish before the run returns."""
+    while run.pending:
+        pending, run.pending = run.pending, []
+        await asyncio.gather(*pending)
+
+
 def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine that never suspends to completion, without an event loop."""
     try:
@@ -253,7 +601,7 @@ def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     coroutine.close()
-    raise RuntimeError("a run without async agents suspended; this is a bug in agentmap")
+    raise RuntimeError("a run without async work suspended; this is a bug in agentmap")
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -262,9 +610,6 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     Inside a running loop (Jupyter, an async agent calling ``run_graph``) the coroutine gets a
     loop of its own on a worker thread rather than failing.
     """
-    import asyncio  # only runs with async agents pay for it
-    import concurrent.futures
-
     try:
         asyncio.get_running_loop()
     except RuntimeError:

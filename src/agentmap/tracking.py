@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from agentmap.config import SuccessPolicySettings, TrackingSettings
+from agentmap.events import Event, NodeCompleted, NodeFailed, NodeRetrying, NodeStarted
 from agentmap.exceptions import ConfigError
 from agentmap.functions import FunctionCatalog
 
@@ -28,6 +29,8 @@ class NodeResult(NamedTuple):
     error: str | None = None
     inputs: Mapping[str, Any] | None = None
     output: Any = None
+    attempt: int = 1
+    subgraph: ExecutionSummary | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -41,6 +44,10 @@ class NodeResult(NamedTuple):
             data["inputs"] = dict(self.inputs)
         if self.output is not None:
             data["output"] = self.output
+        if self.attempt != 1:
+            data["attempt"] = self.attempt
+        if self.subgraph is not None:
+            data["subgraph"] = self.subgraph.to_dict()
         return data
 
 
@@ -74,7 +81,10 @@ SuccessPolicy = Callable[[ExecutionSummary], bool]
 
 
 class ExecutionTracker:
-    """Records one run. Use ``track_node_start`` / ``track_node_complete`` around each node."""
+    """Records one run from its events (or from direct ``track_node_*`` calls).
+
+    Nodes of parallel branches run at once, so each open node keeps its own start time.
+    """
 
     def __init__(
         self,
@@ -95,33 +105,75 @@ class ExecutionTracker:
         self._results: list[NodeResult] = []
         self._failed: dict[str, None] = {}
         self._last_success: bool | None = None
-        self._node_started = 0.0
-        self._node_inputs: Mapping[str, Any] | None = None
+        self._open: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
+        self._on: dict[type, Callable[[Any], None]] = {
+            NodeStarted: lambda e: self.track_node_start(e.node, e.inputs, attempt=e.attempt),
+            NodeCompleted: lambda e: self.track_node_complete(
+                e.node, True, e.output, attempt=e.attempt, subgraph=e.subgraph
+            ),
+            NodeFailed: lambda e: self.track_node_complete(
+                e.node, False, e.output, e.error, attempt=e.attempt, subgraph=e.subgraph
+            ),
+            NodeRetrying: lambda e: self.track_node_retry(e.node, e.error, e.attempt),
+        }
 
-    def track_node_start(self, node: str, inputs: Mapping[str, Any] | None = None) -> None:
-        """Note that ``node`` starts now, with these inputs."""
-        self._path.append(node)
-        self._node_started = self._clock()
-        self._node_inputs = inputs
+    def handle(self, event: Event) -> None:
+        """Record what ``event`` says (events about runs, not nodes, need no record)."""
+        on = self._on.get(type(event))
+        if on is not None:
+            on(event)
+
+    def track_node_start(
+        self, node: str, inputs: Mapping[str, Any] | None = None, *, attempt: int = 1
+    ) -> None:
+        """Note that ``node`` starts now, with these inputs (a retry doesn't lengthen the path)."""
+        if attempt == 1:
+            self._path.append(node)
+        self._open[node] = (self._clock(), inputs)
 
     def track_node_complete(
-        self, node: str, success: bool, output: Any = None, error: str | None = None
+        self,
+        node: str,
+        success: bool,
+        output: Any = None,
+        error: str | None = None,
+        *,
+        attempt: int = 1,
+        subgraph: ExecutionSummary | None = None,
     ) -> None:
-        """Note that ``node`` (the one last started) finished, and how."""
-        now = self._clock()
+        """Note that ``node`` finished, and how."""
         self._last_success = success
         if not success:
             self._failed[node] = None
+        self._record(node, success, error, output, attempt, subgraph)
+
+    def track_node_retry(self, node: str, error: str, attempt: int) -> None:
+        """Note that attempt ``attempt`` of ``node`` failed and the node will be tried again."""
+        self._record(node, False, error, None, attempt, None)
+
+    def _record(
+        self,
+        node: str,
+        success: bool,
+        error: str | None,
+        output: Any,
+        attempt: int,
+        subgraph: ExecutionSummary | None,
+    ) -> None:
+        now = self._clock()
+        started, inputs = self._open.pop(node, (now, None))
         if self._records:
             self._results.append(
                 NodeResult(
                     node,
                     success,
-                    now - self._node_started,
-                    self._node_started - self._t0,
+                    now - started,
+                    started - self._t0,
                     error,
-                    self._node_inputs if self._keep_inputs else None,
+                    inputs if self._keep_inputs else None,
                     output if self._keep_output else None,
+                    attempt,
+                    subgraph,
                 )
             )
 
@@ -154,10 +206,12 @@ class ExecutionTrackingService:
         self._policy = make_success_policy(policy, functions or FunctionCatalog())
         self._clock = clock
 
-    def create_tracker(self, graph: Any) -> ExecutionTracker:
+    def create_tracker(
+        self, graph: Any, clock: Callable[[], float] | None = None
+    ) -> ExecutionTracker:
         """A fresh tracker for one run of ``graph`` (a ``Graph`` or a graph name)."""
         name = graph if isinstance(graph, str) else graph.name
-        return ExecutionTracker(name, self._settings, self._policy, self._clock)
+        return ExecutionTracker(name, self._settings, self._policy, clock or self._clock)
 
 
 def make_success_policy(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -81,6 +82,7 @@ class Agent:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+@functools.lru_cache(maxsize=4096)  # called for every node prepared; the answer never changes
 def type_name_of(name: str) -> str:
     """``CustomProcessorAgent`` → ``custom_processor``."""
     name = name.strip()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 from agentmap.agents.base import AGENT_TYPE_ATTRIBUTE, Agent, type_name_of
@@ -16,6 +17,9 @@ from agentmap.graph.model import Node
 from agentmap.modules import import_folder
 
 logger = logging.getLogger(__name__)
+
+SUBGRAPH_TYPE = "graph"
+"""The agent type that runs another graph; the runner itself provides it."""
 
 Process = Callable[[Mapping[str, Any]], Any]
 """What a node runs: ``process(inputs) -> output`` (a bound method or an ``@agent`` function)."""
@@ -58,11 +62,12 @@ class AgentCatalog:
 
     def types(self) -> list[str]:
         """Every known type name, sorted."""
-        return sorted(self._sources)
+        return sorted([*self._sources, SUBGRAPH_TYPE])
 
     def has(self, agent_type: str) -> bool:
         """Whether an AgentType cell names a known agent."""
-        return type_name_of(agent_type) in self._sources
+        name = type_name_of(agent_type)
+        return name in self._sources or name == SUBGRAPH_TYPE
 
     def is_async(self, agent_type: str) -> bool:
         """Whether agents of this type are ``async def`` (and so need an event loop)."""
@@ -82,10 +87,17 @@ class AgentCatalog:
         agent = cls(
             name=node.name,
             prompt=node.prompt if prompt is None else prompt,
-            context=node.context,
+            context=_private(node.context),
             description=node.description,
         )
         return agent.process
+
+
+def _private(context: Mapping[str, Any] | str | None) -> Mapping[str, Any] | str | None:
+    """The agent's own read-only copy: nothing it does can change the graph for later runs."""
+    if isinstance(context, Mapping):
+        return MappingProxyType(copy.deepcopy(dict(context)))
+    return context
 
 
 def _process_of(source: AgentSource) -> Callable[..., Any]:

@@ -1,4 +1,4 @@
-"""``agentmap convert`` and ``agentmap schema``: move graphs between formats; describe YAML graphs."""
+"""``agentmap convert`` and ``agentmap schema``: move graphs between formats, describe YAML."""
 
 from __future__ import annotations
 

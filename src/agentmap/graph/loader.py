@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.exceptions import GraphFileError, GraphSelectionError, GraphValidationError, Problem
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.csv_reader import read_csv_rows
-from agentmap.graph.model import Graph, GraphFile
+from agentmap.graph.model import Graph, GraphFile, Node
+from agentmap.graph.subgraphs import check_subgraphs, spec_of
 from agentmap.graph.table import parse_table
 from agentmap.graph.validation import check_graph
 from agentmap.graph.workbook_reader import ENGINES, read_workbook
@@ -134,3 +135,57 @@ def select_graph(graph_file: GraphFile, name: str | None, start: str | None = No
             node=start,
         )
     return graph.with_entry(start)
+
+
+class GraphLoader:
+    """Reads and checks graph files against the project's agents, functions and prompts.
+
+    It also follows ``graph`` nodes: a file is valid only if the graphs it runs exist, are
+    valid themselves, and never run themselves again (checked before anything runs).
+    """
+
+    def __init__(self, agents: AgentCatalog, functions: FunctionCatalog, prompts: PromptCatalog):
+        self._catalogs = (agents, functions, prompts)
+        self._files: dict[Path, GraphFile] = {}
+        self._children: dict[tuple[str, str], Graph] = {}
+
+    def validate(self, path: Path, graph: str | None = None) -> ValidationReport:
+        """Every problem of the file (or of ``graph``) and of the subgraphs it runs."""
+        report = validate_file(path, *self._catalogs, graph=graph)
+        seen: set[tuple[str, str]] = set()
+        extra: list[Problem] = []
+        for name in report.checked:
+            extra.extend(
+                check_subgraphs(report.file.graphs[name], self._resolve, self._check, seen)
+            )
+        if not extra:
+            return report
+        errors = sorted([*report.errors, *extra], key=lambda p: (p.file or "", p.row or 0))
+        return replace(report, errors=tuple(errors))
+
+    def load(self, path: Path, graph: str | None = None, start: str | None = None) -> Graph:
+        """One graph, checked, ready to run; ``GraphValidationError`` lists every problem."""
+        report = self.validate(path, graph)
+        report.raise_for_errors()
+        return select_graph(report.file, graph, start)
+
+    def subgraph(self, parent: Graph, node: Node) -> Graph:
+        """The (checked) graph a ``graph`` node of ``parent`` runs."""
+        child = self._resolve(parent, node)
+        key = (child.file or "", child.name)
+        if key not in self._children:
+            self._children[key] = self.load(Path(child.file or ""), child.name)
+        return self._children[key]
+
+    def _resolve(self, parent: Graph, node: Node) -> Graph:
+        spec = spec_of(parent, node)
+        if spec.file is None:
+            raise ValueError("the graph was not read from a file, so 'Other' can't be found")
+        path = spec.file
+        if path not in self._files:
+            self._files[path], _ = read_graph_file(path)
+        return select_graph(self._files[path], spec.graph)
+
+    def _check(self, child: Graph) -> list[Problem]:
+        report = validate_file(Path(child.file or ""), *self._catalogs, graph=child.name)
+        return list(report.errors)

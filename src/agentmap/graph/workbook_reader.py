@@ -1,8 +1,9 @@
 """Read a spreadsheet workbook (.xlsx, .ods): every sheet is a graph table, merged into one file.
 
 Each sheet has its own header row in the CSV schema; a graph may continue from one sheet to the
-next, and problems cite ``Sheet!F7``. pandas (and openpyxl or odfpy) are imported only when a
-workbook is read, so loading a CSV never pays for them.
+next, and problems cite ``Sheet!F7``. An .xlsx is read by pandas with openpyxl, imported only
+when one is read, so loading a CSV never pays for them; an .ods by ``ods_reader``, which streams
+its XML with the standard library (odfpy's DOM took seconds for a 10,000-row sheet).
 
 Cells keep the text the user typed: text cells (``0012``, ``NA``, ``1.50`` formatted as Text,
 dates typed as text) come through unchanged. A cell the spreadsheet itself stored as a number,
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
@@ -25,12 +26,12 @@ from typing import Literal
 from agentmap.exceptions import GraphFileError, Problem
 from agentmap.graph.columns import letter
 from agentmap.graph.model import Graph, GraphFile, Node
+from agentmap.graph.ods_reader import CellError, read_ods
 from agentmap.graph.table import parse_table
 
-Engine = Literal["openpyxl", "odf"]
-ENGINES: dict[str, Engine] = {".xlsx": "openpyxl", ".ods": "odf"}
-"""The pandas engine that reads each workbook suffix."""
-_PACKAGES = {"openpyxl": "openpyxl", "odf": "odfpy"}
+Engine = Literal["openpyxl", "ods_reader"]
+ENGINES: dict[str, Engine] = {".xlsx": "openpyxl", ".ods": "ods_reader"}
+"""What reads each workbook suffix: pandas with openpyxl, or the standard-library ods_reader."""
 
 INSTALL_HINT = "pip install 'agentmap[spreadsheet]'"
 # Office Open XML escapes characters XML can't hold (a carriage return, control characters) as
@@ -78,26 +79,20 @@ def sheet_ref(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def _read_sheets(path: Path, display: str) -> dict[str, list[list[object]]]:
+def _read_sheets(path: Path, display: str) -> Mapping[str, Sequence[Sequence[object]]]:
     """The raw cell values of every sheet, in workbook order; foreign errors are translated here.
 
-    pandas starts each sheet at row 1 and column A and pads rows to one width, so a value's
+    Both readers start each sheet at row 1 and column A and pad rows to one width, so a value's
     place in these lists is its cell, blank rows included.
     """
-    engine = ENGINES[path.suffix.lower()]
     try:
-        import pandas as pd
-
-        with warnings.catch_warnings():
-            # openpyxl warns about features it ignores (data validation, default styles).
-            warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-            frames = pd.read_excel(
-                path, sheet_name=None, header=None, dtype=object, na_filter=False, engine=engine
-            )
-    except ImportError as exc:
+        if ENGINES[path.suffix.lower()] == "ods_reader":
+            return read_ods(path)
+        return _read_xlsx(path)
+    except ImportError as exc:  # only pandas and openpyxl can be missing: .ods needs neither
         raise GraphFileError(
-            f"{display}: reading {path.suffix.lower()} workbooks needs pandas and "
-            f"{_PACKAGES[engine]} — install them with {INSTALL_HINT}",
+            f"{display}: reading .xlsx workbooks needs pandas and openpyxl — install them with "
+            f"{INSTALL_HINT}",
             file=display,
         ) from exc
     except FileNotFoundError as exc:
@@ -106,6 +101,18 @@ def _read_sheets(path: Path, display: str) -> dict[str, list[list[object]]]:
         raise GraphFileError(f"{display}: is a folder, not a graph file", file=display) from exc
     except Exception as exc:  # a damaged zip, XML or workbook part: any of a dozen types
         raise _unreadable(path, display, exc) from exc
+
+
+def _read_xlsx(path: Path) -> dict[str, list[list[object]]]:
+    """Every sheet's values as pandas reads them with openpyxl (an error cell is NaN)."""
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        # openpyxl warns about features it ignores (data validation, default styles).
+        warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+        frames = pd.read_excel(
+            path, sheet_name=None, header=None, dtype=object, na_filter=False, engine="openpyxl"
+        )
     return {str(name): frame.to_numpy(dtype=object).tolist() for name, frame in frames.items()}
 
 
@@ -139,13 +146,15 @@ def _sheet_rows(
 
 
 def cell_text(value: object, *, unescape: bool = False) -> str | None:
-    """The text of one cell value as pandas gives it; ``None`` for an error cell (#N/A, #REF!).
+    """The text of one cell value as a reader gives it; ``None`` for an error cell (#N/A, #REF!).
 
-    pandas gives an error cell as NaN (its odf reader also turns a text cell ``#N/A`` into NaN).
+    pandas gives an .xlsx error cell as NaN; ods_reader gives a :class:`CellError`.
 
     >>> [cell_text(v) for v in ("0012", 12, 1.5, True, datetime(2024, 1, 5))]
     ['0012', '12', '1.5', 'TRUE', '2024-01-05']
     """
+    if isinstance(value, CellError):
+        return None
     if isinstance(value, str):
         return _OOXML_ESCAPE.sub(_unescaped, value) if unescape and "_x" in value else value
     if isinstance(value, bool):

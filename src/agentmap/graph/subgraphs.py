@@ -1,0 +1,123 @@
+"""Subgraphs: a node of type ``graph`` runs another graph of the same or another file.
+
+Context names the graph — ``{"graph": "Other"}`` (same file) or ``{"graph": "other.csv::Other"}``
+(a path relative to this graph's file) — and may map the child's final state back:
+``{"outputs": {"parent_key": "child_key"}}`` (then Output_Field lists exactly those parent
+keys). The child's initial state is the node's inputs (``Input_Fields`` ``parent:child``
+renames). Without ``outputs``, a single Output_Field key receives the child's whole final
+state, and ``a|b`` receives the child's keys ``a`` and ``b``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentmap.agents.base import type_name_of
+from agentmap.agents.catalog import SUBGRAPH_TYPE
+from agentmap.exceptions import Problem
+from agentmap.graph.model import Graph, Node, graph_folder
+
+_GRAPH_SUFFIXES = (".csv", ".xlsx", ".ods", ".yaml", ".yml", ".json")
+
+GraphKey = tuple[str, str]
+"""(file, graph name): a graph's identity across files."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubgraphSpec:
+    """What a ``graph`` node's Context asks for."""
+
+    file: Path | None  # None: the parent's own file
+    graph: str | None  # None: the file's only graph
+    outputs: Mapping[str, str] | None
+
+
+def is_subgraph(node: Node) -> bool:
+    """Whether ``node`` runs another graph."""
+    return type_name_of(node.agent_type) == SUBGRAPH_TYPE
+
+
+def spec_of(parent: Graph, node: Node) -> SubgraphSpec:
+    """Parse a ``graph`` node's Context; ``ValueError`` says what is wrong with it."""
+    context = node.context
+    reference = context.get("graph") if isinstance(context, Mapping) else None
+    if not isinstance(reference, str) or not reference.strip():
+        raise ValueError(
+            'a graph node needs Context {"graph": "Name"} or {"graph": "file.csv::Name"}'
+        )
+    reference = reference.strip()
+    file, sep, name = reference.partition("::")
+    if not sep:  # "Other" (this file), or "other.yaml" (that file's only graph)
+        is_file = Path(reference).suffix.lower() in _GRAPH_SUFFIXES
+        file, name = (reference, "") if is_file else ("", reference)
+    outputs = context.get("outputs") if isinstance(context, Mapping) else None
+    if outputs is not None:
+        if not isinstance(outputs, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in outputs.items()
+        ):
+            raise ValueError('Context "outputs" must map parent keys to child keys (text)')
+        if set(outputs) != set(node.outputs):
+            raise ValueError(
+                f'Context "outputs" maps {sorted(outputs)} but Output_Field is '
+                f"{'|'.join(node.outputs) or 'empty'} — list the same keys in both"
+            )
+    base = graph_folder(parent) or Path()
+    path = base / file if file else (Path(parent.file) if parent.file else None)
+    return SubgraphSpec(path, name or None, outputs)
+
+
+def parent_output(node: Node, spec: SubgraphSpec, final: Mapping[str, Any]) -> Any:
+    """What the ``graph`` node returns for its Output_Field, from the child's final state."""
+    if spec.outputs is not None:
+        return {parent: final.get(child) for parent, child in spec.outputs.items()}
+    if len(node.outputs) > 1:
+        return {key: final[key] for key in node.outputs if key in final}
+    return dict(final)
+
+
+def check_subgraphs(
+    graph: Graph,
+    resolve: Callable[[Graph, Node], Graph],
+    on_child: Callable[[Graph], list[Problem]],
+    seen: set[GraphKey],
+    stack: tuple[GraphKey, ...] = (),
+) -> Iterator[Problem]:
+    """Problems of ``graph``'s subgraph nodes: bad references, recursion, and the children's own.
+
+    ``resolve`` finds a child graph (raising ``ValueError``/``AgentMapError`` when it can't);
+    ``on_child`` checks a child graph once; ``seen`` holds the graphs already checked.
+    """
+    here = (graph.file or "", graph.name)
+    stack = (*stack, here)
+    for node in graph.nodes.values():
+        if not is_subgraph(node):
+            continue
+        try:
+            child = resolve(graph, node)
+        except Exception as exc:  # the message says what is wrong; its type doesn't matter here
+            yield _problem(graph, node, str(getattr(exc, "message", exc)))
+            continue
+        key = (child.file or "", child.name)
+        if key in stack:
+            loop = " → ".join(name for _, name in (*stack[stack.index(key) :], key))
+            yield _problem(graph, node, f"subgraphs can't recurse: {loop} — break the cycle")
+            continue
+        if key not in seen:
+            seen.add(key)
+            yield from on_child(child)
+            yield from check_subgraphs(child, resolve, on_child, seen, stack)
+
+
+def _problem(graph: Graph, node: Node, message: str) -> Problem:
+    return Problem(
+        message,
+        file=graph.file,
+        row=node.row,
+        cell=graph.cell(node, "Context"),
+        field="Context",
+        graph=graph.name,
+        node=node.name,
+    )
