@@ -503,11 +503,11 @@ def test_run_bad_csv_lists_every_problem_with_its_cell_and_runs_nothing(
             '{"key": "value"}',
             "error flow.csv:4 D4 Edge: Edge and Success_Next are both set — Edge always goes on; "
             "use Success_Next/Failure_Next to branch, or clear them to keep the Edge",
-            "error flow.csv:5 D5 Edge: 'A|B' names several targets (parallel branches), which "
-            "this version can't run yet — route to one node",
+            "error flow.csv:5 D5 Edge: no node named 'A' in graph 'Main'",
+            "error flow.csv:5 D5 Edge: no node named 'B' in graph 'Main'",
         ]
     )
-    assert result.stderr.splitlines()[-1] == "5 errors; nothing was run."
+    assert result.stderr.splitlines()[-1] == "6 errors; nothing was run."
     assert "Traceback" not in result.output
 
 
@@ -815,8 +815,8 @@ def test_validate_prints_warnings_on_stderr_and_still_exits_0(
             "flow.csv:2 E2 Success_Next: no routing function named 'nowhere'",
         ),
         (
-            ("Main,Start,echo,,,A|B,input,out,,,",),
-            "flow.csv:2 F2 Failure_Next: 'A|B' names several targets (parallel branches)",
+            ("Main,Start,echo,,,A|B,input,out,,,", "Main,A,echo,,,,,,,,"),
+            "flow.csv:2 F2 Failure_Next: no node named 'B' in graph 'Main'",
         ),
     ],
     ids=[

@@ -183,28 +183,22 @@ RULES = [
         id="func-wrong-signature",
     ),
     pytest.param(
-        ["Main,Start,echo,,A|B,,,,,,", "Main,A,echo,,,,,,,,", "Main,B,echo,,,,,,,,"],
+        ["Main,Start,echo,,A|Bx,,,,,,", "Main,A,echo,,,,,,,,", "Main,B,echo,,,,,,,,"],
         {},
-        (
-            2,
-            "E2",
-            "Success_Next",
-            "'A|B' names several targets (parallel branches), which this version can't run yet — "
-            "route to one node",
-        ),
-        id="multi-target",
+        (2, "E2", "Success_Next", "no node named 'Bx' in graph 'Main' — did you mean 'B'?"),
+        id="parallel-target-unknown",
     ),
     pytest.param(
-        ["Main,Start,echo,A|B,,,,,,,", "Main,A,echo,,,,,,,,", "Main,B,echo,,,,,,,,"],
+        ["Main,Start,echo,A|func:pick,,,,,,,", "Main,A,echo,,,,,,,,"],
         {},
         (
             2,
             "D2",
             "Edge",
-            "'A|B' names several targets (parallel branches), which this version can't run yet — "
-            "route to one node",
+            "'A|func:pick': parallel targets must be node names (not empty, not func:) — a "
+            "routing function picks one node",
         ),
-        id="multi-target-edge",
+        id="parallel-target-func",
     ),
     pytest.param(
         [",Start,echo,,,,,,,,"],

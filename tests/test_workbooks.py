@@ -384,6 +384,15 @@ ODS_NAMESPACES = " ".join(
     }.items()
 )
 
+ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
+    '<manifest:file-entry manifest:full-path="/" '
+    'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
+
 
 def write_ods_xml(path: Path, *tables: str) -> Path:
     """An .ods whose sheets are ``tables`` as written, for what pandas' writer never writes:
@@ -397,6 +406,7 @@ def write_ods_xml(path: Path, *tables: str) -> Path:
         archive.writestr(
             zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet"
         )
+        archive.writestr("META-INF/manifest.xml", ODS_MANIFEST)
         archive.writestr("content.xml", content)
     return path
 

@@ -43,7 +43,9 @@ class Container(containers.DeclarativeContainer):
         policy=settings.provided.execution.success_policy,
         functions=functions,
     )
-    loader = providers.Singleton(GraphLoader, agents, functions, prompts)
+    loader = providers.Singleton(
+        GraphLoader, agents, functions, prompts, settings.provided.execution.reducers
+    )
     events = providers.Singleton(EventBus)
     clock = providers.Singleton(Clock)
     runner = providers.Singleton(

@@ -38,6 +38,7 @@ from agentmap.events import (
 from agentmap.events import RunCancelled as RunCancelledEvent
 from agentmap.exceptions import RunCancelled, RunError
 from agentmap.functions import FunctionCatalog
+from agentmap.graph.branch_checks import declared_reducers
 from agentmap.graph.loader import GraphLoader
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
 from agentmap.graph.subgraphs import SubgraphSpec, is_subgraph, parent_output, spec_of
@@ -220,7 +221,7 @@ class GraphRunnerService:
                 graph, clock=self._clock.now if self._clock_injected else None
             ),
             handlers=(*self._handlers, *handlers),
-            branches=Branches(graph, {**self._reducers, **_declared_reducers(graph)}),
+            branches=Branches(graph, {**self._reducers, **declared_reducers(graph)}),
             clock=self._clock,
             parent_id=parent_run_id,
         )
@@ -521,15 +522,6 @@ def _retry_delay(policy: RetryPolicy | None, error: Exception, attempt: int) -> 
     if policy is None or not policy.retries(error):
         return None
     return policy.get_retry_delay(attempt)
-
-
-def _declared_reducers(graph: Graph) -> dict[str, str]:
-    """Reducers the graph declares: a node's Context ``reduce`` applies to its outputs."""
-    declared: dict[str, str] = {}
-    for node in graph.nodes.values():
-        if isinstance(node.context, Mapping) and isinstance(node.context.get("reduce"), str):
-            declared.update(dict.fromkeys(node.outputs, str(node.context["reduce"])))
-    return declared
 
 
 def _conflict_error(graph: Graph, node: str | None, conflict: MergeConflict) -> RunError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def validate_file(
     functions: FunctionCatalog,
     prompts: PromptCatalog,
     graph: str | None = None,
+    reducers: Mapping[str, str] | None = None,
 ) -> ValidationReport:
     """Read ``path`` and check every graph in it (or just ``graph``), collecting all problems."""
     graph_file, problems = read_graph_file(path)
@@ -93,7 +95,7 @@ def validate_file(
         select_graph(graph_file, graph)  # an unknown name is an error in itself
     for name, g in graph_file.graphs.items():
         if graph is None or name == graph:
-            problems.extend(check_graph(g, agents, functions, prompts))
+            problems.extend(check_graph(g, agents, functions, prompts, reducers))
     relevant = sorted(
         (p for p in problems if graph is None or p.graph in (None, graph)),
         key=lambda p: (p.row or 0, p.cell or ""),
@@ -144,14 +146,21 @@ class GraphLoader:
     valid themselves, and never run themselves again (checked before anything runs).
     """
 
-    def __init__(self, agents: AgentCatalog, functions: FunctionCatalog, prompts: PromptCatalog):
+    def __init__(
+        self,
+        agents: AgentCatalog,
+        functions: FunctionCatalog,
+        prompts: PromptCatalog,
+        reducers: Mapping[str, str] | None = None,
+    ) -> None:
         self._catalogs = (agents, functions, prompts)
+        self._reducers = dict(reducers or {})
         self._files: dict[Path, GraphFile] = {}
         self._children: dict[tuple[str, str], Graph] = {}
 
     def validate(self, path: Path, graph: str | None = None) -> ValidationReport:
         """Every problem of the file (or of ``graph``) and of the subgraphs it runs."""
-        report = validate_file(path, *self._catalogs, graph=graph)
+        report = validate_file(path, *self._catalogs, graph=graph, reducers=self._reducers)
         seen: set[tuple[str, str]] = set()
         extra: list[Problem] = []
         for name in report.checked:
@@ -187,5 +196,7 @@ class GraphLoader:
         return select_graph(self._files[path], spec.graph)
 
     def _check(self, child: Graph) -> list[Problem]:
-        report = validate_file(Path(child.file or ""), *self._catalogs, graph=child.name)
+        report = validate_file(
+            Path(child.file or ""), *self._catalogs, graph=child.name, reducers=self._reducers
+        )
         return list(report.errors)

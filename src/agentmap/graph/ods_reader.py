@@ -48,7 +48,6 @@ _ERROR_CODE = re.compile(
 _DURATION = re.compile(
     r"(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:[.,](\d*))?S)?)?", re.ASCII
 )
-_DAY = 86_400_000_000  # microseconds
 
 
 @dataclass(frozen=True)
@@ -119,10 +118,11 @@ class _Sheet:
     width: int = 0
 
     def add(self, row: Element) -> None:
-        """Add ``row``, repeated as ``table:number-rows-repeated`` says, if a value follows it.
+        """Add ``row`` as many times as ``table:number-rows-repeated`` says.
 
-        Only a row holding a value is built (the same list for each repeat); a run of blank
-        rows is a count, so the 1,048,576 blank rows that end a sheet cost nothing.
+        A row holding a value is built once (each repeat is the same list); a blank row is only
+        counted, and written out when a row with a value follows it, so the 1,048,576 blank
+        rows that end a sheet cost nothing.
         """
         cells = _row_values(row)
         repeat = int(row.get(f"{_TABLE}number-rows-repeated", "1"))
@@ -152,17 +152,19 @@ def _row_values(row: Element) -> list[Cell]:
     for cell in row:
         if cell.tag not in _CELLS:
             continue
-        value = cell_value(cell)
+        value = _cell_value(cell)
         repeat = int(cell.get(f"{_TABLE}number-columns-repeated", "1"))
         if isinstance(value, str) and not value:
             blank += repeat
             continue
-        values.extend([""] * blank + [value] * repeat)
-        blank = 0
+        if blank:
+            values.extend([""] * blank)
+            blank = 0
+        values.extend([value] * repeat)
     return values
 
 
-def cell_value(cell: Element) -> Cell:
+def _cell_value(cell: Element) -> Cell:
     """The value of one ``table:table-cell`` (or covered cell): typed, text, error or ``""``.
 
     A typed cell gives the value it stores, not the text it shows, which depends on its number
@@ -172,12 +174,13 @@ def cell_value(cell: Element) -> Cell:
     kind = cell.get(f"{_OFFICE}value-type")
     if kind is None and not len(cell):
         return ""
-    shown = shown_text(cell)
+    shown = _shown_text(cell)
     if _is_error(cell, kind, shown):
         return CellError(shown)
     if kind == "string":
         return shown or cell.get(f"{_OFFICE}string-value", "")
-    raw = cell.get(_TYPED_VALUE.get(kind or "", ""))
+    attribute = _TYPED_VALUE.get(kind or "")
+    raw = None if attribute is None else cell.get(attribute)
     if raw is None:  # an untyped cell, an unknown type, or a type without its value
         return shown
     if kind == "float":
@@ -219,7 +222,7 @@ def _is_error(cell: Element, kind: str | None, shown: str) -> bool:
     return not typed_text and _ERROR_CODE.fullmatch(shown) is not None
 
 
-def shown_text(cell: Element) -> str:
+def _shown_text(cell: Element) -> str:
     """The text a cell shows: its paragraphs (list items too) one per line.
 
     Comments (``office:annotation``), shapes anchored to the cell and tables inside it are not

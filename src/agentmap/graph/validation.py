@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.exceptions import Problem
 from agentmap.functions import FunctionCatalog
+from agentmap.graph.branch_checks import check_branches, check_node_settings
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
 from agentmap.prompts import PromptCatalog, PromptError, placeholders
 from agentmap.suggest import did_you_mean
 
 
 def check_graph(
-    graph: Graph, agents: AgentCatalog, functions: FunctionCatalog, prompts: PromptCatalog
+    graph: Graph,
+    agents: AgentCatalog,
+    functions: FunctionCatalog,
+    prompts: PromptCatalog,
+    reducers: Mapping[str, str] | None = None,
 ) -> list[Problem]:
     """Every error and warning of one graph, in row order."""
     problems: list[Problem] = []
     for node in graph.nodes.values():
         problems.extend(_check_node(graph, node, agents, functions))
         problems.extend(_check_prompt(graph, node, prompts))
+        problems.extend(check_node_settings(graph, node))
+    problems.extend(check_branches(graph, reducers or {}))
     problems.extend(_unreachable(graph))
     return sorted(problems, key=lambda p: (p.row or 0, p.cell or ""))
 
@@ -92,13 +99,7 @@ def _check_target(
     graph: Graph, node: Node, field: str, target: str, functions: FunctionCatalog
 ) -> Iterator[Problem]:
     if "|" in target:
-        yield _problem(
-            graph,
-            node,
-            field,
-            f"'{target}' names several targets (parallel branches), which this version can't run "
-            "yet — route to one node",
-        )
+        yield from _check_fan_out(graph, node, field, target)
     elif target.startswith(FUNC_PREFIX):
         name = target[len(FUNC_PREFIX) :].strip()
         if functions.get(name) is None:
@@ -117,6 +118,28 @@ def _check_target(
         yield _problem(
             graph, node, field, f"no node named '{target}' in graph '{graph.name}'{hint}"
         )
+
+
+def _check_fan_out(graph: Graph, node: Node, field: str, cell: str) -> Iterator[Problem]:
+    """``A|B|C`` starts parallel branches: each part must be a node, named once."""
+    targets = [t.strip() for t in cell.split("|")]
+    if any(t.startswith(FUNC_PREFIX) or not t for t in targets):
+        yield _problem(
+            graph,
+            node,
+            field,
+            f"'{cell}': parallel targets must be node names (not empty, not func:) — a routing "
+            "function picks one node",
+        )
+        return
+    for target in dict.fromkeys(t for t in targets if targets.count(t) > 1):
+        yield _problem(graph, node, field, f"'{cell}' names '{target}' twice — name each once")
+    for target in dict.fromkeys(targets):
+        if target not in graph.nodes:
+            hint = did_you_mean(target, graph.nodes)
+            yield _problem(
+                graph, node, field, f"no node named '{target}' in graph '{graph.name}'{hint}"
+            )
 
 
 def _unreachable(graph: Graph) -> Iterator[Problem]:
