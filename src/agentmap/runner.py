@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import inspect
 import logging
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping
@@ -332,7 +335,11 @@ class GraphRunnerService:
         if step.is_async:
             work = step.process(inputs)
         elif step.timeout is None and run.branches.alone:
-            return step.process(inputs)
+            _INLINE[0] += 1  # Ctrl-C now must interrupt this call itself: see _on_sigint
+            try:
+                return step.process(inputs)
+            finally:
+                _INLINE[0] -= 1
         else:
             work = asyncio.get_running_loop().run_in_executor(self._threads(), step.process, inputs)
         if step.timeout is None:
@@ -605,6 +612,36 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
+        return _run_in_new_loop(coroutine)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+_INLINE = [0]  # how many sync agents the event loop's thread is running right now
+
+
+def _run_in_new_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, but with Ctrl-C that stops a run at once and keeps its partial result.
+
+    asyncio's own handler only cancels the run at its next ``await``, which a sync agent
+    blocking the loop's thread may not reach for minutes.
+    """
+    ours = threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if not ours:
+        return asyncio.run(coroutine)
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+        task = loop.create_task(coroutine)
+        signal.signal(signal.SIGINT, functools.partial(_on_sigint, loop, task))
+        try:
+            return loop.run_until_complete(task)
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _on_sigint(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], *_: object) -> None:
+    if _INLINE[0] or task.done() or task.cancelling():
+        raise KeyboardInterrupt  # interrupts the agent running in this thread (or a 2nd Ctrl-C)
+    loop.call_soon_threadsafe(task.cancel)

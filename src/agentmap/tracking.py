@@ -63,6 +63,7 @@ class ExecutionSummary:
     total_duration: float
     start_time: float
     success: bool
+    unfinished: tuple[str, ...] = ()  # started but never finished: the run stopped during them
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class ExecutionSummary:
             "total_duration": self.total_duration,
             "start_time": self.start_time,
             "success": self.success,
+            "unfinished": list(self.unfinished),
         }
 
 
@@ -188,6 +190,7 @@ class ExecutionTracker:
             total_duration=self._clock() - self._t0,
             start_time=self._start_time,
             success=bool(self._path) and not self._failed,
+            unfinished=tuple(self._open),
         )
         return replace(summary, success=bool(self._policy(summary)))
 

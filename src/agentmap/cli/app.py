@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -50,4 +52,13 @@ def _main(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        if done.code == 130:
+            # A cancelled run may leave sync agents blocked in worker threads, and Python
+            # waits for those at exit; Ctrl-C means now. Output is flushed first.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise

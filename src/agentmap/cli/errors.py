@@ -11,7 +11,7 @@ import typer
 from rich.text import Text
 
 from agentmap.cli.render import render_problems, stderr
-from agentmap.exceptions import AgentMapError, GraphValidationError, RunError
+from agentmap.exceptions import AgentMapError, GraphValidationError, RunCancelled, RunError
 
 
 class ExitCode(IntEnum):
@@ -21,10 +21,13 @@ class ExitCode(IntEnum):
     FAILED = 1  # the graph ran and failed per the success policy (validate: problems found)
     BAD_INPUT = 2  # bad file, graph, state, config or flag; nothing ran
     INTERNAL = 70  # a bug in agentmap itself
+    CANCELLED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 def exit_code_for(error: AgentMapError) -> ExitCode:
     """A run that stopped part-way (``RunError``) ran and failed; everything else is bad input."""
+    if isinstance(error, RunCancelled):
+        return ExitCode.CANCELLED
     return ExitCode.FAILED if isinstance(error, RunError) else ExitCode.BAD_INPUT
 
 
@@ -39,6 +42,9 @@ def reported_errors(debug: bool) -> Iterator[None]:
         yield
     except typer.Exit:
         raise
+    except KeyboardInterrupt:  # Ctrl-C outside a run (while loading, say)
+        stderr().print(Text("cancelled", style="yellow"))
+        raise typer.Exit(ExitCode.CANCELLED) from None
     except AgentMapError as error:
         if debug:
             stderr().print_exception()

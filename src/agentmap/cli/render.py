@@ -107,6 +107,8 @@ def _path_table(result: ExecutionResult) -> Table:
     else:  # execution.tracking.enabled is off: the path is all there is
         for index, node in enumerate(result.summary.execution_path, 1):
             table.add_row(str(index), node, "", "", "")
+    for node in result.summary.unfinished:  # the run stopped while these ran
+        table.add_row("", node, Text("interrupted", "yellow"), "", "")
     return table
 
 

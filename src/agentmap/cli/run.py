@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -23,6 +24,7 @@ from agentmap.cli.options import (
     VerboseOption,
 )
 from agentmap.cli.render import render_json, render_result, stderr
+from agentmap.cli.trace import Trace
 from agentmap.container import build_container
 from agentmap.exceptions import RunError, StateError
 from agentmap.graph.loader import split_source
@@ -49,6 +51,20 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print exactly one JSON document (the result) on stdout.")
     ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Stop the run with an error after this many seconds (default: execution.timeout).",
+            show_default=False,
+        ),
+    ] = None,
+    trace: Annotated[
+        bool,
+        typer.Option(
+            "--trace", help="Show nodes starting and finishing live (on stderr with --json)."
+        ),
+    ] = False,
     watch: Annotated[
         bool,
         typer.Option(
@@ -62,6 +78,8 @@ def run(
     debug: DebugOption = False,
 ) -> None:
     """Run a graph. Exit 0 if it succeeded, 1 if it failed, 2 on bad input."""
+    if timeout is not None and timeout <= 0:
+        raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
     if watch:
         _watch(file, graph, state, start, as_json, config, verbose, debug)
     with reported_errors(debug):
@@ -70,8 +88,19 @@ def run(
         configure_logging(settings.logging, verbose)
         policy = settings.execution.success_policy.type
         initial = parse_state(state)
+        stream = sys.stderr if as_json else sys.stdout
         try:
-            result = run_graph(file, initial, graph=graph, start=start, config=container)
+            with Trace(stream) if trace else contextlib.nullcontext() as view:
+                handlers = [view] if view is not None else []
+                result = run_graph(
+                    file,
+                    initial,
+                    graph=graph,
+                    start=start,
+                    config=container,
+                    handlers=handlers,
+                    timeout=timeout,
+                )
         except RunError as error:
             if error.result is not None:
                 _show(error.result, as_json, None, error=error.message)  # no recovery note
@@ -102,6 +131,8 @@ def _watch(
         state=text,
         start=start,
         as_json=as_json,
+        timeout=None,
+        trace=False,
         watch=False,
         config=config,
         verbose=verbose,
