@@ -8,6 +8,17 @@ print(result.final_state, result.success)
 from agentmap._version import __version__
 from agentmap.agents.base import Agent, Failure, agent
 from agentmap.api import arun_graph, load_graph, run_graph, validate_graph
+from agentmap.events import (
+    Event,
+    EventBus,
+    NodeCompleted,
+    NodeFailed,
+    NodeRetrying,
+    NodeStarted,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+)
 from agentmap.exceptions import (
     AgentError,
     AgentMapError,
@@ -17,10 +28,12 @@ from agentmap.exceptions import (
     GraphSelectionError,
     GraphValidationError,
     Problem,
+    RunCancelled,
     RunError,
     StateError,
 )
 from agentmap.graph.model import Graph, Node
+from agentmap.retry import ExponentialBackoffRetryPolicy, FixedDelayRetryPolicy, RetryPolicy
 from agentmap.runner import ExecutionResult
 from agentmap.tracking import ExecutionSummary, NodeResult
 
@@ -29,18 +42,31 @@ __all__ = [
     "AgentError",
     "AgentMapError",
     "ConfigError",
+    "Event",
+    "EventBus",
     "ExecutionResult",
     "ExecutionSummary",
+    "ExponentialBackoffRetryPolicy",
     "Failure",
+    "FixedDelayRetryPolicy",
     "Graph",
     "GraphError",
     "GraphFileError",
     "GraphSelectionError",
     "GraphValidationError",
     "Node",
+    "NodeCompleted",
+    "NodeFailed",
     "NodeResult",
+    "NodeRetrying",
+    "NodeStarted",
     "Problem",
+    "RetryPolicy",
+    "RunCancelled",
+    "RunCompleted",
     "RunError",
+    "RunFailed",
+    "RunStarted",
     "StateError",
     "__version__",
     "agent",

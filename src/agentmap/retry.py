@@ -16,6 +16,8 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+_JITTER = random.Random()
+
 
 class RetryPolicy:
     """Base class: ``max_retries`` tries after the first, on the listed exception types only.
@@ -34,7 +36,7 @@ class RetryPolicy:
             raise ValueError("max_retries must be 0 or more")
         self.max_retries = max_retries
         self.retry_on = tuple(retry_on)
-        self._rng = rng or random.Random()
+        self._rng = rng or _JITTER  # seeding a Random per policy costs more than a node run
 
     def get_retry_delay(self, attempt: int, max_retries: int | None = None) -> float | None:
         """Seconds to wait before retry number ``attempt`` (1-based), or ``None``: give up."""

@@ -84,7 +84,12 @@ class Clock:
         return time.perf_counter()
 
     async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` without blocking other branches."""
+        """Wait ``seconds`` without blocking other branches (a loop-less run just sleeps)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # driven without a loop: this run has no other branch to block
+            time.sleep(seconds)
+            return
         await asyncio.sleep(seconds)
 
 
@@ -172,8 +177,10 @@ class GraphRunnerService:
         self._max_steps = max_steps
         self._max_concurrency = max_concurrency
         self._timeout = timeout
-        self._retry = retry
-        self._retry_by_graph = dict(retry_by_graph or {})
+        self._retry = RetryPolicy.from_dict(retry) if retry else None
+        self._retry_by_graph = {
+            name: RetryPolicy.from_dict(policy) for name, policy in (retry_by_graph or {}).items()
+        }
         self._reducers = dict(reducers or {})
         self._handlers = tuple(handlers)
         self._clock = clock or Clock()
@@ -392,10 +399,10 @@ class GraphRunnerService:
         )
 
     def _retry_policy(self, graph: Graph, context: Mapping[str, Any]) -> RetryPolicy | None:
-        data = context.get("retry") if "retry" in context else None
-        if data is None and "retry" not in context:
-            data = self._retry_by_graph.get(graph.name, self._retry)
-        return RetryPolicy.from_dict(data) if data else None
+        if "retry" not in context:
+            return self._retry_by_graph.get(graph.name, self._retry)
+        data = context["retry"]
+        return RetryPolicy.from_dict(data) if data else None  # {"retry": null}: none here
 
     def _route(self, graph: Graph, node: Node, cell: str | None) -> Route:
         if cell is None:
@@ -486,7 +493,7 @@ class GraphRunnerService:
     def _needs_loop(
         self, graph: Graph, handlers: tuple[Handler, ...], timeout: float | None
     ) -> bool:
-        if timeout is not None or self._timeout is not None or self._retry or self._retry_by_graph:
+        if timeout is not None or self._timeout is not None:
             return True
         if any(inspect.iscoroutinefunction(h) for h in (*self._handlers, *handlers)):
             return True
@@ -504,9 +511,7 @@ class GraphRunnerService:
                 return True
             if "|" in (node.edge or "") + (node.success_next or "") + (node.failure_next or ""):
                 return True
-            if isinstance(node.context, Mapping) and (
-                "timeout" in node.context or "retry" in node.context
-            ):
+            if isinstance(node.context, Mapping) and "timeout" in node.context:
                 return True
         return False
 
