@@ -12,8 +12,6 @@ from rich.text import Text
 from agentmap.cli.errors import reported_errors
 from agentmap.cli.options import DebugOption
 from agentmap.cli.render import stdout
-from agentmap.convert import convert_graph
-from agentmap.graph.schema import graph_json_schema
 
 
 def convert(
@@ -30,6 +28,8 @@ def convert(
     debug: DebugOption = False,
 ) -> None:
     """Convert a graph file to another format, losslessly."""
+    from agentmap.convert import convert_graph  # writers are only loaded for this command
+
     with reported_errors(debug):
         graph_file = convert_graph(source, destination, overwrite=force)
     names = ", ".join(graph_file.graphs)
@@ -38,4 +38,6 @@ def convert(
 
 def schema() -> None:
     """Print the JSON Schema of YAML/JSON graph files (for editor completion and checks)."""
+    from agentmap.graph.schema import graph_json_schema
+
     stdout().file.write(json.dumps(graph_json_schema(), indent=2) + "\n")

@@ -24,12 +24,10 @@ from agentmap.cli.options import (
     VerboseOption,
 )
 from agentmap.cli.render import render_json, render_result, stderr
-from agentmap.cli.trace import Trace
 from agentmap.container import build_container
 from agentmap.exceptions import RunError, StateError
 from agentmap.graph.loader import split_source
 from agentmap.runner import ExecutionResult
-from agentmap.watch import saves, watch_targets
 
 
 def run(
@@ -89,6 +87,8 @@ def run(
         policy = settings.execution.success_policy.type
         initial = parse_state(state)
         stream = sys.stderr if as_json else sys.stdout
+        if trace:
+            from agentmap.cli.trace import Trace  # rich.live only when asked for
         try:
             with Trace(stream) if trace else contextlib.nullcontext() as view:
                 handlers = [view] if view is not None else []
@@ -120,6 +120,8 @@ def _watch(
     debug: bool,
 ) -> None:
     """Run, then run again on every save; errors are shown and the watch goes on (Ctrl-C ends)."""
+    from agentmap.watch import saves, watch_targets
+
     with reported_errors(debug):
         settings = build_container(config).settings()
         targets = watch_targets(split_source(file)[0], settings)

@@ -15,13 +15,12 @@ from agentmap.graph.model import Graph, GraphFile, Node
 from agentmap.graph.subgraphs import check_subgraphs, spec_of
 from agentmap.graph.table import parse_table
 from agentmap.graph.validation import check_graph
-from agentmap.graph.workbook_reader import ENGINES, read_workbook
-from agentmap.graph.yaml_reader import SUFFIXES as STRUCTURED_SUFFIXES
-from agentmap.graph.yaml_reader import read_structured_graphs
 from agentmap.prompts import PromptCatalog
 from agentmap.suggest import did_you_mean
 
-SUFFIXES = (".csv", ".xlsx", ".ods", *STRUCTURED_SUFFIXES)
+WORKBOOK_SUFFIXES = (".xlsx", ".ods")
+STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
+SUFFIXES = (".csv", *WORKBOOK_SUFFIXES, *STRUCTURED_SUFFIXES)
 GRAPH_SEPARATOR = "::"
 
 
@@ -74,9 +73,14 @@ def read_graph_file(path: Path) -> tuple[GraphFile, list[Problem]]:
             f"file ending in {', '.join(SUFFIXES)}",
             file=display,
         )
-    if suffix in ENGINES:
+    # Readers of other formats are imported on demand: a CSV run never pays for them.
+    if suffix in WORKBOOK_SUFFIXES:
+        from agentmap.graph.workbook_reader import read_workbook
+
         return read_workbook(path, display)
     if suffix in STRUCTURED_SUFFIXES:
+        from agentmap.graph.yaml_reader import read_structured_graphs
+
         return read_structured_graphs(path, display)
     return parse_table(read_csv_rows(path, display), file=display)
 
