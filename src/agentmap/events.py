@@ -81,6 +81,16 @@ class NodeCompleted(NamedTuple):
     duration: float
     time: float
     subgraph: Any = None
+    usage: Any = None
+
+
+class NodeOutputChunk(NamedTuple):
+    """A piece of a node's output as it is produced (model tokens, for ``--stream``)."""
+
+    run_id: str
+    graph: str
+    node: str
+    text: str
 
 
 class NodeFailed(NamedTuple):
@@ -95,6 +105,7 @@ class NodeFailed(NamedTuple):
     duration: float
     time: float
     subgraph: Any = None
+    usage: Any = None
 
 
 class NodeRetrying(NamedTuple):
@@ -119,6 +130,7 @@ Event = (
     | NodeCompleted
     | NodeFailed
     | NodeRetrying
+    | NodeOutputChunk
 )
 Handler = Callable[[Event], None] | Callable[[Event], Awaitable[None]]
 

@@ -20,9 +20,9 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from agentmap.agents.base import Failure
+from agentmap.agents.base import Agent, Failure, Output, Usage
 from agentmap.agents.catalog import AgentCatalog, Process
 from agentmap.branches import Branch, Branches
 from agentmap.events import (
@@ -30,6 +30,7 @@ from agentmap.events import (
     Handler,
     NodeCompleted,
     NodeFailed,
+    NodeOutputChunk,
     NodeRetrying,
     NodeStarted,
     RunCompleted,
@@ -271,8 +272,10 @@ class GraphRunnerService:
         """One branch: run its node, follow the outcome; fork on ``A|B``, wait at joins."""
         while branch.node is not None:
             step = self._step(run, branch.node)
-            branch.state, success = await self._run_node(run, step, branch.state)
+            branch.state, success, chosen = await self._run_node(run, step, branch.state)
             targets = step.next_nodes(branch.state, success)
+            if chosen is not None:
+                targets = _chosen(run.graph, step.node, chosen, targets)
             if len(targets) > 1:
                 for child in run.branches.fork(branch, list(targets)):
                     task = asyncio.ensure_future(self._walk(run, child))
@@ -287,7 +290,9 @@ class GraphRunnerService:
         run.ended.append(branch)
         run.branches.end(branch)
 
-    async def _run_node(self, run: _Run, step: _Step, state: State) -> tuple[State, bool]:
+    async def _run_node(
+        self, run: _Run, step: _Step, state: State
+    ) -> tuple[State, bool, str | None]:
         """Run one node's agent — with its timeout and retries — and make the new state."""
         node = step.node
         inputs = self._state.inputs(state, node.inputs, node.name)
@@ -300,9 +305,10 @@ class GraphRunnerService:
                 value = await self._call(run, step, inputs)
                 if step.subgraph is not None:
                     value, child = _subgraph_value(step, value)
-                outputs, success, error = _outcome(node, value)
+                value, outputs, success, error, usage, chosen = _outcome(node, value)
             except Exception as exc:
-                value, outputs, success, error = None, {}, False, str(exc) or type(exc).__name__
+                value, outputs, success = None, {}, False
+                error, usage, chosen = str(exc) or type(exc).__name__, None, None
                 delay = _retry_delay(step.retry, exc, attempt)
                 if delay is not None:
                     took = run.clock.now() - started
@@ -318,7 +324,7 @@ class GraphRunnerService:
             took = run.clock.now() - started
             if success:
                 event: Event = NodeCompleted(
-                    run.id, run.graph.name, node.name, attempt, value, took, started, child
+                    run.id, run.graph.name, node.name, attempt, value, took, started, child, usage
                 )
             else:
                 event = NodeFailed(
@@ -331,9 +337,10 @@ class GraphRunnerService:
                     took,
                     started,
                     child,
+                    usage,
                 )
             run.emit(event)
-            return self._state.updated(state, outputs, success, error), success
+            return self._state.updated(state, outputs, success, error), success, chosen
 
     async def _call(self, run: _Run, step: _Step, inputs: dict[str, Any]) -> Any:
         """The agent's return value; sync agents go to the thread pool when others run too."""
@@ -373,10 +380,11 @@ class GraphRunnerService:
             )
         step = run.steps.get(name)
         if step is None:
-            step = run.steps[name] = self._prepare(run.graph, name)
+            step = run.steps[name] = self._prepare(run, name)
         return step
 
-    def _prepare(self, graph: Graph, name: str) -> _Step:
+    def _prepare(self, run: _Run, name: str) -> _Step:
+        graph = run.graph
         node = graph.nodes[name]
         context = node.context if isinstance(node.context, Mapping) else {}
         spec = spec_of(graph, node) if is_subgraph(node) else None
@@ -386,21 +394,30 @@ class GraphRunnerService:
         except PromptError as exc:  # only for graphs built in code and never validated
             raise RunError(f"node '{name}': {exc}", graph=graph.name, node=name) from exc
         process = _no_process if subgraph else self._agents.process_for(node, prompt)
+        agent = getattr(process, "__self__", None)
+        if isinstance(agent, Agent):
+            agent._chunk_sink = functools.partial(_emit_chunk, run, name)  # type: ignore[attr-defined]
         return _Step(
             node=node,
             process=process,
             is_async=subgraph is not None or self._agents.is_async(node.agent_type),
             on_success=self._route(graph, node, node.edge or node.success_next),
             on_failure=self._route(graph, node, node.edge or node.failure_next),
-            retry=self._retry_policy(graph, context),
+            retry=self._retry_policy(graph, context, getattr(agent, "default_retry", None)),
             timeout=float(context["timeout"]) if context.get("timeout") is not None else None,
             subgraph=subgraph,
             spec=spec,
         )
 
-    def _retry_policy(self, graph: Graph, context: Mapping[str, Any]) -> RetryPolicy | None:
+    def _retry_policy(
+        self, graph: Graph, context: Mapping[str, Any], agent_default: Mapping[str, Any] | None
+    ) -> RetryPolicy | None:
+        """The node's policy: its Context, else its graph's, else the config's, else its agent's."""
         if "retry" not in context:
-            return self._retry_by_graph.get(graph.name, self._retry)
+            configured = self._retry_by_graph.get(graph.name, self._retry)
+            if configured is None and agent_default:
+                return RetryPolicy.from_dict(agent_default)
+            return configured
         data = context["retry"]
         return RetryPolicy.from_dict(data) if data else None  # {"retry": null}: none here
 
@@ -531,9 +548,31 @@ def _subgraph_value(step: _Step, result: ExecutionResult) -> tuple[Any, Executio
 
 
 def _retry_delay(policy: RetryPolicy | None, error: Exception, attempt: int) -> float | None:
+    """The wait before retrying, or None. A server's ``Retry-After`` (``error.retry_after``,
+    in seconds) is honoured: the wait is never shorter than it asks."""
     if policy is None or not policy.retries(error):
         return None
-    return policy.get_retry_delay(attempt)
+    delay = policy.get_retry_delay(attempt)
+    hint = getattr(error, "retry_after", None)
+    if delay is None or not isinstance(hint, int | float):
+        return delay
+    return max(delay, float(hint))
+
+
+def _emit_chunk(run: _Run, node: str, text: str) -> None:
+    run.emit(NodeOutputChunk(run.id, run.graph.name, node, text))
+
+
+def _chosen(graph: Graph, node: Node, chosen: str, targets: tuple[str, ...]) -> tuple[str, ...]:
+    """The node an agent picked with ``Output(next=...)``: it must be one of ``targets``."""
+    if chosen in targets:
+        return (chosen,)
+    raise RunError(
+        f"node '{node.name}' chose to go to '{chosen}', which is not one of its routing targets "
+        f"({', '.join(targets) or 'none'}) — list it in the routing cell",
+        graph=graph.name,
+        node=node.name,
+    )
 
 
 def _conflict_error(graph: Graph, node: str | None, conflict: MergeConflict) -> RunError:
@@ -556,39 +595,50 @@ def _debugging() -> bool:
     return logger.isEnabledFor(logging.DEBUG)
 
 
-def _outcome(node: Node, value: Any) -> tuple[Mapping[str, Any], bool, str | None]:
-    """The state updates, success and error of an agent's return value."""
+class _Outcome(NamedTuple):
+    value: Any
+    outputs: Mapping[str, Any]
+    success: bool
+    error: str | None
+    usage: Usage | None
+    next: str | None
+
+
+def _outcome(node: Node, value: Any) -> _Outcome:
+    """What an agent's return value means: the state updates, success, error, usage, next node."""
+    updates: Mapping[str, Any] = {}
+    usage, chosen = None, None
+    if isinstance(value, Output):
+        updates, usage, chosen, value = value.updates, value.usage, value.next, value.value
     success, error = True, None
     if isinstance(value, Failure):
         success, error, value = False, value.error, value.value
-        if value is None:
-            return {}, False, error
+    outputs, problem = _outputs(node, value, success)
+    if problem is not None:
+        return _Outcome(value, {}, False, problem, usage, None)
+    return _Outcome(value, {**updates, **outputs}, success, error, usage, chosen)
+
+
+def _outputs(node: Node, value: Any, success: bool) -> tuple[Mapping[str, Any], str | None]:
+    """The Output_Field values of ``value``, or why the agent's return doesn't fit them."""
     keys = node.outputs
-    if not keys:
-        return {}, success, error
+    if not keys or (value is None and not success):
+        return {}, None
     if len(keys) == 1:
-        return {keys[0]: value}, success, error
+        return {keys[0]: value}, None
     wanted = "|".join(keys)
     if not isinstance(value, Mapping):
-        return (
-            {},
-            False,
-            (
-                f"node '{node.name}' must return a mapping with keys {wanted} (its Output_Field), "
-                f"but returned a {type(value).__name__}"
-            ),
+        return {}, (
+            f"node '{node.name}' must return a mapping with keys {wanted} (its Output_Field), "
+            f"but returned a {type(value).__name__}"
         )
     missing = [key for key in keys if key not in value]
     if missing:
-        return (
-            {},
-            False,
-            (
-                f"node '{node.name}' did not return {', '.join(repr(k) for k in missing)} "
-                f"(its Output_Field is {wanted})"
-            ),
+        return {}, (
+            f"node '{node.name}' did not return {', '.join(repr(k) for k in missing)} "
+            f"(its Output_Field is {wanted})"
         )
-    return {key: value[key] for key in keys}, success, error
+    return {key: value[key] for key in keys}, None
 
 
 async def _flush(run: _Run) -> None:

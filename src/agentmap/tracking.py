@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
+from agentmap.agents.base import Usage
 from agentmap.config import SuccessPolicySettings, TrackingSettings
 from agentmap.events import Event, NodeCompleted, NodeFailed, NodeRetrying, NodeStarted
 from agentmap.exceptions import ConfigError
@@ -31,6 +32,7 @@ class NodeResult(NamedTuple):
     output: Any = None
     attempt: int = 1
     subgraph: ExecutionSummary | None = None
+    usage: Usage | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -48,6 +50,8 @@ class NodeResult(NamedTuple):
             data["attempt"] = self.attempt
         if self.subgraph is not None:
             data["subgraph"] = self.subgraph.to_dict()
+        if self.usage is not None:
+            data["usage"] = self.usage.to_dict()
         return data
 
 
@@ -64,6 +68,7 @@ class ExecutionSummary:
     start_time: float
     success: bool
     unfinished: tuple[str, ...] = ()  # started but never finished: the run stopped during them
+    usage: Usage | None = None  # tokens (and cost) of every node's model calls, added up
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +81,7 @@ class ExecutionSummary:
             "start_time": self.start_time,
             "success": self.success,
             "unfinished": list(self.unfinished),
+            "usage": self.usage.to_dict() if self.usage is not None else None,
         }
 
 
@@ -107,14 +113,21 @@ class ExecutionTracker:
         self._results: list[NodeResult] = []
         self._failed: dict[str, None] = {}
         self._last_success: bool | None = None
+        self._usage: Usage | None = None
         self._open: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
         self._on: dict[type, Callable[[Any], None]] = {
             NodeStarted: lambda e: self.track_node_start(e.node, e.inputs, attempt=e.attempt),
             NodeCompleted: lambda e: self.track_node_complete(
-                e.node, True, e.output, attempt=e.attempt, subgraph=e.subgraph
+                e.node, True, e.output, attempt=e.attempt, subgraph=e.subgraph, usage=e.usage
             ),
             NodeFailed: lambda e: self.track_node_complete(
-                e.node, False, e.output, e.error, attempt=e.attempt, subgraph=e.subgraph
+                e.node,
+                False,
+                e.output,
+                e.error,
+                attempt=e.attempt,
+                subgraph=e.subgraph,
+                usage=e.usage,
             ),
             NodeRetrying: lambda e: self.track_node_retry(e.node, e.error, e.attempt),
         }
@@ -142,16 +155,19 @@ class ExecutionTracker:
         *,
         attempt: int = 1,
         subgraph: ExecutionSummary | None = None,
+        usage: Usage | None = None,
     ) -> None:
         """Note that ``node`` finished, and how."""
         self._last_success = success
         if not success:
             self._failed[node] = None
-        self._record(node, success, error, output, attempt, subgraph)
+        if usage is not None:
+            self._usage = usage if self._usage is None else self._usage + usage
+        self._record(node, success, error, output, attempt, subgraph, usage)
 
     def track_node_retry(self, node: str, error: str, attempt: int) -> None:
         """Note that attempt ``attempt`` of ``node`` failed and the node will be tried again."""
-        self._record(node, False, error, None, attempt, None)
+        self._record(node, False, error, None, attempt, None, None)
 
     def _record(
         self,
@@ -161,6 +177,7 @@ class ExecutionTracker:
         output: Any,
         attempt: int,
         subgraph: ExecutionSummary | None,
+        usage: Usage | None,
     ) -> None:
         now = self._clock()
         started, inputs = self._open.pop(node, (now, None))
@@ -176,6 +193,7 @@ class ExecutionTracker:
                     output if self._keep_output else None,
                     attempt,
                     subgraph,
+                    usage,
                 )
             )
 
@@ -191,6 +209,7 @@ class ExecutionTracker:
             start_time=self._start_time,
             success=bool(self._path) and not self._failed,
             unfinished=tuple(self._open),
+            usage=self._usage,
         )
         return replace(summary, success=bool(self._policy(summary)))
 

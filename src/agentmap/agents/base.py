@@ -6,7 +6,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar, overload
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +29,58 @@ class Failure:
     value: Any = None
 
 
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens a node's model calls used, and their cost when prices are configured."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    model: str | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = (
+            None
+            if self.cost is None and other.cost is None
+            else (self.cost or 0) + (other.cost or 0)
+        )
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            cost,
+            self.model if self.model == other.model else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+        if self.cost is not None:
+            data["cost"] = self.cost
+        if self.model is not None:
+            data["model"] = self.model
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """Return this from ``process`` to report more than the value.
+
+    ``updates`` are written to the state besides the Output_Field (a conversation memory, say);
+    ``usage`` is the tokens the node used; ``next`` picks the node to go to — one of the
+    targets of the routing cell that applies (how an orchestrator routes).
+
+    >>> Output("Paris", usage=Usage(12, 3)).usage.prompt_tokens
+    12
+    """
+
+    value: Any
+    updates: Mapping[str, Any] = field(default_factory=dict)
+    usage: Usage | None = None
+    next: str | None = None
+
+
 class Agent:
     """Base class of every agent: subclass it and implement ``process``.
 
@@ -45,6 +97,8 @@ class Agent:
     """
 
     agent_type: ClassVar[str | None] = None
+    default_retry: ClassVar[Mapping[str, Any] | None] = None
+    """A retry policy (as ``RetryPolicy.from_dict`` reads it) for nodes with none configured."""
 
     def __init__(
         self,
@@ -66,6 +120,12 @@ class Agent:
     def process(self, inputs: Mapping[str, Any]) -> Any:
         """Do the node's work and return its output."""
         raise NotImplementedError(f"{type(self).__name__} must implement process(self, inputs)")
+
+    def emit_chunk(self, text: str) -> None:
+        """Report a piece of output as it is produced (``agentmap run --stream`` shows it)."""
+        sink = getattr(self, "_chunk_sink", None)
+        if sink is not None:
+            sink(text)
 
     def render_prompt(self, inputs: Mapping[str, Any]) -> str:
         """The prompt with each ``{field}`` filled from ``inputs`` (absent fields → empty)."""
