@@ -40,15 +40,14 @@ def test_column_reference_lists_every_column_and_alias_the_loader_accepts() -> N
         assert {fold(alias) for alias in aliases} == accepted, column
 
 
-def _leaf_defaults(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
+def _leaf_defaults(instance: BaseModel, prefix: str = "") -> dict[str, Any]:
     leaves: dict[str, Any] = {}
-    instance = model()
-    for name, field in model.model_fields.items():
+    for name, field in type(instance).model_fields.items():
         if field.exclude:
             continue
         value = getattr(instance, name)
         if isinstance(value, BaseModel):
-            leaves.update(_leaf_defaults(type(value), f"{prefix}{name}."))
+            leaves.update(_leaf_defaults(value, f"{prefix}{name}."))
         else:
             leaves[f"{prefix}{name}"] = value
     return leaves
@@ -57,7 +56,7 @@ def _leaf_defaults(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
 def test_configuration_reference_lists_every_key_with_its_default() -> None:
     rows = _table_after(REPO / "docs" / "configuration.md", "keys-table")
     documented = {row[0].strip("`"): row[1].strip("`") for row in rows}
-    defaults = _leaf_defaults(Settings)
+    defaults = _leaf_defaults(Settings())
     assert set(documented) == set(defaults)
     for key, value in defaults.items():
         shown = (

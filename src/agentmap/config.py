@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from agentmap.exceptions import ConfigError
 from agentmap.suggest import did_you_mean
@@ -99,11 +99,52 @@ class LoggingSettings(_Section):
         return value.upper() if isinstance(value, str) else value
 
 
+class ProviderSettings(_Section):
+    """One model provider: its protocol, endpoint, credentials and defaults for its nodes.
+
+    ``api_key`` is a secret: it is never printed, logged, tracked or shown in errors. When it
+    is not set, the variable named by ``api_key_env`` is read at call time.
+    """
+
+    protocol: Literal["openai", "anthropic"] = "openai"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    timeout: float = Field(default=60.0, gt=0)
+    prompt_price: float | None = Field(default=None, ge=0)
+    completion_price: float | None = Field(default=None, ge=0)
+
+
+class LLMSettings(_Section):
+    """Model providers for the ``llm``, ``openai`` and ``anthropic`` agents."""
+
+    default_provider: str = "openai"
+    openai: ProviderSettings = ProviderSettings(
+        protocol="openai", model="gpt-4o-mini", api_key_env="OPENAI_API_KEY"
+    )
+    anthropic: ProviderSettings = ProviderSettings(
+        protocol="anthropic",
+        model="claude-3-5-haiku-latest",
+        api_key_env="ANTHROPIC_API_KEY",
+        max_tokens=1024,
+    )
+    providers: dict[str, ProviderSettings] = {}
+
+    def provider(self, name: str) -> ProviderSettings | None:
+        """The settings of provider ``name`` (built-in or from ``providers``), if any."""
+        builtin = {"openai": self.openai, "anthropic": self.anthropic}
+        return self.providers.get(name) or builtin.get(name)
+
+
 class Settings(_Section):
     """All of agentmap's configuration. ``source`` is the file it was read from, if any."""
 
     paths: PathSettings = PathSettings()
     execution: ExecutionSettings = ExecutionSettings()
+    llm: LLMSettings = LLMSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = Field(default=None, exclude=True)
 
