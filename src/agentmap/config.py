@@ -132,6 +132,9 @@ class LLMSettings(_Section):
         max_tokens=1024,
     )
     providers: dict[str, ProviderSettings] = {}
+    stream: bool = False
+    record: Path | None = None
+    replay: Path | None = None
 
     def provider(self, name: str) -> ProviderSettings | None:
         """The settings of provider ``name`` (built-in or from ``providers``), if any."""

@@ -34,7 +34,9 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     state_adapter = providers.Singleton(StateAdapterService)
-    agents = providers.Singleton(AgentCatalog.discover, settings.provided.paths.custom_agents)
+    agents = providers.Singleton(
+        AgentCatalog.discover, settings.provided.paths.custom_agents, settings
+    )
     functions = providers.Singleton(FunctionCatalog.discover, settings.provided.paths.functions)
     prompts = providers.Singleton(PromptCatalog.load, settings.provided.paths.prompts)
     tracking = providers.Singleton(

@@ -107,6 +107,7 @@ class _Step:
     """A node made ready to run: its agent built, its routes and policies resolved."""
 
     node: Node
+    fields: tuple[tuple[str, str], ...]  # (state key, input name): Input_Fields and agent extras
     process: Process
     is_async: bool
     on_success: Route
@@ -295,7 +296,7 @@ class GraphRunnerService:
     ) -> tuple[State, bool, str | None]:
         """Run one node's agent — with its timeout and retries — and make the new state."""
         node = step.node
-        inputs = self._state.inputs(state, node.inputs, node.name)
+        inputs = self._state.inputs(state, step.fields, node.name)
         attempt = 1
         while True:
             started = run.clock.now()
@@ -393,12 +394,15 @@ class GraphRunnerService:
             prompt = self._prompts.resolve(node.prompt, graph_folder(graph))
         except PromptError as exc:  # only for graphs built in code and never validated
             raise RunError(f"node '{name}': {exc}", graph=graph.name, node=name) from exc
-        process = _no_process if subgraph else self._agents.process_for(node, prompt)
+        process = _no_process if subgraph else self._agents.process_for(node, prompt, graph)
         agent = getattr(process, "__self__", None)
+        fields = node.inputs
         if isinstance(agent, Agent):
+            fields += tuple((key, key) for key in agent.state_keys())
             agent._chunk_sink = functools.partial(_emit_chunk, run, name)  # type: ignore[attr-defined]
         return _Step(
             node=node,
+            fields=fields,
             process=process,
             is_async=subgraph is not None or self._agents.is_async(node.agent_type),
             on_success=self._route(graph, node, node.edge or node.success_next),

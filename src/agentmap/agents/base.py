@@ -97,6 +97,12 @@ class Agent:
     """
 
     agent_type: ClassVar[str | None] = None
+    aliases: ClassVar[tuple[str, ...]] = ()
+    """Other AgentType names this class answers to (``gpt`` and ``chatgpt`` for ``openai``)."""
+    requires: ClassVar[tuple[str, ...]] = ()
+    """Modules the agent imports when it runs; a graph using it is invalid without them."""
+    install_hint: ClassVar[str] = ""
+    """How to install ``requires``, shown in that validation error."""
     default_retry: ClassVar[Mapping[str, Any] | None] = None
     """A retry policy (as ``RetryPolicy.from_dict`` reads it) for nodes with none configured."""
 
@@ -120,6 +126,17 @@ class Agent:
     def process(self, inputs: Mapping[str, Any]) -> Any:
         """Do the node's work and return its output."""
         raise NotImplementedError(f"{type(self).__name__} must implement process(self, inputs)")
+
+    def bind(self, graph: Any, settings: Any) -> None:
+        """Called once the agent is built, with its ``Graph`` and the ``Settings``.
+
+        Agents that need configuration (model providers) or to know the graph (an
+        orchestrator choosing among nodes) override this; the default does nothing.
+        """
+
+    def state_keys(self) -> tuple[str, ...]:
+        """State keys the agent reads besides its Input_Fields (a memory key, say)."""
+        return ()
 
     def emit_chunk(self, text: str) -> None:
         """Report a piece of output as it is produced (``agentmap run --stream`` shows it)."""

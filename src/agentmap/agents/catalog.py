@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import inspect
 import logging
 from collections.abc import Callable, Mapping
@@ -34,8 +35,13 @@ class AgentCatalog:
     True
     """
 
-    def __init__(self, custom: Mapping[str, AgentSource] | None = None) -> None:
-        self._sources: dict[str, AgentSource] = {cls.type_name(): cls for cls in BUILTIN_AGENTS}
+    def __init__(
+        self, custom: Mapping[str, AgentSource] | None = None, settings: Any = None
+    ) -> None:
+        self._settings = settings
+        self._sources: dict[str, AgentSource] = {}
+        for cls in _builtins():
+            self._sources.update(dict.fromkeys((cls.type_name(), *cls.aliases), cls))
         for name, source in (custom or {}).items():
             if name in self._sources:
                 logger.info("custom agent %r replaces the built-in agent of that type", name)
@@ -46,7 +52,7 @@ class AgentCatalog:
         }
 
     @classmethod
-    def discover(cls, folder: Path) -> AgentCatalog:
+    def discover(cls, folder: Path, settings: Any = None) -> AgentCatalog:
         """Built-ins plus every ``Agent`` subclass and ``@agent`` function in ``folder``."""
         found: dict[str, tuple[AgentSource, str]] = {}
         for module in import_folder(folder):
@@ -58,7 +64,7 @@ class AgentCatalog:
                         file=module.__file__,
                     )
                 found[name] = (source, str(module.__file__))
-        return cls({name: source for name, (source, _) in found.items()})
+        return cls({name: source for name, (source, _) in found.items()}, settings)
 
     def types(self) -> list[str]:
         """Every known type name, sorted."""
@@ -69,14 +75,26 @@ class AgentCatalog:
         name = type_name_of(agent_type)
         return name in self._sources or name == SUBGRAPH_TYPE
 
+    def missing_requirement(self, agent_type: str) -> str | None:
+        """Why agents of this type can't run here (a package isn't installed), or None."""
+        cls = _agent_class(self._sources.get(type_name_of(agent_type)))
+        if cls is None:
+            return None
+        missing = [name for name in cls.requires if importlib.util.find_spec(name) is None]
+        if not missing:
+            return None
+        hint = f" — install it with {cls.install_hint}" if cls.install_hint else ""
+        return f"agent type '{agent_type}' needs {', '.join(missing)}, which is not installed{hint}"
+
     def is_async(self, agent_type: str) -> bool:
         """Whether agents of this type are ``async def`` (and so need an event loop)."""
         return self._async.get(type_name_of(agent_type), False)
 
-    def process_for(self, node: Node, prompt: str | None = None) -> Process:
+    def process_for(self, node: Node, prompt: str | None = None, graph: Any = None) -> Process:
         """Build the node's agent and return the callable that runs it.
 
-        ``prompt`` is the node's resolved prompt text (default: the Prompt cell as written).
+        ``prompt`` is the node's resolved prompt text (default: the Prompt cell as written);
+        the agent is bound to ``graph`` and the catalog's settings.
         """
         source = self._sources.get(type_name_of(node.agent_type))
         if source is None:
@@ -90,6 +108,7 @@ class AgentCatalog:
             context=_private(node.context),
             description=node.description,
         )
+        agent.bind(graph, self._settings)
         return agent.process
 
 
@@ -105,7 +124,13 @@ def _process_of(source: AgentSource) -> Callable[..., Any]:
     return cls.process if cls is not None else source
 
 
-def _agent_class(source: AgentSource) -> type[Agent] | None:
+def _builtins() -> tuple[type[Agent], ...]:
+    from agentmap.llm.agents import LLM_AGENTS  # their SDKs load only when a node calls a model
+
+    return (*BUILTIN_AGENTS, *LLM_AGENTS)
+
+
+def _agent_class(source: AgentSource | None) -> type[Agent] | None:
     return source if isinstance(source, type) and issubclass(source, Agent) else None
 
 

@@ -24,7 +24,9 @@ from agentmap.cli.options import (
     VerboseOption,
 )
 from agentmap.cli.render import render_json, render_result, stderr
+from agentmap.config import Settings, load_settings
 from agentmap.container import build_container
+from agentmap.events import Event, Handler, NodeOutputChunk
 from agentmap.exceptions import RunError, StateError
 from agentmap.graph.loader import split_source
 from agentmap.runner import ExecutionResult
@@ -63,6 +65,17 @@ def run(
             "--trace", help="Show nodes starting and finishing live (on stderr with --json)."
         ),
     ] = False,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Print model tokens as they arrive (in a terminal).")
+    ] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="Save every model request and response to this cassette."),
+    ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option("--replay", help="Answer model requests from this cassette, with no network."),
+    ] = None,
     watch: Annotated[
         bool,
         typer.Option(
@@ -81,17 +94,19 @@ def run(
     if watch:
         _watch(file, graph, state, start, as_json, config, verbose, debug)
     with reported_errors(debug):
-        container = build_container(config)
-        settings = container.settings()
+        settings = _with_llm_flags(load_settings(config), stream, record, replay)
+        container = build_container(settings)
         configure_logging(settings.logging, verbose)
         policy = settings.execution.success_policy.type
         initial = parse_state(state)
-        stream = sys.stderr if as_json else sys.stdout
+        output = sys.stderr if as_json else sys.stdout
         if trace:
             from agentmap.cli.trace import Trace  # rich.live only when asked for
         try:
-            with Trace(stream) if trace else contextlib.nullcontext() as view:
-                handlers = [view] if view is not None else []
+            with Trace(output) if trace else contextlib.nullcontext() as view:
+                handlers: list[Handler] = [view] if view is not None else []
+                if stream and not as_json and sys.stdout.isatty():
+                    handlers.append(_print_chunks)
                 result = run_graph(
                     file,
                     initial,
@@ -135,6 +150,9 @@ def _watch(
         as_json=as_json,
         timeout=None,
         trace=False,
+        stream=False,
+        record=None,
+        replay=None,
         watch=False,
         config=config,
         verbose=verbose,
@@ -153,6 +171,32 @@ def _run_reporting_exit(once: Callable[[], None]) -> None:
         once()
     except typer.Exit as done:
         stderr().print(Text(f"(exit code {done.exit_code}; watching for changes)", style="dim"))
+
+
+def _with_llm_flags(
+    settings: Settings, stream: bool, record: Path | None, replay: Path | None
+) -> Settings:
+    """``--stream`` / ``--record`` / ``--replay`` override the llm settings for this run."""
+    if record is not None and replay is not None:
+        raise typer.BadParameter("use --record or --replay, not both", param_hint="--record")
+    changes: dict[str, Any] = {}
+    if stream:
+        changes["stream"] = True
+    if record is not None:
+        changes["record"] = record
+    if replay is not None:
+        if not replay.is_file():
+            raise typer.BadParameter(f"no cassette at {replay}", param_hint="--replay")
+        changes["replay"] = replay
+    if not changes:
+        return settings
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update=changes)})
+
+
+def _print_chunks(event: Event) -> None:
+    if isinstance(event, NodeOutputChunk):
+        sys.stdout.write(event.text)
+        sys.stdout.flush()
 
 
 def parse_state(text: str | None) -> Any:

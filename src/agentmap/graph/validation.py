@@ -49,6 +49,8 @@ def _problem(
 def _check_node(
     graph: Graph, node: Node, agents: AgentCatalog, functions: FunctionCatalog
 ) -> Iterator[Problem]:
+    if (missing := agents.missing_requirement(node.agent_type)) is not None:
+        yield _problem(graph, node, "AgentType", missing)
     if not agents.has(node.agent_type):
         hint = did_you_mean(node.agent_type, agents.types())
         yield _problem(

@@ -1,0 +1,1 @@
+"""Model-calling agents: providers, the llm/openai/anthropic agents, memory, orchestration."""
