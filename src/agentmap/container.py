@@ -64,7 +64,7 @@ class Container(containers.DeclarativeContainer):
         retry=settings.provided.execution.retry,
         retry_by_graph=settings.provided.execution.retry_by_graph,
         reducers=settings.provided.execution.reducers,
-        handlers=events.provided.handlers,
+        events=events,
         clock=clock,
     )
 

@@ -65,7 +65,11 @@ REDUCERS: dict[str, Callable[[Any, list[Any]], Any]] = {
 }
 
 
-class MergeConflict(Exception):
+class MergeError(Exception):
+    """Branches' states can't be merged (the runner reports it as a run error)."""
+
+
+class MergeConflict(MergeError):
     """Two branches wrote one key differently and no reducer says how to combine them."""
 
     def __init__(self, key: str, heads: Sequence[str]) -> None:
@@ -74,13 +78,23 @@ class MergeConflict(Exception):
         self.heads = tuple(heads)
 
 
+class ReducerFailed(MergeError):
+    """A declared reducer can't combine the values (``extend`` given text, ``sum`` of dicts)."""
+
+    def __init__(self, key: str, reducer: str, reason: str) -> None:
+        super().__init__(key, reducer, reason)
+        self.key = key
+        self.reducer = reducer
+        self.reason = reason
+
+
 def merge_states(
     base: State, branches: Sequence[tuple[str, State]], reducers: dict[str, str]
 ) -> State:
     """The joined state of ``branches`` (``(head node, state)`` in branch order) split at ``base``.
 
     Raises ``MergeConflict`` for a key two branches changed without a reducer, and
-    ``TypeError``/``ValueError`` when a reducer can't combine the values.
+    ``ReducerFailed`` when a reducer can't combine the values.
     """
     result = base
     for key in _keys(branches):
@@ -91,7 +105,11 @@ def merge_states(
         if not changed:
             continue
         if key in reducers:
-            result = result.set(key, REDUCERS[reducers[key]](before, [v for _, v in changed]))
+            try:
+                merged = REDUCERS[reducers[key]](before, [v for _, v in changed])
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise ReducerFailed(key, reducers[key], str(exc)) from exc
+            result = result.set(key, merged)
         elif all(_same(value, changed[0][1]) for _, value in changed[1:]):
             result = result.set(key, changed[0][1])
         else:

@@ -19,6 +19,13 @@ from typing import Any, ClassVar
 _JITTER = random.Random()
 
 
+def _non_negative(name: str, value: float) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError(f"{name} must be 0 or more (got {value!r})")
+    return number
+
+
 class RetryPolicy:
     """Base class: ``max_retries`` tries after the first, on the listed exception types only.
 
@@ -34,6 +41,8 @@ class RetryPolicy:
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
+        if isinstance(retry_on, str):
+            raise ValueError(f"retry_on must be a list of exception names, e.g. [{retry_on!r}]")
         self.max_retries = max_retries
         self.retry_on = tuple(retry_on)
         self._rng = rng or _JITTER  # seeding a Random per policy costs more than a node run
@@ -105,8 +114,8 @@ class FixedDelayRetryPolicy(RetryPolicy):
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(max_retries, retry_on, rng)
-        self.delay = float(delay)
-        self.jitter = float(jitter)
+        self.delay = _non_negative("delay", delay)
+        self.jitter = _non_negative("jitter", jitter)
 
     def _base_delay(self, attempt: int) -> float:
         return self._jittered(self.delay, self.jitter)
@@ -131,10 +140,10 @@ class ExponentialBackoffRetryPolicy(RetryPolicy):
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(max_retries, retry_on, rng)
-        self.initial_delay = float(initial_delay)
-        self.max_delay = float(max_delay)
-        self.multiplier = float(multiplier)
-        self.jitter = float(jitter)
+        self.initial_delay = _non_negative("initial_delay", initial_delay)
+        self.max_delay = _non_negative("max_delay", max_delay)
+        self.multiplier = _non_negative("multiplier", multiplier)
+        self.jitter = _non_negative("jitter", jitter)
 
     def _base_delay(self, attempt: int) -> float:
         delay = min(self.max_delay, self.initial_delay * self.multiplier ** (attempt - 1))

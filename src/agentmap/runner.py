@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, TypeVar
 
@@ -27,6 +27,7 @@ from agentmap.agents.catalog import AgentCatalog, Process
 from agentmap.branches import Branch, Branches
 from agentmap.events import (
     Event,
+    EventBus,
     Handler,
     NodeCompleted,
     NodeFailed,
@@ -47,7 +48,7 @@ from agentmap.graph.loader import GraphLoader
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
 from agentmap.graph.subgraphs import SubgraphSpec, is_subgraph, parent_output, spec_of
 from agentmap.prompts import PromptCatalog, PromptError
-from agentmap.reducers import MergeConflict, merge_states
+from agentmap.reducers import MergeConflict, MergeError, ReducerFailed, merge_states
 from agentmap.retry import RetryPolicy
 from agentmap.state import State, StateAdapterService
 from agentmap.tracking import ExecutionSummary, ExecutionTracker, ExecutionTrackingService
@@ -130,6 +131,8 @@ class _Run:
     graph: Graph
     tracker: ExecutionTracker
     handlers: tuple[Handler, ...]
+    extra: tuple[Handler, ...]  # handlers given to this run (and its subgraphs), not the bus
+    limit: float | None  # the run's timeout: sync agents then run where it can stop waiting
     branches: Branches
     clock: Clock
     parent_id: str | None = None
@@ -167,7 +170,7 @@ class GraphRunnerService:
         retry: Mapping[str, Any] | None = None,
         retry_by_graph: Mapping[str, Mapping[str, Any]] | None = None,
         reducers: Mapping[str, str] | None = None,
-        handlers: Iterable[Handler] = (),
+        events: EventBus | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._agents = agents
@@ -184,7 +187,7 @@ class GraphRunnerService:
             name: RetryPolicy.from_dict(policy) for name, policy in (retry_by_graph or {}).items()
         }
         self._reducers = dict(reducers or {})
-        self._handlers = tuple(handlers)
+        self._events = events or EventBus()
         self._clock = clock or Clock()
         self._clock_injected = clock is not None  # else the tracking service's clock times nodes
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -232,7 +235,9 @@ class GraphRunnerService:
             tracker=self._tracking.create_tracker(
                 graph, clock=self._clock.now if self._clock_injected else None
             ),
-            handlers=(*self._handlers, *handlers),
+            handlers=(*self._events.handlers, *handlers),
+            extra=tuple(handlers),
+            limit=timeout if timeout is not None else self._timeout,
             branches=Branches(graph, {**self._reducers, **declared_reducers(graph)}),
             clock=self._clock,
             parent_id=parent_run_id,
@@ -254,7 +259,10 @@ class GraphRunnerService:
             raise await self._stopped(run, initial, error) from error.__cause__
         except (asyncio.CancelledError, KeyboardInterrupt) as exc:
             cancelled = RunCancelled(f"run of graph '{graph.name}' was cancelled", graph=graph.name)
-            raise await self._stopped(run, initial, cancelled) from exc
+            stopped = await self._stopped(run, initial, cancelled)
+            if parent_run_id is not None:
+                raise  # a subgraph: its parent decides (a node timeout, or its own cancelling)
+            raise stopped from exc
         result = self._result(run, final)
         run.emit(RunCompleted(run.id, graph.name, result.success, result.summary.total_duration))
         await _flush(run)
@@ -269,8 +277,16 @@ class GraphRunnerService:
                 task.result()  # re-raise a branch's RunError here
         return self._final_state(run, initial)
 
-    async def _walk(self, run: _Run, branch: Branch) -> None:
-        """One branch: run its node, follow the outcome; fork on ``A|B``, wait at joins."""
+    async def _walk(self, run: _Run, branch: Branch, arriving: bool = False) -> None:
+        """One branch: run its node, follow the outcome; fork on ``A|B``, wait at joins.
+
+        A forked branch first ``arrives`` at its start node, which may be a join itself.
+        """
+        if arriving and branch.node is not None and not run.branches.alone:
+            arrived = await self._arrive(run, branch)
+            if arrived is None:
+                return
+            branch = arrived
         while branch.node is not None:
             step = self._step(run, branch.node)
             branch.state, success, chosen = await self._run_node(run, step, branch.state)
@@ -279,7 +295,7 @@ class GraphRunnerService:
                 targets = _chosen(run.graph, step.node, chosen, targets)
             if len(targets) > 1:
                 for child in run.branches.fork(branch, list(targets)):
-                    task = asyncio.ensure_future(self._walk(run, child))
+                    task = asyncio.ensure_future(self._walk(run, child, arriving=True))
                     run.tasks.add(task)
                 return
             branch.node = targets[0] if targets else None
@@ -307,6 +323,8 @@ class GraphRunnerService:
                 if step.subgraph is not None:
                     value, child = _subgraph_value(step, value)
                 value, outputs, success, error, usage, chosen = _outcome(node, value)
+            except RunCancelled:
+                raise  # a subgraph's run was cancelled: so is this one
             except Exception as exc:
                 value, outputs, success = None, {}, False
                 error, usage, chosen = str(exc) or type(exc).__name__, None, None
@@ -345,11 +363,12 @@ class GraphRunnerService:
 
     async def _call(self, run: _Run, step: _Step, inputs: dict[str, Any]) -> Any:
         """The agent's return value; sync agents go to the thread pool when others run too."""
+        work: Awaitable[Any]
         if step.subgraph is not None:
-            return await self.arun(step.subgraph, inputs, parent_run_id=run.id)
-        if step.is_async:
+            work = self.arun(step.subgraph, inputs, handlers=run.extra, parent_run_id=run.id)
+        elif step.is_async:
             work = step.process(inputs)
-        elif step.timeout is None and run.branches.alone:
+        elif step.timeout is None and run.branches.alone and run.limit is None:
             _INLINE[0] += 1  # Ctrl-C now must interrupt this call itself: see _on_sigint
             try:
                 return step.process(inputs)
@@ -367,8 +386,8 @@ class GraphRunnerService:
     async def _arrive(self, run: _Run, branch: Branch) -> Branch | None:
         try:
             return await run.branches.arrive(branch)
-        except MergeConflict as conflict:
-            raise _conflict_error(run.graph, branch.node, conflict) from None
+        except MergeError as problem:
+            raise _merge_error(run.graph, branch.node, problem) from None
 
     def _step(self, run: _Run, name: str) -> _Step:
         run.count += 1
@@ -472,8 +491,8 @@ class GraphRunnerService:
             return merge_states(
                 initial, [(b.head, b.state) for b in ordered], run.branches.reducers
             )
-        except MergeConflict as conflict:
-            raise _conflict_error(run.graph, None, conflict) from None
+        except MergeError as problem:
+            raise _merge_error(run.graph, None, problem) from None
 
     async def _stopped(self, run: _Run, initial: State, error: RunError) -> RunError:
         """Stop every branch, attach the partial result to ``error``, tell the handlers."""
@@ -516,7 +535,7 @@ class GraphRunnerService:
     ) -> bool:
         if timeout is not None or self._timeout is not None:
             return True
-        if any(inspect.iscoroutinefunction(h) for h in (*self._handlers, *handlers)):
+        if any(inspect.iscoroutinefunction(h) for h in (*self._events.handlers, *handlers)):
             return True
         cached = self._loop_cache.get(id(graph))
         if cached is None or cached[0] is not graph:
@@ -579,8 +598,17 @@ def _chosen(graph: Graph, node: Node, chosen: str, targets: tuple[str, ...]) -> 
     )
 
 
-def _conflict_error(graph: Graph, node: str | None, conflict: MergeConflict) -> RunError:
+def _merge_error(graph: Graph, node: str | None, problem: MergeError) -> RunError:
     where = f" at '{node}'" if node else " at the end of the run"
+    if isinstance(problem, ReducerFailed):
+        return RunError(
+            f"reducer '{problem.reducer}' can't combine the branches' values of "
+            f"'{problem.key}'{where}: {problem.reason}",
+            graph=graph.name,
+            node=node,
+        )
+    assert isinstance(problem, MergeConflict)
+    conflict = problem
     heads = " and ".join(f"'{h}'" for h in conflict.heads)
     return RunError(
         f"branches started at {heads} both wrote '{conflict.key}' differently; they join{where} — "

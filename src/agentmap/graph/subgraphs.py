@@ -10,6 +10,7 @@ state, and ``a|b`` receives the child's keys ``a`` and ``b``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,14 +66,19 @@ def spec_of(parent: Graph, node: Node) -> SubgraphSpec:
                 f"{'|'.join(node.outputs) or 'empty'} — list the same keys in both"
             )
     base = graph_folder(parent) or Path()
-    path = base / file if file else (Path(parent.file) if parent.file else None)
+    path = (
+        Path(os.path.normpath(base / file))
+        if file
+        else (Path(parent.file) if parent.file else None)
+    )
     return SubgraphSpec(path, name or None, outputs)
 
 
 def parent_output(node: Node, spec: SubgraphSpec, final: Mapping[str, Any]) -> Any:
     """What the ``graph`` node returns for its Output_Field, from the child's final state."""
     if spec.outputs is not None:
-        return {parent: final.get(child) for parent, child in spec.outputs.items()}
+        mapped = {parent: final.get(child) for parent, child in spec.outputs.items()}
+        return mapped[node.outputs[0]] if len(node.outputs) == 1 else mapped
     if len(node.outputs) > 1:
         return {key: final[key] for key in node.outputs if key in final}
     return dict(final)
@@ -90,7 +96,7 @@ def check_subgraphs(
     ``resolve`` finds a child graph (raising ``ValueError``/``AgentMapError`` when it can't);
     ``on_child`` checks a child graph once; ``seen`` holds the graphs already checked.
     """
-    here = (graph.file or "", graph.name)
+    here = _key(graph)
     stack = (*stack, here)
     for node in graph.nodes.values():
         if not is_subgraph(node):
@@ -100,7 +106,7 @@ def check_subgraphs(
         except Exception as exc:  # the message says what is wrong; its type doesn't matter here
             yield _problem(graph, node, str(getattr(exc, "message", exc)))
             continue
-        key = (child.file or "", child.name)
+        key = _key(child)
         if key in stack:
             loop = " → ".join(name for _, name in (*stack[stack.index(key) :], key))
             yield _problem(graph, node, f"subgraphs can't recurse: {loop} — break the cycle")
@@ -109,6 +115,11 @@ def check_subgraphs(
             seen.add(key)
             yield from on_child(child)
             yield from check_subgraphs(child, resolve, on_child, seen, stack)
+
+
+def _key(graph: Graph) -> GraphKey:
+    """A graph's identity however its file's path was spelled (``a/../a.csv`` is ``a.csv``)."""
+    return (str(Path(graph.file).resolve()) if graph.file else "", graph.name)
 
 
 def _problem(graph: Graph, node: Node, message: str) -> Problem:
