@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
 from agentmap.agents.base import Agent, Failure, Output, Usage
@@ -109,7 +110,8 @@ class _Step:
 
     node: Node
     fields: tuple[tuple[str, str], ...]  # (state key, input name): Input_Fields and agent extras
-    process: Process
+    process: Callable[[Any, dict[str, Any]], Any]  # called as process(owner, inputs)
+    owner: Any  # the agent (process is its class's function), or an @agent function
     is_async: bool
     on_success: Route
     on_failure: Route
@@ -367,15 +369,17 @@ class GraphRunnerService:
         if step.subgraph is not None:
             work = self.arun(step.subgraph, inputs, handlers=run.extra, parent_run_id=run.id)
         elif step.is_async:
-            work = step.process(inputs)
+            work = step.process(step.owner, inputs)
         elif step.timeout is None and run.branches.alone and run.limit is None:
             _INLINE[0] += 1  # Ctrl-C now must interrupt this call itself: see _on_sigint
             try:
-                return step.process(inputs)
+                return step.process(step.owner, inputs)
             finally:
                 _INLINE[0] -= 1
         else:
-            work = asyncio.get_running_loop().run_in_executor(self._threads(), step.process, inputs)
+            work = asyncio.get_running_loop().run_in_executor(
+                self._threads(), step.process, step.owner, inputs
+            )
         if step.timeout is None:
             return await work
         try:
@@ -406,7 +410,8 @@ class GraphRunnerService:
     def _prepare(self, run: _Run, name: str) -> _Step:
         graph = run.graph
         node = graph.nodes[name]
-        context = node.context if isinstance(node.context, Mapping) else {}
+        # Graph contexts are read-only mappings (a cheap type check: this runs for every node).
+        context = node.context if isinstance(node.context, MappingProxyType | dict) else {}
         spec = spec_of(graph, node) if is_subgraph(node) else None
         subgraph = self._loader.subgraph(graph, node) if spec else None
         try:
@@ -415,14 +420,22 @@ class GraphRunnerService:
             raise RunError(f"node '{name}': {exc}", graph=graph.name, node=name) from exc
         process = _no_process if subgraph else self._agents.process_for(node, prompt, graph)
         agent = getattr(process, "__self__", None)
+        # Keep the agent and its class's function rather than a bound method per node: one
+        # object fewer per node for the garbage collector to scan in long runs.
+        method = getattr(process, "__func__", None)
+        function = method if agent is not None and method is not None else _call_plain
+        owner = agent if agent is not None else process
         fields = node.inputs
         if isinstance(agent, Agent):
-            fields += tuple((key, key) for key in agent.state_keys())
-            agent._chunk_sink = functools.partial(_emit_chunk, run, name)  # type: ignore[attr-defined]
+            if type(agent).state_keys is not Agent.state_keys:
+                fields += tuple((key, key) for key in agent.state_keys())
+            if agent.streams:
+                agent._chunk_sink = functools.partial(_emit_chunk, run, name)  # type: ignore[attr-defined]
         return _Step(
             node=node,
             fields=fields,
-            process=process,
+            process=function,
+            owner=owner,
             is_async=subgraph is not None or self._agents.is_async(node.agent_type),
             on_success=self._route(graph, node, node.edge or node.success_next),
             on_failure=self._route(graph, node, node.edge or node.failure_next),
@@ -554,6 +567,10 @@ class GraphRunnerService:
             if isinstance(node.context, Mapping) and "timeout" in node.context:
                 return True
         return False
+
+
+def _call_plain(function: Process, inputs: dict[str, Any]) -> Any:
+    return function(inputs)
 
 
 async def _no_process(inputs: Mapping[str, Any]) -> None:

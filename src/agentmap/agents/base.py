@@ -103,6 +103,8 @@ class Agent:
     """Modules the agent imports when it runs; a graph using it is invalid without them."""
     install_hint: ClassVar[str] = ""
     """How to install ``requires``, shown in that validation error."""
+    streams: ClassVar[bool] = False
+    """Set by agents that call ``emit_chunk``: only they get a chunk sink (one per node run)."""
     default_retry: ClassVar[Mapping[str, Any] | None] = None
     """A retry policy (as ``RetryPolicy.from_dict`` reads it) for nodes with none configured."""
 

@@ -108,15 +108,16 @@ class AgentCatalog:
             context=_private(node.context),
             description=node.description,
         )
-        agent.bind(graph, self._settings)
+        if cls.bind is not Agent.bind:  # only agents that need it: this runs for every node
+            agent.bind(graph, self._settings)
         return agent.process
 
 
 def _private(context: Mapping[str, Any] | str | None) -> Mapping[str, Any] | str | None:
     """The agent's own read-only copy: nothing it does can change the graph for later runs."""
-    if isinstance(context, Mapping):
-        return MappingProxyType(copy.deepcopy(dict(context)))
-    return context
+    if context is None or isinstance(context, str):
+        return context
+    return MappingProxyType(copy.deepcopy(dict(context)))
 
 
 def _process_of(source: AgentSource) -> Callable[..., Any]:
