@@ -7,35 +7,19 @@ config file exists). Run from the repo root: python benchmarks/bench_cli.py [--r
 from __future__ import annotations
 
 import argparse
-import shutil
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def agentmap_command() -> list[str]:
-    script = Path(sys.executable).parent / "agentmap"
-    found = shutil.which("agentmap")
-    return (
-        [str(script)]
-        if script.exists()
-        else [found]
-        if found
-        else [sys.executable, "-m", "agentmap"]
-    )
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import agentmap_command, median_seconds  # noqa: E402
 
 
 def median_wall(command: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_seconds(
+        lambda: subprocess.run(command, cwd=ROOT, check=True, capture_output=True), runs
+    )
 
 
 def heavy_modules_loaded() -> list[str]:

@@ -8,15 +8,14 @@ kind of arrow is drawn. Run from the repo root: python benchmarks/bench_diagram.
 from __future__ import annotations
 
 import argparse
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+
+from timing import agentmap_command, median_seconds
 
 from agentmap import Graph, load_graph
 from agentmap.container import build_container
@@ -47,27 +46,6 @@ def write_project(folder: Path, n: int) -> Path:
     path = folder / "big.csv"
     path.write_text("".join(rows), encoding="utf-8")
     return path
-
-
-def agentmap_command() -> list[str]:
-    script = Path(sys.executable).parent / "agentmap"
-    found = shutil.which("agentmap")
-    return (
-        [str(script)]
-        if script.exists()
-        else [found]
-        if found
-        else [sys.executable, "-m", "agentmap"]
-    )
-
-
-def median_seconds(action: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def in_process(folder: Path, path: Path, runs: int) -> None:

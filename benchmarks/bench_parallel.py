@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dependency_injector import providers
+
 from agentmap import Agent, Graph, Node
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.container import build_container
-from dependency_injector import providers
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_engine import chain  # noqa: E402
+from bench_engine import chain
 
 
 class AwaitAgent(Agent):

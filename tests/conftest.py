@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from llm_server import LLMServer
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = (
@@ -65,3 +67,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "functions").mkdir()
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    """A real OpenAI/Anthropic-speaking HTTP server on 127.0.0.1 with scripted replies and faults
+    (see tests/llm_server.py); it must end the test without internal errors."""
+    with LLMServer() as server:
+        yield server
+    assert server.errors == []

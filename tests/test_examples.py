@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -302,3 +303,46 @@ def test_every_example_graph_is_exercised_here(repo: Path) -> None:
     examples = {path.name for path in (repo / "graphs").rglob("*.csv")}
     assert examples
     assert examples - referenced == set()
+
+
+# --- graphs/chat.csv: model agents, replayed offline from their committed cassette -------
+
+
+def test_chat_example_replays_offline_with_token_usage_in_the_run_table(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from agentmap.cli.app import app
+
+    monkeypatch.chdir(repo)
+    graph = str(Path("graphs") / "chat.csv")
+    state = '{"message": "I was charged twice for my last invoice"}'
+    result = CliRunner().invoke(
+        app,
+        ["run", graph, "--replay", "graphs/chat.cassette.jsonl", "--state", state],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Total tokens (prompt + completion): 20 + 12" in result.stdout
+    as_json = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "graphs/chat.csv",
+            "--replay",
+            "graphs/chat.cassette.jsonl",
+            "--json",
+            "--state",
+            state,
+        ],
+    )
+    document = json.loads(as_json.stdout)
+    assert document["summary"]["execution_path"] == ["Route", "Billing", "Wrap"]
+    assert document["final_state"]["reply"] == (
+        "[Billing] Sorry about that: I have refunded the second charge to your card."
+    )
+    assert document["summary"]["usage"] == {
+        "prompt_tokens": 20,
+        "completion_tokens": 12,
+        "model": "llama3.2",
+    }

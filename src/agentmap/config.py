@@ -127,7 +127,7 @@ class LLMSettings(_Section):
     )
     anthropic: ProviderSettings = ProviderSettings(
         protocol="anthropic",
-        model="claude-3-5-haiku-latest",
+        model="claude-haiku-4-5",
         api_key_env="ANTHROPIC_API_KEY",
         max_tokens=1024,
     )
@@ -135,6 +135,15 @@ class LLMSettings(_Section):
     stream: bool = False
     record: Path | None = None
     replay: Path | None = None
+
+    @field_validator("openai", "anthropic", mode="before")
+    @classmethod
+    def _over_builtin(cls, value: Any, info: Any) -> Any:
+        # `anthropic: {base_url: ...}` changes the endpoint, not the protocol, model or key.
+        if isinstance(value, Mapping):
+            builtin = cls.model_fields[info.field_name].default
+            return {**builtin.model_dump(exclude_unset=True), **value}
+        return value
 
     def provider(self, name: str) -> ProviderSettings | None:
         """The settings of provider ``name`` (built-in or from ``providers``), if any."""

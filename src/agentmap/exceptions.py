@@ -8,6 +8,8 @@
     │   └── GraphValidationError  the file was read but has problems (all of them listed)
     ├── StateError                the initial state can't be turned into a state mapping
     ├── AgentError                an agent broke its contract (e.g. a missing output key)
+    ├── LLMError                  a model call failed (agentmap.llm.errors; a node failure)
+    │   └── TransientLLMError     ... in a way worth retrying (429, 5xx, connection)
     └── RunError                  the run itself went wrong (max_steps, a routing function,
         │                         a branch conflict, the run's timeout)
         └── RunCancelled          the run was cancelled (Ctrl-C); ``result`` holds the partial run

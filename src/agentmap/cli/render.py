@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agentmap.agents.base import Usage
 from agentmap.exceptions import Problem
 from agentmap.graph.loader import ValidationReport
 from agentmap.runner import ExecutionResult
@@ -92,24 +93,40 @@ def render_json(document: dict[str, Any]) -> None:
 
 
 def _path_table(result: ExecutionResult) -> Table:
+    summary = result.summary
+    tokens = summary.usage is not None  # a Tokens column only for runs that called models
     table = Table(title="Execution path", title_justify="left", show_edge=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("Node", style="bold")
     table.add_column("Outcome")
     table.add_column("Duration", justify="right")
+    if tokens:
+        table.add_column("Tokens", justify="right")
     table.add_column("Error", overflow="fold")
-    if result.summary.node_results:
-        for index, record in enumerate(result.summary.node_results, 1):
-            outcome = Text("success", "green") if record.success else Text("failure", "red")
-            table.add_row(
-                str(index), record.node, outcome, _duration(record.duration), record.error or ""
-            )
-    else:  # execution.tracking.enabled is off: the path is all there is
-        for index, node in enumerate(result.summary.execution_path, 1):
-            table.add_row(str(index), node, "", "", "")
-    for node in result.summary.unfinished:  # the run stopped while these ran
-        table.add_row("", node, Text("interrupted", "yellow"), "", "")
+    for index, record in enumerate(summary.node_results, 1):
+        outcome = Text("success", "green") if record.success else Text("failure", "red")
+        usage = [_usage(record.usage)] if tokens else []
+        cells: list[Text | str] = [str(index), record.node, outcome, _duration(record.duration)]
+        cells += usage
+        table.add_row(*cells, record.error or "")
+    blank = [""] * (2 if tokens else 1)
+    if not summary.node_results:  # execution.tracking.enabled is off: the path is all there is
+        for index, node in enumerate(summary.execution_path, 1):
+            table.add_row(str(index), node, "", "", *blank)
+    for node in summary.unfinished:  # the run stopped while these ran
+        table.add_row("", node, Text("interrupted", "yellow"), "", *blank)
+    if tokens:
+        table.caption = f"Total tokens (prompt + completion): {_usage(summary.usage)}"
+        table.caption_justify = "left"
     return table
+
+
+def _usage(usage: Usage | None) -> str:
+    """``120 + 35`` (prompt + completion tokens), with the cost when prices are configured."""
+    if usage is None:
+        return ""
+    text = f"{usage.prompt_tokens} + {usage.completion_tokens}"
+    return text + (f" (${usage.cost:.4f})" if usage.cost is not None else "")
 
 
 def _state_table(state: dict[str, Any]) -> Table:

@@ -100,12 +100,13 @@ def run(
         policy = settings.execution.success_policy.type
         initial = parse_state(state)
         output = sys.stderr if as_json else sys.stdout
+        streaming = stream and not as_json and sys.stdout.isatty()
         if trace:
             from agentmap.cli.trace import Trace  # rich.live only when asked for
         try:
             with Trace(output) if trace else contextlib.nullcontext() as view:
                 handlers: list[Handler] = [view] if view is not None else []
-                if stream and not as_json and sys.stdout.isatty():
+                if streaming:
                     handlers.append(_print_chunks)
                 result = run_graph(
                     file,
@@ -117,9 +118,13 @@ def run(
                     timeout=timeout,
                 )
         except RunError as error:
+            if streaming:
+                sys.stdout.write("\n")
             if error.result is not None:
                 _show(error.result, as_json, None, error=error.message)  # no recovery note
             raise
+        if streaming:
+            sys.stdout.write("\n")  # end the streamed text before the result table
         _show(result, as_json, policy)
     raise typer.Exit(ExitCode.OK if result.success else ExitCode.FAILED)
 

@@ -9,11 +9,15 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from agentmap.agents.base import type_name_of
 from agentmap.exceptions import Problem
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node
 from agentmap.reducers import REDUCERS
 from agentmap.retry import RetryPolicy
 from agentmap.suggest import did_you_mean
+
+CHOOSING_AGENT = "orchestrator"
+"""The agent type whose ``A|B`` routing cell is a choice of one target, not a fan-out."""
 
 
 def check_node_settings(graph: Graph, node: Node) -> Iterator[Problem]:
@@ -47,7 +51,10 @@ def check_branches(graph: Graph, reducers: Mapping[str, str]) -> Iterator[Proble
     declared = {**reducers, **declared_reducers(graph)}
     yield from _reducer_clashes(graph)
     for node in graph.nodes.values():
+        chooses = type_name_of(node.agent_type) == CHOOSING_AGENT
         for field, cell in node.targets:
+            if chooses and field != "Failure_Next":
+                continue  # the nodes it picks one of: no branches run at once
             targets = [t.strip() for t in cell.split("|")]
             if len(targets) > 1 and all(t in graph.nodes for t in targets):
                 yield from _conflicts(graph, node, field, targets, declared)
