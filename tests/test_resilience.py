@@ -765,6 +765,15 @@ def clean_env() -> dict[str, str]:
     return env | {"NO_COLOR": "1", "COLUMNS": "200"}
 
 
+def _ctrl_c_works() -> None:
+    """In the child: SIGINT does what it does in a terminal, even if this test run ignores it.
+
+    A shell starts background jobs with SIGINT ignored and children inherit that; Python then
+    installs no Ctrl-C handler at all, and the signal these tests send would do nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(cwd: Path, args: list[str], blocking: list[str]) -> tuple[int, str, str, float]:
     """Start ``agentmap run ARGS``, wait until the ``blocking`` nodes run, send SIGINT.
 
@@ -778,6 +787,7 @@ def interrupt(cwd: Path, args: list[str], blocking: list[str]) -> tuple[int, str
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
+        preexec_fn=_ctrl_c_works,
     )
     try:
         deadline = time.monotonic() + 20

@@ -246,7 +246,7 @@ class GraphRunnerService:
         )
         initial = self._state.initial_state(state)
         run.emit(RunStarted(run.id, graph.name, initial, parent_run_id))
-        limit = timeout if timeout is not None else self._timeout
+        limit = run.limit
         try:
             if limit is None:
                 final = await self._execute(run, initial)
