@@ -181,7 +181,7 @@ def test_a_retried_request_replays_its_recorded_failure_first(
     container, replay_clock = with_clock(replay_config(llm_server.url, cassette))
     replayed = run_graph(path, {"country": "France"}, config=container)
     assert attempts(replayed) == attempts(recorded) == [(False, 1), (True, 2)]
-    assert replay_clock.slept == clock.slept == [5.0]
+    assert replay_clock.sleeps == clock.sleeps == [5.0]
     assert len(llm_server.requests) == 3
 
 

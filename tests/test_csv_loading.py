@@ -643,9 +643,9 @@ def test_not_utf8_file_names_the_file_and_row(tmp_path: Path) -> None:
         load_graph("latin.csv")
 
     assert str(caught.value) == (
-        "latin.csv:3: the file is not UTF-8: byte 0xE9 after \"Main,End,caf\" in row 3 (it reads "
+        'latin.csv:3: the file is not UTF-8: byte 0xE9 after "Main,End,caf" in row 3 (it reads '
         "as 'é' in Windows-1252/Latin-1, which Excel's plain \"CSV\" writes) — save the file as "
-        "\"CSV UTF-8\" (Excel) or with character set \"Unicode (UTF-8)\" (LibreOffice) and load it "
+        '"CSV UTF-8" (Excel) or with character set "Unicode (UTF-8)" (LibreOffice) and load it '
         "again"
     )
     assert (caught.value.file, caught.value.row) == ("latin.csv", 3)

@@ -7,8 +7,6 @@ field — times and durations included — is exact.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import logging
 import os
@@ -47,24 +45,10 @@ from agentmap.container import Container, build_container
 from agentmap.events import EventBus
 from agentmap.runner import Clock
 from agentmap.tracking import ExecutionTrackingService
+from helpers import FakeClock, csv_row
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
 DURATION = re.compile(r" \d+\.\d ms")
-
-
-class FakeClock(Clock):
-    """Time that only moves when the run sleeps; every sleep is recorded, none is real."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.time = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.time
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.time += seconds
 
 
 class Flaky:
@@ -81,25 +65,8 @@ class Flaky:
         return f"ok on attempt {self.calls}"
 
 
-def row(
-    node: str,
-    agent_type: str = "success",
-    *,
-    edge: str = "",
-    success: str = "",
-    failure: str = "",
-    inputs: str = "",
-    output: str = "",
-    prompt: str = "",
-    context: Mapping[str, Any] | None = None,
-    graph: str = "G",
-) -> str:
-    """One CSV data row (quoted as needed), Context written as JSON."""
-    cells = [graph, node, agent_type, edge, success, failure, inputs, output, prompt]
-    cells += [json.dumps(context) if context is not None else "", ""]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
-    return buffer.getvalue()
+def row(node: str, agent_type: str = "success", *, graph: str = "G", **cells: Any) -> str:
+    return csv_row(graph, node, agent_type, **cells)
 
 
 def container_for(

@@ -8,8 +8,6 @@ everything, and the install hint when the SDK is missing.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import os
@@ -35,7 +33,7 @@ from agentmap.cli.app import app
 from agentmap.config import settings_from_dict
 from agentmap.container import build_container
 from agentmap.events import Event, NodeOutputChunk
-from agentmap.runner import Clock
+from helpers import FakeClock, csv_row
 from llm_server import LLMServer
 
 OPENAI_KEY = "sk-test-openai-5ecret-0001"
@@ -46,21 +44,6 @@ HEADER = (
 )
 AGENTMAP = shutil.which("agentmap") or str(Path(sys.executable).parent / "agentmap")
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
-
-
-class FakeClock(Clock):
-    """Time that only moves when the run sleeps; ``slept`` lists every retry wait."""
-
-    def __init__(self) -> None:
-        self.time = 0.0
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self.time
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.time += seconds
 
 
 def llm_config(
@@ -85,25 +68,9 @@ def llm_config(
     }
 
 
-def row(
-    node: str,
-    agent_type: str,
-    *,
-    success: str = "",
-    failure: str = "",
-    inputs: str = "",
-    output: str = "",
-    prompt: str = "",
-    context: dict[str, Any] | None = None,
-    description: str = "",
-    graph: str = "Main",
-) -> str:
+def row(node: str, agent_type: str, *, graph: str = "Main", **cells: Any) -> str:
     """One CSV row of the standard columns, quoted as a spreadsheet would."""
-    cells = [graph, node, agent_type, "", success, failure, inputs, output, prompt]
-    cells += [json.dumps(context) if context is not None else "", description]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
-    return buffer.getvalue()
+    return csv_row(graph, node, agent_type, **cells)
 
 
 def ask_graph(
@@ -421,7 +388,7 @@ def test_unauthorized_is_a_node_failure_and_is_not_retried(
         "API key (llm.openai.api_key)"
     )
     assert attempts(result) == [(False, 1)]
-    assert (len(llm_server.requests), clock.slept) == (1, [])
+    assert (len(llm_server.requests), clock.sleeps) == (1, [])
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
@@ -455,7 +422,7 @@ def test_http_errors_map_to_failures_and_transient_ones_are_retried(
     message = f"{provider} ({model}): {kind} (HTTP {status}: {detail})"
     assert result.final_state["handled"] == message
     assert len(llm_server.requests) == tries
-    assert clock.slept == [1.0, 2.0, 4.0][: tries - 1]  # LLM agents' default policy
+    assert clock.sleeps == [1.0, 2.0, 4.0][: tries - 1]  # LLM agents' default policy
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
@@ -468,8 +435,8 @@ def test_rate_limit_waits_at_least_retry_after_then_succeeds(
     result = run(ask_graph(graph_csv, provider), container)
     assert result.final_state["answer"] == "Paris."
     assert attempts(result) == [(False, 1), (True, 2)]
-    assert clock.slept == [7.0]
-    assert clock.slept[0] >= 7
+    assert clock.sleeps == [7.0]
+    assert clock.sleeps[0] >= 7
 
 
 def test_server_error_then_success(graph_csv: Callable[..., Path], llm_server: LLMServer) -> None:
@@ -477,7 +444,7 @@ def test_server_error_then_success(graph_csv: Callable[..., Path], llm_server: L
     llm_server.reply("Paris.")
     container, clock = with_clock(llm_config(llm_server))
     result = run(ask_graph(graph_csv, "gpt"), container)
-    assert (result.success, result.final_state["answer"], clock.slept) == (True, "Paris.", [1.0])
+    assert (result.success, result.final_state["answer"], clock.sleeps) == (True, "Paris.", [1.0])
     assert attempts(result) == [(False, 1), (True, 2)]
 
 
@@ -488,7 +455,7 @@ def test_a_retry_policy_in_context_replaces_the_default(
     container, clock = with_clock(llm_config(llm_server))
     result = run(ask_graph(graph_csv, "gpt", {"retry": None}), container)
     assert attempts(result) == [(False, 1)]
-    assert clock.slept == []
+    assert clock.sleeps == []
 
 
 def test_connection_refused_is_retried_then_fails(graph_csv: Callable[..., Path]) -> None:
@@ -502,7 +469,7 @@ def test_connection_refused_is_retried_then_fails(graph_csv: Callable[..., Path]
         f"openai (gpt-4o-mini): can't connect to {url} ("
     )
     assert attempts(result) == [(False, 1), (False, 2), (False, 3), (False, 4)]
-    assert clock.slept == [1.0, 2.0, 4.0]
+    assert clock.sleeps == [1.0, 2.0, 4.0]
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,6 @@ assert what is fixed: the start first, the join last and once, each branch node 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import logging
 import threading
@@ -36,6 +34,7 @@ from agentmap.agents.catalog import AgentCatalog
 from agentmap.cli.app import app
 from agentmap.container import Container, build_container
 from agentmap.functions import FunctionCatalog
+from helpers import csv_row
 
 CONFLICT_FIX = (
     'write different keys, or declare a reducer (Context {"reduce": "append"} on the writing '
@@ -110,24 +109,8 @@ AGENTS: dict[str, Any] = {"put": PutAgent, "nap": NapAgent, "dec": DecAgent}
 FUNCTIONS: dict[str, Any] = {"until_zero": until_zero, "to_join": to_join}
 
 
-def row(
-    node: str,
-    agent_type: str = "put",
-    *,
-    edge: str = "",
-    success: str = "",
-    failure: str = "",
-    inputs: str = "",
-    output: str = "",
-    context: Mapping[str, Any] | None = None,
-    graph: str = "G",
-) -> str:
-    """One CSV data row (quoted as needed), Context written as JSON."""
-    cells = [graph, node, agent_type, edge, success, failure, inputs, output, ""]
-    cells += [json.dumps(context) if context is not None else "", ""]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
-    return buffer.getvalue()
+def row(node: str, agent_type: str = "put", *, graph: str = "G", **cells: Any) -> str:
+    return csv_row(graph, node, agent_type, **cells)
 
 
 def container_for(

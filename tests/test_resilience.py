@@ -8,8 +8,6 @@ sent to a real ``agentmap run`` process.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import logging
 import os
@@ -42,23 +40,9 @@ from agentmap.agents.catalog import AgentCatalog
 from agentmap.cli.app import app
 from agentmap.container import Container, build_container
 from agentmap.runner import Clock
+from helpers import FakeClock, csv_row
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
-
-
-class FakeClock(Clock):
-    """Time that only moves when the run sleeps; every sleep is recorded, none is real."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.time = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.time
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.time += seconds
 
 
 class Flaky:
@@ -79,24 +63,8 @@ class FlakyServiceError(ConnectionError):
     """A user-defined exception, to name by its qualified name in ``retry_on``."""
 
 
-def row(
-    node: str,
-    agent_type: str = "success",
-    *,
-    edge: str = "",
-    success: str = "",
-    failure: str = "",
-    inputs: str = "",
-    output: str = "",
-    context: Mapping[str, Any] | None = None,
-    graph: str = "G",
-) -> str:
-    """One CSV data row (quoted as needed), Context written as JSON."""
-    cells = [graph, node, agent_type, edge, success, failure, inputs, output, ""]
-    cells += [json.dumps(context) if context is not None else "", ""]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
-    return buffer.getvalue()
+def row(node: str, agent_type: str = "success", *, graph: str = "G", **cells: Any) -> str:
+    return csv_row(graph, node, agent_type, **cells)
 
 
 def container_for(

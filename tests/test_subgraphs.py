@@ -9,9 +9,6 @@ and recursion is refused before anything runs.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ from agentmap import (
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.container import Container, build_container
 from agentmap.tracking import ExecutionSummary
+from helpers import csv_row
 
 
 def greet(inputs: Mapping[str, Any]) -> str:
@@ -46,25 +44,8 @@ async def nap(inputs: Mapping[str, Any]) -> str:
     return "rested"
 
 
-def row(
-    graph: str,
-    node: str,
-    agent_type: str = "success",
-    *,
-    edge: str = "",
-    success: str = "",
-    failure: str = "",
-    inputs: str = "",
-    output: str = "",
-    prompt: str = "",
-    context: Mapping[str, Any] | None = None,
-) -> str:
-    """One CSV data row (quoted as needed), Context written as JSON."""
-    cells = [graph, node, agent_type, edge, success, failure, inputs, output, prompt]
-    cells += [json.dumps(context) if context is not None else "", ""]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
-    return buffer.getvalue()
+def row(graph: str, node: str, agent_type: str = "success", **cells: Any) -> str:
+    return csv_row(graph, node, agent_type, **cells)
 
 
 def container() -> Container:
