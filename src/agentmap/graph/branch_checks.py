@@ -12,6 +12,7 @@ from typing import Any
 from agentmap.agents.base import type_name_of
 from agentmap.exceptions import Problem
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node
+from agentmap.graph.problems import problem_at
 from agentmap.reducers import REDUCERS
 from agentmap.retry import RetryPolicy
 from agentmap.suggest import did_you_mean
@@ -71,7 +72,7 @@ def _conflicts(
         shared = (_writes(graph, only_a) & _writes(graph, only_b)) - set(declared)
         if shared:
             keys = ", ".join(f"'{k}'" for k in sorted(shared))
-            yield _field_problem(
+            yield problem_at(
                 graph,
                 node,
                 field,
@@ -135,16 +136,4 @@ def _positive_number(value: Any) -> bool:
 
 
 def _context_problem(graph: Graph, node: Node, message: str) -> Problem:
-    return _field_problem(graph, node, "Context", message)
-
-
-def _field_problem(graph: Graph, node: Node, field: str, message: str) -> Problem:
-    return Problem(
-        message,
-        file=graph.file,
-        row=node.row,
-        cell=graph.cell(node, field),
-        field=field,
-        graph=graph.name,
-        node=node.name,
-    )
+    return problem_at(graph, node, "Context", message)

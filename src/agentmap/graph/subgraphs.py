@@ -20,6 +20,7 @@ from agentmap.agents.base import type_name_of
 from agentmap.agents.catalog import SUBGRAPH_TYPE
 from agentmap.exceptions import Problem
 from agentmap.graph.model import Graph, Node, graph_folder
+from agentmap.graph.problems import problem_at
 
 _GRAPH_SUFFIXES = (".csv", ".xlsx", ".ods", ".yaml", ".yml", ".json")
 
@@ -123,12 +124,4 @@ def _key(graph: Graph) -> GraphKey:
 
 
 def _problem(graph: Graph, node: Node, message: str) -> Problem:
-    return Problem(
-        message,
-        file=graph.file,
-        row=node.row,
-        cell=graph.cell(node, "Context"),
-        field="Context",
-        graph=graph.name,
-        node=node.name,
-    )
+    return problem_at(graph, node, "Context", message)

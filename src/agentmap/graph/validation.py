@@ -9,6 +9,7 @@ from agentmap.exceptions import Problem
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.branch_checks import check_branches, check_node_settings
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
+from agentmap.graph.problems import problem_at
 from agentmap.prompts import PromptCatalog, PromptError, placeholders
 from agentmap.suggest import did_you_mean
 
@@ -31,29 +32,14 @@ def check_graph(
     return sorted(problems, key=lambda p: (p.row or 0, p.cell or ""))
 
 
-def _problem(
-    graph: Graph, node: Node, field: str, message: str, severity: str = "error"
-) -> Problem:
-    return Problem(
-        message,
-        severity=severity,  # type: ignore[arg-type]
-        file=graph.file,
-        row=node.row,
-        cell=graph.cell(node, field),
-        field=field,
-        graph=graph.name,
-        node=node.name,
-    )
-
-
 def _check_node(
     graph: Graph, node: Node, agents: AgentCatalog, functions: FunctionCatalog
 ) -> Iterator[Problem]:
     if (missing := agents.missing_requirement(node.agent_type)) is not None:
-        yield _problem(graph, node, "AgentType", missing)
+        yield problem_at(graph, node, "AgentType", missing)
     if not agents.has(node.agent_type):
         hint = did_you_mean(node.agent_type, agents.types())
-        yield _problem(
+        yield problem_at(
             graph,
             node,
             "AgentType",
@@ -66,7 +52,7 @@ def _check_node(
         and (node.success_next or node.failure_next)
     ):
         both = "Success_Next" if node.success_next else "Failure_Next"
-        yield _problem(
+        yield problem_at(
             graph,
             node,
             "Edge",
@@ -83,12 +69,12 @@ def _check_prompt(graph: Graph, node: Node, prompts: PromptCatalog) -> Iterator[
     try:
         names = placeholders(prompts.resolve(node.prompt, graph_folder(graph)))
     except PromptError as exc:
-        yield _problem(graph, node, "Prompt", str(exc))
+        yield problem_at(graph, node, "Prompt", str(exc))
         return
     params = [param for _, param in node.inputs]
     for name in names:
         if name not in params:
-            yield _problem(
+            yield problem_at(
                 graph,
                 node,
                 "Prompt",
@@ -106,7 +92,7 @@ def _check_target(
         name = target[len(FUNC_PREFIX) :].strip()
         if functions.get(name) is None:
             hint = did_you_mean(name, functions.names())
-            yield _problem(
+            yield problem_at(
                 graph,
                 node,
                 field,
@@ -114,10 +100,10 @@ def _check_target(
                 f"run `agentmap scaffold {graph.file or 'FILE'}` to write a stub",
             )
         elif (reason := functions.signature_problem(name)) is not None:
-            yield _problem(graph, node, field, reason)
+            yield problem_at(graph, node, field, reason)
     elif target not in graph.nodes:
         hint = did_you_mean(target, graph.nodes)
-        yield _problem(
+        yield problem_at(
             graph, node, field, f"no node named '{target}' in graph '{graph.name}'{hint}"
         )
 
@@ -126,7 +112,7 @@ def _check_fan_out(graph: Graph, node: Node, field: str, cell: str) -> Iterator[
     """``A|B|C`` starts parallel branches: each part must be a node, named once."""
     targets = [t.strip() for t in cell.split("|")]
     if any(t.startswith(FUNC_PREFIX) or not t for t in targets):
-        yield _problem(
+        yield problem_at(
             graph,
             node,
             field,
@@ -135,11 +121,11 @@ def _check_fan_out(graph: Graph, node: Node, field: str, cell: str) -> Iterator[
         )
         return
     for target in dict.fromkeys(t for t in targets if targets.count(t) > 1):
-        yield _problem(graph, node, field, f"'{cell}' names '{target}' twice — name each once")
+        yield problem_at(graph, node, field, f"'{cell}' names '{target}' twice — name each once")
     for target in dict.fromkeys(targets):
         if target not in graph.nodes:
             hint = did_you_mean(target, graph.nodes)
-            yield _problem(
+            yield problem_at(
                 graph, node, field, f"no node named '{target}' in graph '{graph.name}'{hint}"
             )
 
@@ -159,7 +145,7 @@ def _unreachable(graph: Graph) -> Iterator[Problem]:
             todo.extend(t.strip() for t in target.split("|"))
     for node in graph.nodes.values():
         if node.name not in seen:
-            yield _problem(
+            yield problem_at(
                 graph,
                 node,
                 "Node",
