@@ -84,7 +84,11 @@ class AgentCatalog:
         if not missing:
             return None
         hint = f" — install it with {cls.install_hint}" if cls.install_hint else ""
-        return f"agent type '{agent_type}' needs {', '.join(missing)}, which is not installed{hint}"
+        verb = "is" if len(missing) == 1 else "are"
+        return (
+            f"agent type '{agent_type}' needs {' and '.join(missing)}, which {verb} not "
+            f"installed{hint}"
+        )
 
     def is_async(self, agent_type: str) -> bool:
         """Whether agents of this type are ``async def`` (and so need an event loop)."""
