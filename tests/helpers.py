@@ -5,7 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pty
+import re
+import subprocess
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from agentmap.runner import Clock
@@ -46,3 +51,27 @@ def csv_row(
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(cells)
     return buffer.getvalue()
+
+
+def in_terminal(command: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:
+    """What ``command`` writes to stdout when stdout is a terminal (a pseudo-terminal).
+
+    Escape sequences and carriage returns are removed, so the text can be compared.
+    """
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=follower, stderr=subprocess.DEVNULL, env=dict(env or os.environ)
+    )
+    os.close(follower)
+    output = bytearray()
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process has exited
+            break
+        if not data:
+            break
+        output += data
+    process.wait(timeout=60)
+    os.close(leader)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode()).replace("\r", "")

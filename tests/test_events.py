@@ -45,7 +45,7 @@ from agentmap.container import Container, build_container
 from agentmap.events import EventBus
 from agentmap.runner import Clock
 from agentmap.tracking import ExecutionTrackingService
-from helpers import FakeClock, csv_row
+from helpers import FakeClock, csv_row, in_terminal
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
 DURATION = re.compile(r" \d+\.\d ms")
@@ -609,3 +609,22 @@ def test_run_trace_from_the_installed_command(trace_project: Path) -> None:
     assert done.returncode == 1
     assert no_durations(done.stderr) == TRACE_LINES
     assert json.loads(done.stdout)["summary"]["execution_path"] == ["Start", "Flaky", "Check"]
+
+
+def test_trace_in_a_terminal_is_a_live_table_of_every_node(project: Path) -> None:
+    (project / "flow.csv").write_text(
+        "GraphName,Node,AgentType,Edge,Input_Fields,Output_Field\n"
+        "Main,Start,echo,Next,input,a\n"
+        "Main,Next,echo,,a,b\n",
+        encoding="utf-8",
+    )
+    agentmap = Path(sys.executable).parent / "agentmap"
+    env = {**os.environ, "COLUMNS": "120"}
+    output = in_terminal(
+        [str(agentmap), "run", "flow.csv", "--trace", "--state", '"x"'], project, env
+    )
+    table = output[output.index("Trace") : output.index("Main succeeded")]
+    cells = [[c.strip() for c in line.split("│")] for line in table.splitlines() if "│" in line]
+    finished = [row[:2] for row in cells if row[0] in ("Start", "Next")][-2:]
+    assert finished == [["Start", "success"], ["Next", "success"]]
+    assert "▶" not in output  # a live table, not the plain lines a pipe gets

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pty
-import re
 import shutil
 import socket
 import subprocess
@@ -34,6 +32,7 @@ from agentmap.config import settings_from_dict
 from agentmap.container import build_container
 from agentmap.events import Event, NodeOutputChunk
 from helpers import FakeClock, csv_row
+from helpers import in_terminal as terminal_output
 from llm_server import LLMServer
 
 OPENAI_KEY = "sk-test-openai-5ecret-0001"
@@ -716,24 +715,7 @@ def subprocess_env() -> dict[str, str]:
 
 
 def in_terminal(command: list[str], cwd: Path) -> str:
-    """What ``command`` writes to stdout when stdout is a terminal (a pseudo-terminal)."""
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        command, cwd=cwd, stdout=follower, stderr=subprocess.DEVNULL, env=subprocess_env()
-    )
-    os.close(follower)
-    output = bytearray()
-    while True:
-        try:
-            data = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process has exited
-            break
-        if not data:
-            break
-        output += data
-    process.wait(timeout=60)
-    os.close(leader)
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode()).replace("\r", "")
+    return terminal_output(command, cwd, subprocess_env())
 
 
 def test_run_stream_prints_tokens_as_they_arrive_in_a_terminal(
