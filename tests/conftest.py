@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,7 +62,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     No config file, so paths resolve against it and built-in defaults apply. AGENTMAP_*
     variables from the outer environment are removed so tests see only their own settings.
     """
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("AGENTMAP_"):
             monkeypatch.delenv(name)
     (tmp_path / "agents").mkdir()
@@ -76,3 +78,23 @@ def llm_server() -> Iterator[LLMServer]:
     with LLMServer() as server:
         yield server
     assert server.errors == []
+
+
+@pytest.fixture(autouse=True)
+def _restore_agentmap_logger() -> Iterator[None]:
+    """The CLI points the ``agentmap`` logger at the current stderr; undo it after each test."""
+    logger = logging.getLogger("agentmap")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+
+
+@pytest.fixture
+def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The repository root as current directory (its config, agents/, functions/), clean env."""
+    for name in list(os.environ):
+        if name.startswith("AGENTMAP_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(repo)
+    return repo

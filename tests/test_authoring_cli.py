@@ -9,11 +9,9 @@ traceback, nothing run).
 from __future__ import annotations
 
 import json
-import logging
-import os
 import shlex
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,26 +76,6 @@ def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[str | None]]]) ->
 def files_under(root: Path) -> list[str]:
     """Every file below ``root``, as sorted POSIX paths relative to it."""
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-
-
-@pytest.fixture(autouse=True)
-def _restore_agentmap_logger() -> Iterator[None]:
-    """The CLI points the ``agentmap`` logger at the current stderr; undo it after each test."""
-    logger = logging.getLogger("agentmap")
-    level, handlers = logger.level, list(logger.handlers)
-    yield
-    logger.setLevel(level)
-    logger.handlers[:] = handlers
-
-
-@pytest.fixture
-def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The repository root as current directory (its config, agents/, functions/), clean env."""
-    for name in list(os.environ):
-        if name.startswith("AGENTMAP_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(repo)
-    return repo
 
 
 # --- init: templates that run at once

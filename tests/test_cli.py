@@ -9,10 +9,8 @@ file has problems), 2 = bad input, reported in one clear message with no traceba
 from __future__ import annotations
 
 import json
-import logging
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,26 +100,6 @@ def assert_bad_input(result: Result, message: str) -> None:
     assert result.stdout == ""
     assert result.stderr == f"error: {message}\n"
     assert "Traceback" not in result.output
-
-
-@pytest.fixture(autouse=True)
-def _restore_agentmap_logger() -> Iterator[None]:
-    """The CLI points the ``agentmap`` logger at the current stderr; undo it after each test."""
-    logger = logging.getLogger("agentmap")
-    level, handlers = logger.level, list(logger.handlers)
-    yield
-    logger.setLevel(level)
-    logger.handlers[:] = handlers
-
-
-@pytest.fixture
-def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The repository root as current directory (its config, agents/, functions/), clean env."""
-    for name in list(os.environ):
-        if name.startswith("AGENTMAP_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(repo)
-    return repo
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -83,16 +83,6 @@ def container_for(
 def kinds(events: list[Any]) -> list[tuple[str, ...]]:
     """``(event type, graph, node)`` of each event (node only for node events)."""
     return [(type(e).__name__, e.graph, *((e.node,) if hasattr(e, "node") else ())) for e in events]
-
-
-@pytest.fixture(autouse=True)
-def _restore_agentmap_logger() -> Iterator[None]:
-    """The CLI points the ``agentmap`` logger at the current stderr; undo it after each test."""
-    logger = logging.getLogger("agentmap")
-    level, handlers = logger.level, list(logger.handlers)
-    yield
-    logger.setLevel(level)
-    logger.handlers[:] = handlers
 
 
 @pytest.fixture

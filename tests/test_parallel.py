@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -148,16 +147,6 @@ def fan_out_abc(graph_csv: Callable[..., Path], agent_type: str = "put") -> Path
         row("C", agent_type, edge="Join", output="c"),
         row("Join", "echo", inputs="a|b|c", output="joined"),
     )
-
-
-@pytest.fixture(autouse=True)
-def _restore_agentmap_logger() -> Iterator[None]:
-    """The CLI points the ``agentmap`` logger at the current stderr; undo it after each test."""
-    logger = logging.getLogger("agentmap")
-    level, handlers = logger.level, list(logger.handlers)
-    yield
-    logger.setLevel(level)
-    logger.handlers[:] = handlers
 
 
 # --- fan-out and fan-in ----------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import random
 import signal
@@ -92,16 +91,6 @@ def flaky_graph(graph_csv: Callable[..., Path], context: Mapping[str, Any] | Non
 def results(result: ExecutionResult, node: str) -> list[tuple[bool, str | None, int]]:
     """``(success, error, attempt)`` of each run of ``node``."""
     return [(r.success, r.error, r.attempt) for r in result.summary.node_results if r.node == node]
-
-
-@pytest.fixture(autouse=True)
-def _restore_agentmap_logger() -> Iterator[None]:
-    """The CLI points the ``agentmap`` logger at the current stderr; undo it after each test."""
-    logger = logging.getLogger("agentmap")
-    level, handlers = logger.level, list(logger.handlers)
-    yield
-    logger.setLevel(level)
-    logger.handlers[:] = handlers
 
 
 # --- RetryPolicy: delays ---------------------------------------------------------------------
