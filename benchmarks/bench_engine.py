@@ -1,5 +1,7 @@
 """Engine overhead per node, in-process, tracking on (import and load excluded).
 
+The run store is off here: bench_store.py measures what checkpointing adds.
+
 Shape (a): every node writes its own output key, so the state grows to N keys.
 Shape (b): every node rewrites the same key.
 Run: python benchmarks/bench_engine.py [--quick]
@@ -33,7 +35,9 @@ def chain(n: int, shape: str) -> Graph:
 
 
 def per_node_us(n: int, shape: str, repeats: int) -> float:
-    container = build_container({"execution": {"max_steps": max(n, 10)}})
+    container = build_container(
+        {"execution": {"max_steps": max(n, 10)}, "storage": {"url": "none"}}
+    )
     runner = container.runner()
     graph = chain(n, shape)
     times = []

@@ -1,5 +1,7 @@
 """Peak memory (max RSS of the whole process) of a 100,000-node run, shape (b), loaded from CSV.
 
+The run store is off (bench_store.py measures the store's memory over repeated runs).
+
 Each measurement runs in a fresh subprocess so earlier work can't inflate it.
 Run: python benchmarks/bench_memory.py [--nodes 100000]
 """
@@ -27,7 +29,7 @@ CHILD = textwrap.dedent(
                 f.write(f"Chain,N{i},echo,{nxt},,,value,value,,,\\n")
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()
-        result = run_graph(path, {"value": 0}, config={"execution": {"max_steps": n}})
+        result = run_graph(path, {"value": 0}, config={"execution": {"max_steps": n}, "storage": {"url": "none"}})
         wall = time.perf_counter() - t0
     assert result.success and len(result.summary.execution_path) == n
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

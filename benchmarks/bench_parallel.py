@@ -55,7 +55,7 @@ def fan(width: int, agent_type: str) -> Graph:
 
 
 def wall(graph: Graph, runs: int = 7) -> float:
-    container = build_container({})
+    container = build_container({"storage": {"url": "none"}})  # engine only; see bench_store
     container.agents.override(
         providers.Object(AgentCatalog({"await": AwaitAgent, "block": BlockAgent}))
     )
@@ -71,7 +71,8 @@ def wall(graph: Graph, runs: int = 7) -> float:
 
 def overhead(n: int) -> float:
     config = {
-        "execution": {"max_steps": n, "retry": {"type": "fixed", "delay": 0.01, "max_retries": 2}}
+        "execution": {"max_steps": n, "retry": {"type": "fixed", "delay": 0.01, "max_retries": 2}},
+        "storage": {"url": "none"},
     }
     runner = build_container(config).runner()
     graph = chain(n, "b")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import textwrap
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -98,3 +101,41 @@ def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     monkeypatch.chdir(repo)
     return repo
+
+
+# Read once: the `project` fixture removes AGENTMAP_* variables before a test's other fixtures run.
+TEST_DATABASE_URL = os.environ.get("AGENTMAP_TEST_DATABASE_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A run store URL no other test uses: a SQLite file in tmp_path, or a schema of its own on
+    the PostgreSQL database AGENTMAP_TEST_DATABASE_URL names (skipped when that is unset)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'runs.db'}"
+        return
+    server = TEST_DATABASE_URL
+    if not server:
+        pytest.skip("AGENTMAP_TEST_DATABASE_URL is not set, so there is no PostgreSQL to test on")
+    with _postgres_schema(server) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _postgres_schema(server: str) -> Iterator[str]:
+    """A fresh schema on ``server``, and a URL whose connections use it; dropped afterwards."""
+    import sqlalchemy as sa
+
+    schema = f"agentmap_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(server, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = sa.engine.make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        gc.collect()  # close connections of stores the test left to the garbage collector
+        with engine.begin() as connection:
+            connection.execute(sa.text("SET lock_timeout = '10s'"))
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()

@@ -9,6 +9,7 @@ traceback, nothing run).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import textwrap
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ ALL_NODES_NOTE = (
     "all_nodes counts every failure; set execution.success_policy to final_node to judge a run "
     "by its last node\n"
 )
+RESUME_LINE = r"to carry this run on: agentmap resume [0-9a-f]{32}\n"
 
 
 def cli(*args: str) -> Result:
@@ -80,13 +82,14 @@ def files_under(root: Path) -> list[str]:
 
 # --- init: templates that run at once
 
+# Every template also adds the run store's folder to .gitignore (written last).
 TEMPLATES: dict[str, tuple[list[str], str]] = {
     "hello": (
-        ["agentmap_config.yaml", "agents/README.md", "graphs/hello.csv"],
+        ["agentmap_config.yaml", "agents/README.md", "graphs/hello.csv", ".gitignore"],
         """agentmap run graphs/hello.csv --state '{"input": "hi"}'""",
     ),
     "branching": (
-        ["agentmap_config.yaml", "agents/README.md", "graphs/branching.csv"],
+        ["agentmap_config.yaml", "agents/README.md", "graphs/branching.csv", ".gitignore"],
         """agentmap run graphs/branching.csv --state '{"approved": "yes"}'""",
     ),
     "error-handling": (
@@ -95,6 +98,7 @@ TEMPLATES: dict[str, tuple[list[str], str]] = {
             "agents/README.md",
             "graphs/error_handling.csv",
             "agents/data_processing.py",
+            ".gitignore",
         ],
         """agentmap run graphs/error_handling.csv --state '{"data": "1,x,3"}'""",
     ),
@@ -118,11 +122,16 @@ def test_init_template_writes_its_files_and_prints_the_next_command(
 
 @pytest.mark.parametrize(
     ("template", "exit_code", "stderr"),
-    [("hello", 0, ""), ("branching", 0, ""), ("error-handling", 1, ALL_NODES_NOTE)],
+    [
+        ("hello", 0, ""),
+        ("branching", 0, ""),
+        ("error-handling", 1, re.escape(ALL_NODES_NOTE) + RESUME_LINE),
+    ],
 )
 def test_init_next_command_runs_inside_the_new_project(
     project: Path, monkeypatch: pytest.MonkeyPatch, template: str, exit_code: int, stderr: str
 ) -> None:
+    """``stderr`` is a pattern the whole of stderr must match."""
     next_line = cli("init", "proj", "--template", template).stdout.splitlines()[-1]
     prefix = "Next: cd proj && "
     assert next_line.startswith(prefix)
@@ -131,7 +140,7 @@ def test_init_next_command_runs_inside_the_new_project(
     monkeypatch.chdir(project / "proj")
     result = cli(*args)
     assert result.exit_code == exit_code, result.output
-    assert result.stderr == stderr
+    assert re.fullmatch(stderr, result.stderr), result.stderr
 
 
 @pytest.mark.parametrize(
@@ -198,12 +207,19 @@ def test_init_rerun_keeps_every_existing_file(project: Path, template: str) -> N
         (project / "proj" / name).write_text(f"# mine: {name}\n", encoding="utf-8")
     result = cli("init", "proj", "--template", template)
     assert result.exit_code == 0, result.output
+    kept = [name for name in written if name != ".gitignore"]
     assert result.stdout == (
-        "".join(f"kept proj/{name} (exists; not overwritten)\n" for name in written)
+        "wrote proj/.gitignore\n"
+        + "".join(f"kept proj/{name} (exists; not overwritten)\n" for name in kept)
         + f"\nNext: cd proj && {command}\n"
     )
-    for name in written:
+    for name in kept:
         assert (project / "proj" / name).read_text(encoding="utf-8") == f"# mine: {name}\n"
+    # .gitignore keeps what was there and gets the run store's folder added
+    assert (project / "proj" / ".gitignore").read_text(encoding="utf-8") == (
+        "# mine: .gitignore\n# agentmap's run store (run history and checkpoints) stays local\n"
+        ".agentmap/\n"
+    )
 
 
 # --- scaffold: YAML graphs and workbooks

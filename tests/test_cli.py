@@ -39,6 +39,7 @@ MAX_STEPS_ERROR = (
     "graph 'Loop' ran {n} steps without finishing (a loop that never exits?) — fix the routing "
     "or raise execution.max_steps"
 )
+RESUME_LINE = r"to carry this run on: agentmap resume [0-9a-f]{32}\n"
 DURATION = re.compile(r" *\d+(?:\.\d+)? (?:µs|ms|s)\b")
 
 
@@ -58,6 +59,12 @@ def json_of(result: Result) -> dict[str, Any]:
     document = json.loads(result.stdout)
     assert isinstance(document, dict)
     return document
+
+
+def resume_line(document: dict[str, Any]) -> str:
+    """The last stderr line of a run that failed or stopped: how to carry it on."""
+    assert re.fullmatch("[0-9a-f]{32}", document["run_id"])
+    return f"to carry this run on: agentmap resume {document['run_id']}\n"
 
 
 def no_durations(text: str) -> str:
@@ -229,7 +236,7 @@ def test_run_json_with_bad_input_prints_nothing_on_stdout(in_repo: Path) -> None
 def test_run_without_verbose_logs_nothing_at_the_default_warning_level(in_repo: Path) -> None:
     result = cli("run", "graphs/error_handling.csv", "--state", '{"data": "1,x,3"}', "--json")
     assert result.exit_code == 1
-    assert result.stderr == ""
+    assert result.stderr == resume_line(json_of(result))  # no log lines, just the resume hint
 
 
 def test_run_v_puts_info_log_lines_on_stderr(in_repo: Path) -> None:
@@ -237,6 +244,7 @@ def test_run_v_puts_info_log_lines_on_stderr(in_repo: Path) -> None:
     assert result.stderr == (
         "INFO agentmap.runner: node 'ProcessData' failed: 'x' is not a number\n"
         "INFO agentmap.agent.HandleError: recovering from: 'x' is not a number\n"
+        + resume_line(json_of(result))
     )
 
 
@@ -659,8 +667,9 @@ def test_environment_variable_overrides_max_steps_from_the_config_file(
     write_file("agentmap_config.yaml", "execution:\n  max_steps: 5\n")
     result = cli("run", "loop.csv", "--json", env={"AGENTMAP_EXECUTION__MAX_STEPS": "3"})
     assert result.exit_code == 1
-    assert json_of(result)["summary"]["execution_path"] == ["A", "B", "A"]
-    assert result.stderr == f"error: {MAX_STEPS_ERROR.format(n=3)}\n"
+    document = json_of(result)
+    assert document["summary"]["execution_path"] == ["A", "B", "A"]
+    assert result.stderr == f"error: {MAX_STEPS_ERROR.format(n=3)}\n" + resume_line(document)
 
 
 # --- run errors (RunError)
@@ -672,7 +681,9 @@ def test_run_error_exits_1_with_the_message_on_stderr(
     write_file("agentmap_config.yaml", "execution:\n  max_steps: 5\n")
     result = cli("run", "loop.csv", "--state", '"x"')
     assert result.exit_code == 1
-    assert result.stderr == f"error: {MAX_STEPS_ERROR.format(n=5)}\n"
+    assert re.fullmatch(
+        re.escape(f"error: {MAX_STEPS_ERROR.format(n=5)}\n") + RESUME_LINE, result.stderr
+    ), result.stderr
     assert [row[1] for row in path_rows(result.stdout)] == ["A", "B", "A", "B", "A"]
     assert "Traceback" not in result.output
 
@@ -687,7 +698,7 @@ def test_run_error_with_json_prints_the_partial_result_and_an_error_key(
     assert document["error"] == MAX_STEPS_ERROR.format(n=5)
     assert document["summary"]["execution_path"] == ["A", "B", "A", "B", "A"]
     assert document["final_state"] == {"input": "x", "last_action_success": True}
-    assert result.stderr == f"error: {MAX_STEPS_ERROR.format(n=5)}\n"
+    assert result.stderr == f"error: {MAX_STEPS_ERROR.format(n=5)}\n" + resume_line(document)
 
 
 def test_run_error_partial_result_is_not_reported_as_success(
@@ -721,8 +732,9 @@ def test_run_routing_function_returning_no_node_is_a_run_error(
         "'Main' — return a node name, or None to end the run"
     )
     assert result.exit_code == 1
-    assert result.stderr == f"error: {message}\n"
-    assert json_of(result)["error"] == message
+    document = json_of(result)
+    assert result.stderr == f"error: {message}\n" + resume_line(document)
+    assert document["error"] == message
 
 
 # --- validate
@@ -1127,7 +1139,7 @@ def test_scaffolded_agent_fails_its_node_with_not_written_yet(
         "error": NOT_WRITTEN,
         "reported": NOT_WRITTEN,
     }
-    assert result.stderr == ""
+    assert result.stderr == resume_line(document)
 
 
 def test_scaffolded_function_graph_then_validates(
@@ -1305,10 +1317,3 @@ def test_every_command_argument_and_option_has_help_text() -> None:
 )
 def test_command_help_documents_each_option(option: str, command: str) -> None:
     assert option in cli(command, "--help").stdout
-
-
-def test_show_completion_prints_a_bash_completion_script() -> None:
-    result = cli("--show-completion", "bash")
-    assert result.exit_code == 0
-    assert "_AGENTMAP_COMPLETE=complete_bash" in result.stdout
-    assert result.stdout.rstrip().endswith("complete -o default -F _agentmap_completion agentmap")

@@ -114,15 +114,27 @@ def test_debug_shows_a_traceback() -> None:
     assert done.stderr.endswith("error: graphs/missing.csv: no such file — check the path\n")
 
 
-def test_shell_completion_script_is_shown() -> None:
-    done = agentmap("--show-completion", "bash")
-    assert done.returncode == 0
-    assert "complete -o default -F _agentmap_completion agentmap" in done.stdout
+def test_shell_completion_script_is_shown_for_the_shell_it_runs_in() -> None:
+    # typer finds the shell among the command's parent processes, so start it from bash (with
+    # a second command after it, so bash stays its parent rather than exec-ing it).
+    done = subprocess.run(
+        ["bash", "-c", f"{shlex.quote(AGENTMAP)} --show-completion; exit $?"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "_AGENTMAP_COMPLETE=complete_bash" in done.stdout
+    assert done.stdout.rstrip().endswith("complete -o default -F _agentmap_completion agentmap")
 
 
 @pytest.mark.parametrize(
     ("words", "cword", "expected"),
-    [("agentmap r", "1", ["run"]), ("agentmap run --sta", "2", ["--state", "--start"])],
+    [
+        ("agentmap r", "1", ["resume", "run", "runs"]),
+        ("agentmap run --sta", "2", ["--state", "--start"]),
+    ],
     ids=["command", "option"],
 )
 def test_shell_completion_completes_commands_and_options(
@@ -194,10 +206,12 @@ def test_verbose_logs_go_to_stderr_and_stdout_stays_one_json_document() -> None:
         "run", "graphs/error_handling.csv", "--state", '{"data": "1,x,3"}', "--json", "-v"
     )
     assert done.returncode == 1
-    assert json_of(done)["summary"]["execution_path"][-1] == "Success"
+    document = json_of(done)
+    assert document["summary"]["execution_path"][-1] == "Success"
     assert done.stderr == (
         "INFO agentmap.runner: node 'ProcessData' failed: 'x' is not a number\n"
         "INFO agentmap.agent.HandleError: recovering from: 'x' is not a number\n"
+        f"to carry this run on: agentmap resume {document['run_id']}\n"
     )
 
 

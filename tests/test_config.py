@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel
 
 from agentmap import ConfigError
-from agentmap.config import PathSettings, Settings, load_settings
+from agentmap.config import PathSettings, Settings, StorageSettings, load_settings
 from agentmap.container import build_container
 
 
@@ -21,7 +21,8 @@ def defaults_in(folder: Path, source: Path | None = None) -> Settings:
     paths = PathSettings(
         **{key: folder / getattr(defaults, key) for key in PathSettings.model_fields}
     )
-    return Settings().model_copy(update={"paths": paths, "source": source})
+    storage = StorageSettings(url=f"sqlite:///{folder / '.agentmap' / 'runs.db'}")
+    return Settings().model_copy(update={"paths": paths, "storage": storage, "source": source})
 
 
 @pytest.fixture

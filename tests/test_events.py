@@ -49,6 +49,7 @@ from helpers import FakeClock, csv_row, in_terminal
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
 DURATION = re.compile(r" \d+\.\d ms")
+RESUME_LINE = re.compile(r"to carry this run on: agentmap resume [0-9a-f]{32}\n")
 
 
 class Flaky:
@@ -567,7 +568,7 @@ def test_run_trace_prints_plain_lines_when_stdout_is_not_a_terminal(
     lines = no_durations(result.stdout)
     assert lines[: len(TRACE_LINES)] == TRACE_LINES
     assert lines[len(TRACE_LINES)].startswith("✘ G failed in ")
-    assert result.stderr == ""
+    assert RESUME_LINE.fullmatch(result.stderr), result.stderr
 
 
 def test_run_trace_with_json_traces_on_stderr_and_prints_one_json_document(
@@ -575,8 +576,11 @@ def test_run_trace_with_json_traces_on_stderr_and_prints_one_json_document(
 ) -> None:
     result = CliRunner().invoke(app, ["run", "flow.csv", "--trace", "--json"])
     assert result.exit_code == 1, result.output
-    assert no_durations(result.stderr) == TRACE_LINES
     document = json.loads(result.stdout)
+    assert no_durations(result.stderr) == [
+        *TRACE_LINES,
+        f"to carry this run on: agentmap resume {document['run_id']}",
+    ]
     assert document["summary"]["execution_path"] == ["Start", "Flaky", "Check"]
     assert [
         (r["node"], r["success"], r.get("attempt", 1)) for r in document["summary"]["node_results"]
@@ -597,8 +601,12 @@ def test_run_trace_from_the_installed_command(trace_project: Path) -> None:
         check=False,
     )
     assert done.returncode == 1
-    assert no_durations(done.stderr) == TRACE_LINES
-    assert json.loads(done.stdout)["summary"]["execution_path"] == ["Start", "Flaky", "Check"]
+    document = json.loads(done.stdout)
+    assert no_durations(done.stderr) == [
+        *TRACE_LINES,
+        f"to carry this run on: agentmap resume {document['run_id']}",
+    ]
+    assert document["summary"]["execution_path"] == ["Start", "Flaky", "Check"]
 
 
 def test_trace_in_a_terminal_is_a_live_table_of_every_node(project: Path) -> None:

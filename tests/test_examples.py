@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agentmap import ExecutionResult, load_graph, run_graph
+from agentmap import ExecutionResult, load_graph, resume_run, run_graph
 from agentmap.config import load_settings
 
 
@@ -292,6 +292,29 @@ def test_branching_no_is_rejected_with_a_clear_reason(repo: Path) -> None:
 def test_branching_no_fails_under_final_node_too(repo: Path) -> None:
     config = repo_config(repo, success_policy="final_node")
     assert run_example(repo, "branching.csv", {"approved": "no"}, config=config).success is False
+
+
+# --- approval.csv: a person approves or rejects ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "written"),
+    [
+        (True, {"approved": True, "published": "Sale"}),
+        (False, {"approved": False, "revise": "rejected"}),
+    ],
+)
+def test_approval_waits_for_a_person_then_publishes_or_revises(
+    repo: Path, tmp_path: Path, answer: bool, written: dict[str, Any]
+) -> None:
+    config = {"storage": {"url": f"sqlite:///{tmp_path / 'runs.db'}"}}
+    waiting = run_graph(repo / "graphs" / "approval.csv", "Sale", config=config)
+    assert waiting.status == "waiting"
+    assert [(w.node, w.pause.question) for w in waiting.waiting] == [
+        ("Review", "Publish this? Sale")
+    ]
+    done = resume_run(waiting.run_id, answer, config=config)
+    assert {key: done.final_state[key] for key in written} == written
 
 
 # --- coverage of graphs/ -------------------------------------------------------------------

@@ -596,12 +596,15 @@ def test_a_run_time_conflict_exits_1_from_the_cli_with_the_partial_result(
     conflict_at_run_time(graph_csv)
     result = CliRunner().invoke(app, ["run", "flow.csv", "--json", "--state", '{"input": 1}'])
     assert result.exit_code == 1, result.output
-    assert result.stderr == (
-        f"error: branches started at 'A' and 'B' both wrote 'x' differently; they join at 'Join' "
-        f"— {CONFLICT_FIX}\n"
+    message = (
+        f"branches started at 'A' and 'B' both wrote 'x' differently; they join at 'Join' "
+        f"— {CONFLICT_FIX}"
     )
     document = json.loads(result.stdout)
-    assert document["error"] == result.stderr.removeprefix("error: ").rstrip("\n")
+    assert result.stderr == (
+        f"error: {message}\nto carry this run on: agentmap resume {document['run_id']}\n"
+    )
+    assert document["error"] == message
     assert document["success"] is False
     assert document["summary"]["success"] is False
     assert sorted(document["summary"]["execution_path"]) == ["A", "B", "Start"]

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -596,8 +597,11 @@ def test_run_timeout_option_exits_1_with_timed_out_and_the_partial_path(
         app, ["run", "flow.csv", "--state", '"hi"', "--timeout", "0.2", "--json"]
     )
     assert result.exit_code == 1, result.output
-    assert result.stderr == "error: run of graph 'G' timed out after 0.2s\n"
     document = json.loads(result.stdout)
+    assert result.stderr == (
+        "error: run of graph 'G' timed out after 0.2s\n"
+        f"to carry this run on: agentmap resume {document['run_id']}\n"
+    )
     assert document["error"] == "run of graph 'G' timed out after 0.2s"
     assert document["success"] is False
     assert document["summary"]["execution_path"] == ["Start", "Slow"]
@@ -854,8 +858,11 @@ def test_sigint_cancels_the_run_with_exit_130_and_the_partial_path(
     )
     assert code == 130, err
     assert took < 5, f"exit took {took:.1f} s after SIGINT"
-    assert err == "error: run of graph 'G' was cancelled\n"
     document = json.loads(out)
+    assert err == (
+        "error: run of graph 'G' was cancelled\n"
+        f"to carry this run on: agentmap resume {document['run_id']}\n"
+    )
     assert document["error"] == "run of graph 'G' was cancelled"
     assert document["success"] is False
     summary = document["summary"]
@@ -877,7 +884,11 @@ def test_sigint_shows_the_interrupted_node_in_the_path_table(
     )
     code, out, err, _ = interrupt(project, ["flow.csv", "--state", '"hi"'], blocking=["Block"])
     assert code == 130
-    assert err == "error: run of graph 'G' was cancelled\n"
+    assert re.fullmatch(
+        "error: run of graph 'G' was cancelled\n"
+        "to carry this run on: agentmap resume [0-9a-f]{32}\n",
+        err,
+    ), err
     lines = [" ".join(line.replace("│", " ").split()) for line in out.splitlines()]
     assert lines[0].startswith("✘ G failed in ")
     assert lines[0].endswith(" (2 nodes)")

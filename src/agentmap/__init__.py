@@ -6,8 +6,15 @@ print(result.final_state, result.success)
 """
 
 from agentmap._version import __version__
-from agentmap.agents.base import Agent, Failure, agent
-from agentmap.api import arun_graph, load_graph, run_graph, validate_graph
+from agentmap.agents.base import Agent, Failure, Pause, agent
+from agentmap.api import (
+    arun_graph,
+    load_graph,
+    open_run_store,
+    resume_run,
+    run_graph,
+    validate_graph,
+)
 from agentmap.events import (
     Event,
     EventBus,
@@ -28,13 +35,16 @@ from agentmap.exceptions import (
     GraphSelectionError,
     GraphValidationError,
     Problem,
+    ResumeError,
     RunCancelled,
     RunError,
+    RunNotFoundError,
     StateError,
+    StoreError,
 )
 from agentmap.graph.model import Graph, Node
 from agentmap.retry import ExponentialBackoffRetryPolicy, FixedDelayRetryPolicy, RetryPolicy
-from agentmap.runner import ExecutionResult
+from agentmap.runner import ExecutionResult, Waiting
 from agentmap.tracking import ExecutionSummary, NodeResult
 
 __all__ = [
@@ -60,18 +70,25 @@ __all__ = [
     "NodeResult",
     "NodeRetrying",
     "NodeStarted",
+    "Pause",
     "Problem",
+    "ResumeError",
     "RetryPolicy",
     "RunCancelled",
     "RunCompleted",
     "RunError",
     "RunFailed",
+    "RunNotFoundError",
     "RunStarted",
     "StateError",
+    "StoreError",
+    "Waiting",
     "__version__",
     "agent",
     "arun_graph",
     "load_graph",
+    "open_run_store",
+    "resume_run",
     "run_graph",
     "validate_graph",
 ]

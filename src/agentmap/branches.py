@@ -7,6 +7,10 @@ A ``func:`` route may lead anywhere, so a branch past one can reach every node. 
 branch is waiting and each could reach another's node, the join written first in the file goes
 first — waiting can never deadlock.
 
+A branch ``park``ed to wait for a person stays live: joins it could reach wait for it. When
+nothing but parked branches can move, the branches waiting at joins are let go — they stay
+live at their joins, to arrive again when the run is resumed.
+
 A run with one live branch (every run of a graph without ``A|B`` cells) never waits here.
 """
 
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from agentmap.graph.model import FUNC_PREFIX, Graph
@@ -50,6 +54,9 @@ class Branches:
     _fork_states: dict[int, State] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _reach: dict[str, frozenset[str]] = field(default_factory=dict)
+    parked: set[int] = field(default_factory=set)
+    on_join: Callable[[str, list[int], int], None] | None = None
+    """Told of every join: (node, the branch ids merged, the merged branch's id)."""
 
     def start(self, node: str, state: State) -> Branch:
         """The run's first branch."""
@@ -62,17 +69,36 @@ class Branches:
         """True when only one branch is live: nothing can run concurrently, nothing to join."""
         return len(self.live) <= 1
 
-    def fork(self, parent: Branch, targets: list[str]) -> list[Branch]:
-        """Replace ``parent`` by one new branch per target, all starting from its state."""
-        fork_id = next(self._ids)
+    def fork(
+        self, parent: Branch, targets: list[str], ids: tuple[int, list[int]] | None = None
+    ) -> list[Branch]:
+        """Replace ``parent`` by one new branch per target, all starting from its state.
+
+        ``ids`` (fork id, child ids) replays a fork a checkpoint recorded.
+        """
+        fork_id, child_ids = ids or (next(self._ids), [next(self._ids) for _ in targets])
         self._fork_states[fork_id] = parent.state
         del self.live[parent.id]
         children = [
-            Branch(next(self._ids), target, parent.state, (*parent.lineage, (fork_id, i)), target)
-            for i, target in enumerate(targets)
+            Branch(child_id, target, parent.state, (*parent.lineage, (fork_id, i)), target)
+            for i, (child_id, target) in enumerate(zip(child_ids, targets, strict=True))
         ]
         self.live.update((child.id, child) for child in children)
         return children
+
+    def park(self, branch: Branch) -> None:
+        """``branch`` waits for a person at its node; it moves no further in this run."""
+        self.parked.add(branch.id)
+        self._settle()
+
+    def rejoin(self, node: str, merged: list[int], merged_id: int) -> None:
+        """Replay a join a checkpoint recorded: branches ``merged`` become ``merged_id``."""
+        arrived = sorted((self.live.pop(i) for i in merged), key=lambda b: b.lineage)
+        self.live[merged_id] = self._merge(node, arrived, merged_id)
+
+    def renumber_from(self, next_id: int) -> None:
+        """New branches and forks get ids from ``next_id`` on (after a replay)."""
+        self._ids = itertools.count(next_id)
 
     def end(self, branch: Branch) -> None:
         """``branch`` finished (no next node); joins it was holding up may now go."""
@@ -107,9 +133,19 @@ class Branches:
             if not ready and not self._running():
                 ready = [min(self.waiting, key=self._row)]  # all wait on each other: file order
             if not ready:
+                if self.parked and all(b.id in self.parked for b in self._running()):
+                    self._let_go()  # only branches waiting for people could move: stop here
                 return
             node = ready[0]  # one at a time: the merged branch may now hold up the others
             self._join(node, self.waiting.pop(node))
+
+    def _let_go(self) -> None:
+        """End every wait at a join without joining: the run is stopping to wait for people."""
+        for entries in self.waiting.values():
+            for _, future in entries:
+                if not future.done():
+                    future.set_result(None)
+        self.waiting.clear()
 
     def _join(self, node: str, entries: list[tuple[Branch, asyncio.Future[Branch | None]]]) -> None:
         arrived = sorted((branch for branch, _ in entries), key=lambda b: b.lineage)
@@ -117,12 +153,14 @@ class Branches:
         for branch, _ in entries:
             self.live.pop(branch.id, None)
         self.live[merged.id] = merged
+        if self.on_join is not None and len(arrived) > 1:
+            self.on_join(node, [b.id for b in arrived], merged.id)
         first_future = entries[0][1]
         for _, future in entries:
             if not future.done():
                 future.set_result(merged if future is first_future else None)
 
-    def _merge(self, node: str, arrived: list[Branch]) -> Branch:
+    def _merge(self, node: str, arrived: list[Branch], merged_id: int | None = None) -> Branch:
         if len(arrived) == 1:
             return arrived[0]
         prefix = _common_prefix([b.lineage for b in arrived])
@@ -130,7 +168,8 @@ class Branches:
         state = merge_states(
             self._fork_states[split], [(b.head, b.state) for b in arrived], self.reducers
         )
-        return Branch(next(self._ids), node, state, prefix, arrived[0].head)
+        new_id = next(self._ids) if merged_id is None else merged_id
+        return Branch(new_id, node, state, prefix, arrived[0].head)
 
     def _running(self) -> list[Branch]:
         waiting = {id(b) for entries in self.waiting.values() for b, _ in entries}

@@ -20,6 +20,9 @@ from agentmap.suggest import did_you_mean
 
 CONFIG_FILENAME = "agentmap_config.yaml"
 ENV_PREFIX = "AGENTMAP_"
+DEFAULT_STORE_URL = "sqlite:///.agentmap/runs.db"
+NO_STORE = ("none", "off", "")
+_IN_MEMORY = ("sqlite://", "sqlite:///", "sqlite:///:memory:")
 
 
 class _Section(BaseModel):
@@ -151,11 +154,43 @@ class LLMSettings(_Section):
         return self.providers.get(name) or builtin.get(name)
 
 
+class StorageSettings(_Section):
+    """The run store: where runs, their checkpoints and their history are kept."""
+
+    url: str = DEFAULT_STORE_URL
+    checkpoints: bool = True
+    retention_days: float = Field(default=30, ge=0)
+    busy_timeout: float = Field(default=30, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value.strip().lower() in NO_STORE:
+            return "none"
+        if value.startswith("sqlite:") and value.partition("?")[0] in _IN_MEMORY:
+            raise ValueError(
+                "an in-memory SQLite store forgets every run when the process ends, so no run "
+                "could be resumed — give a file (sqlite:///path), or 'none' to record nothing"
+            )
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+", "postgres:")):
+            raise ValueError(
+                "a store URL starts with sqlite:/// (a file) or postgresql:// (a server); "
+                "'none' runs without a store"
+            )
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        """Whether runs are recorded at all (``url: none`` turns the store off)."""
+        return self.url != "none"
+
+
 class Settings(_Section):
     """All of agentmap's configuration. ``source`` is the file it was read from, if any."""
 
     paths: PathSettings = PathSettings()
     execution: ExecutionSettings = ExecutionSettings()
+    storage: StorageSettings = StorageSettings()
     llm: LLMSettings = LLMSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = Field(default=None, exclude=True)
@@ -199,7 +234,19 @@ def settings_from_dict(
         functions=base / settings.paths.functions,
         prompts=base / settings.paths.prompts,
     )
-    return settings.model_copy(update={"paths": paths, "source": source})
+    storage = settings.storage.model_copy(update={"url": _store_url(settings.storage.url, base)})
+    return settings.model_copy(update={"paths": paths, "storage": storage, "source": source})
+
+
+def _store_url(url: str, base: Path) -> str:
+    """A SQLite URL with its relative file path resolved against ``base`` (the project folder)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    path, sep, query = url[len(prefix) :].partition("?")
+    if not path or Path(path).is_absolute():
+        return url
+    return f"{prefix}{base / path}{sep}{query}"
 
 
 def _find_config_file(path: str | os.PathLike[str] | None, cwd: Path) -> Path | None:

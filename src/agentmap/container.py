@@ -22,6 +22,7 @@ from agentmap.graph.loader import GraphLoader
 from agentmap.prompts import PromptCatalog
 from agentmap.runner import Clock, GraphRunnerService
 from agentmap.state import StateAdapterService
+from agentmap.store import store_resource
 from agentmap.tracking import ExecutionTrackingService
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Settings | None
@@ -50,6 +51,7 @@ class Container(containers.DeclarativeContainer):
     )
     events = providers.Singleton(EventBus)
     clock = providers.Singleton(Clock)
+    store = providers.Resource(store_resource, settings.provided.storage)
     runner = providers.Singleton(
         GraphRunnerService,
         agents=agents,
@@ -66,6 +68,8 @@ class Container(containers.DeclarativeContainer):
         reducers=settings.provided.execution.reducers,
         events=events,
         clock=clock,
+        store=store,
+        checkpoints=settings.provided.storage.checkpoints,
     )
 
 

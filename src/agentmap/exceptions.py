@@ -10,9 +10,12 @@
     ├── AgentError                an agent broke its contract (e.g. a missing output key)
     ├── LLMError                  a model call failed (agentmap.llm.errors; a node failure)
     │   └── TransientLLMError     ... in a way worth retrying (429, 5xx, connection)
-    └── RunError                  the run itself went wrong (max_steps, a routing function,
-        │                         a branch conflict, the run's timeout)
-        └── RunCancelled          the run was cancelled (Ctrl-C); ``result`` holds the partial run
+    ├── RunError                  the run itself went wrong (max_steps, a routing function,
+    │   │                         a branch conflict, the run's timeout, an unsavable state value)
+    │   └── RunCancelled          the run was cancelled (Ctrl-C); ``result`` holds the partial run
+    ├── RunNotFoundError          no stored run has the id asked for
+    ├── ResumeError               a stored run can't be resumed (finished, changed, bad answer)
+    └── StoreError                the run store can't be opened, read or written
 
 Every error carries where it happened (``file``, ``row``, ``column``, ``graph``, ``node``,
 whichever apply) and says how to fix it, so the CLI can print one clear line and pick an exit
@@ -32,8 +35,11 @@ if TYPE_CHECKING:
 class AgentMapError(Exception):
     """Base of every agentmap error.
 
-    The attributes say where the problem is; any of them may be ``None``.
+    The attributes say where the problem is; any of them may be ``None``. ``hint`` is a next
+    step added by whoever catches it and knows more (the CLI adds the resume command).
     """
+
+    hint: str | None = None
 
     def __init__(
         self,
@@ -151,3 +157,18 @@ class RunError(AgentMapError):
 
 class RunCancelled(RunError):
     """The run was cancelled — by Ctrl-C or by cancelling its task — before it finished."""
+
+
+class RunNotFoundError(AgentMapError):
+    """No run in the store has the id (or id prefix) asked for."""
+
+
+class ResumeError(AgentMapError):
+    """A stored run can't be resumed as asked: already finished, graph changed, wrong answer."""
+
+
+class StoreError(AgentMapError):
+    """The run store can't be used: unreachable, unreadable, corrupt, or from a newer agentmap.
+
+    ``file`` names the store (a path for SQLite, the URL without its password otherwise).
+    """

@@ -52,6 +52,7 @@ def init_project(directory: str | Path = ".", template: str = "hello") -> InitRe
 
     Every template brings a documented ``agentmap_config.yaml``, ``agents/`` and
     ``functions/``, and runs straight away with ``next_command`` (run inside ``directory``).
+    ``.gitignore`` gets the run store's folder, ``.agentmap/`` (added to an existing file).
     """
     if template not in TEMPLATES:
         from agentmap.exceptions import ConfigError
@@ -75,6 +76,8 @@ def init_project(directory: str | Path = ".", template: str = "hello") -> InitRe
             path.write_text((source / name).read_text(encoding="utf-8"), encoding="utf-8")
             written.append(path)
         (root / "functions").mkdir(parents=True, exist_ok=True)
+        if _ignore_run_store(root / ".gitignore"):
+            written.append(root / ".gitignore")
     except OSError as exc:
         raise AgentMapError(
             f"can't create the project in {root}: {exc.strerror} ({exc.filename}) — choose a "
@@ -82,3 +85,19 @@ def init_project(directory: str | Path = ".", template: str = "hello") -> InitRe
             file=str(root),
         ) from exc
     return InitResult(tuple(written), tuple(skipped), TEMPLATES[template].run)
+
+
+STORE_IGNORE = ".agentmap/"
+
+
+def _ignore_run_store(gitignore: Path) -> bool:
+    """Add the run store's folder to ``.gitignore`` (made if missing); True if it changed."""
+    text = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    if any(
+        line.strip() in (STORE_IGNORE, ".agentmap", "/.agentmap/") for line in text.splitlines()
+    ):
+        return False
+    separator = "" if not text or text.endswith("\n") else "\n"
+    note = "# agentmap's run store (run history and checkpoints) stays local\n"
+    gitignore.write_text(f"{text}{separator}{note}{STORE_IGNORE}\n", encoding="utf-8")
+    return True

@@ -18,13 +18,14 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
-from agentmap.agents.base import Agent, Failure, Output, Usage
+from agentmap.agents.base import Agent, Failure, Output, Pause, Usage
 from agentmap.agents.catalog import AgentCatalog, Process
+from agentmap.agents.human import answer_value
 from agentmap.branches import Branch, Branches
 from agentmap.events import (
     Event,
@@ -51,8 +52,13 @@ from agentmap.graph.subgraphs import SubgraphSpec, is_subgraph, parent_output, s
 from agentmap.prompts import PromptCatalog, PromptError
 from agentmap.reducers import MergeConflict, MergeError, ReducerFailed, merge_states
 from agentmap.retry import RetryPolicy
-from agentmap.state import State, StateAdapterService
+from agentmap.state import ERROR_KEY, SUCCESS_KEY, State, StateAdapterService
 from agentmap.tracking import ExecutionSummary, ExecutionTracker, ExecutionTrackingService
+
+if TYPE_CHECKING:
+    from agentmap.store.journal import RunJournal
+    from agentmap.store.replay import Resumption
+    from agentmap.store.runstore import RunStore
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,16 +73,50 @@ class ExecutionResult:
     success: bool
     summary: ExecutionSummary
     run_id: str = ""
+    waiting: tuple[Waiting, ...] = ()
+    """The questions a ``waiting`` run stopped at; answer them with ``resume_run``."""
+
+    @property
+    def status(self) -> Literal["succeeded", "failed", "waiting"]:
+        """``waiting`` for an answer, else the success policy's verdict."""
+        if self.waiting:
+            return "waiting"
+        return "succeeded" if self.success else "failed"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (values the state holds are passed through as they are)."""
-        return {
+        data = {
             "run_id": self.run_id,
             "graph_name": self.graph_name,
+            "status": self.status,
             "success": self.success,
             "final_state": self.final_state,
             "summary": self.summary.to_dict(),
         }
+        if self.waiting:
+            data["waiting"] = [w.to_dict() for w in self.waiting]
+        return data
+
+
+class Waiting(NamedTuple):
+    """A node waiting for a person: where, and what it asks."""
+
+    node: str
+    pause: Pause
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, **self.pause.to_dict()}
+
+
+Ask = Callable[[str, Pause], Any]
+"""Asks a person now: gets the node and its ``Pause``, returns the answer (see ``answer_value``)."""
+
+
+class _Parked(Exception):
+    """A node paused and nobody can answer now: its branch waits (internal to the runner)."""
+
+    def __init__(self, pause: Pause) -> None:
+        self.pause = pause
 
 
 class Clock:
@@ -143,6 +183,11 @@ class _Run:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     ended: list[Branch] = field(default_factory=list)
     pending: list[asyncio.Task[None]] = field(default_factory=list)
+    journal: RunJournal | None = None
+    ask: Ask | None = None
+    answers: dict[str, Any] = field(default_factory=dict)  # node → answer, when resuming
+    waiting: list[Waiting] = field(default_factory=list)
+    t0: float = 0.0
 
     def emit(self, event: Event) -> None:
         self.tracker.handle(event)
@@ -174,6 +219,8 @@ class GraphRunnerService:
         reducers: Mapping[str, str] | None = None,
         events: EventBus | None = None,
         clock: Clock | None = None,
+        store: RunStore | None = None,
+        checkpoints: bool = True,
     ) -> None:
         self._agents = agents
         self._functions = functions
@@ -194,6 +241,8 @@ class GraphRunnerService:
         self._clock_injected = clock is not None  # else the tracking service's clock times nodes
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._loop_cache: dict[int, tuple[Graph, bool]] = {}  # graph id → (graph, needs a loop)
+        self._store = store
+        self._checkpoints = checkpoints
 
     def run(
         self,
@@ -202,6 +251,7 @@ class GraphRunnerService:
         *,
         handlers: Iterable[Handler] = (),
         timeout: float | None = None,
+        ask: Ask | None = None,
     ) -> ExecutionResult:
         """Run ``graph`` from its entry node on ``state``; see ``arun``.
 
@@ -210,7 +260,7 @@ class GraphRunnerService:
         starting a loop costs more than a small graph takes to run.
         """
         handlers = tuple(handlers)
-        coroutine = self.arun(graph, state, handlers=handlers, timeout=timeout)
+        coroutine = self.arun(graph, state, handlers=handlers, timeout=timeout, ask=ask)
         if self._needs_loop(graph, handlers, timeout):
             return run_sync(coroutine)
         return _drive(coroutine)
@@ -223,36 +273,115 @@ class GraphRunnerService:
         handlers: Iterable[Handler] = (),
         timeout: float | None = None,
         parent_run_id: str | None = None,
+        ask: Ask | None = None,
     ) -> ExecutionResult:
         """Run ``graph`` from its entry node on ``state`` and return the result.
 
         A node's failure is routed, not raised. ``RunError`` is raised when the graph itself
         goes wrong (``max_steps``, a routing function's bad answer, conflicting branch writes,
         the run's ``timeout``) and ``RunCancelled`` when the run is cancelled; both carry the
-        partial result.
+        partial result. With a run store, the run is recorded and checkpointed after every
+        node. A node that asks a person (``Pause``) is answered by ``ask``; without one the
+        run stops with ``status == "waiting"``.
         """
-        run = _Run(
-            id=uuid.uuid4().hex,
+        initial = self._state.initial_state(state)
+        run = self._new_run(graph, uuid.uuid4().hex, handlers, timeout, parent_run_id, ask)
+        if self._store is not None and parent_run_id is None:
+            from agentmap.store.journal import RunJournal
+
+            run.journal = RunJournal.start(
+                self._store, run.id, graph, initial, checkpoints=self._checkpoints
+            )
+        return await self._go(run, initial, [run.branches.start(graph.entry, initial)])
+
+    async def aresume(
+        self,
+        graph: Graph,
+        resumption: Resumption,
+        *,
+        handlers: Iterable[Handler] = (),
+        timeout: float | None = None,
+        ask: Ask | None = None,
+    ) -> ExecutionResult:
+        """Carry on a stored run from its checkpoints (see ``agentmap.api.resume_run``)."""
+        from agentmap.store.journal import RunJournal
+
+        if self._store is None:
+            raise RunError("resuming a run needs a run store; storage.url is 'none'")
+        run = self._new_run(graph, resumption.run_id, handlers, timeout, None, ask)
+        run.branches = resumption.branches
+        run.ended = list(resumption.ended)
+        run.answers = dict(resumption.answers)
+        run.count = len(resumption.results)
+        run.tracker.restore(resumption.results, resumption.elapsed, resumption.started_at)
+        run.t0 -= resumption.elapsed
+        run.journal = RunJournal.reopen(
+            self._store,
+            run.id,
+            graph,
+            checkpoints=self._checkpoints,
+            seq=resumption.seq,
+            drop_from=resumption.drop_from,
+        )
+        return await self._go(run, resumption.initial, list(run.branches.live.values()))
+
+    def resume(
+        self,
+        graph: Graph,
+        resumption: Resumption,
+        *,
+        handlers: Iterable[Handler] = (),
+        timeout: float | None = None,
+        ask: Ask | None = None,
+    ) -> ExecutionResult:
+        """Sync twin of ``aresume``."""
+        return run_sync(
+            self.aresume(graph, resumption, handlers=handlers, timeout=timeout, ask=ask)
+        )
+
+    def reducers_for(self, graph: Graph) -> dict[str, str]:
+        """How ``graph``'s parallel branches merge each key: configured, then declared."""
+        return {**self._reducers, **declared_reducers(graph)}
+
+    def _new_run(
+        self,
+        graph: Graph,
+        run_id: str,
+        handlers: Iterable[Handler],
+        timeout: float | None,
+        parent_run_id: str | None,
+        ask: Ask | None,
+    ) -> _Run:
+        handlers = tuple(handlers)
+        return _Run(
+            id=run_id,
             graph=graph,
             tracker=self._tracking.create_tracker(
                 graph, clock=self._clock.now if self._clock_injected else None
             ),
             handlers=(*self._events.handlers, *handlers),
-            extra=tuple(handlers),
+            extra=handlers,
             limit=timeout if timeout is not None else self._timeout,
-            branches=Branches(graph, {**self._reducers, **declared_reducers(graph)}),
+            branches=Branches(graph, self.reducers_for(graph)),
             clock=self._clock,
             parent_id=parent_run_id,
+            ask=ask,
+            t0=self._clock.now(),
         )
-        initial = self._state.initial_state(state)
-        run.emit(RunStarted(run.id, graph.name, initial, parent_run_id))
+
+    async def _go(self, run: _Run, initial: State, starting: list[Branch]) -> ExecutionResult:
+        """Drive ``run`` from ``starting`` branches to its end, recording how it ended."""
+        graph = run.graph
+        if run.journal is not None:
+            run.branches.on_join = run.journal.join
+        run.emit(RunStarted(run.id, graph.name, initial, run.parent_id))
         limit = run.limit
         try:
             if limit is None:
-                final = await self._execute(run, initial)
+                final = await self._execute(run, initial, starting)
             else:
                 async with asyncio.timeout(limit):
-                    final = await self._execute(run, initial)
+                    final = await self._execute(run, initial, starting)
         except TimeoutError:
             raise await self._stopped(
                 run, initial, RunError(f"run of graph '{graph.name}' timed out after {limit:g}s")
@@ -262,16 +391,29 @@ class GraphRunnerService:
         except (asyncio.CancelledError, KeyboardInterrupt) as exc:
             cancelled = RunCancelled(f"run of graph '{graph.name}' was cancelled", graph=graph.name)
             stopped = await self._stopped(run, initial, cancelled)
-            if parent_run_id is not None:
+            if run.parent_id is not None:
                 raise  # a subgraph: its parent decides (a node timeout, or its own cancelling)
             raise stopped from exc
+        except BaseException:
+            if run.journal is not None:
+                run.journal.close()  # the store itself failed: the run can't be recorded
+            raise
         result = self._result(run, final)
+        if run.journal is not None:
+            state = None if result.waiting else result.final_state
+            waiting = [w.to_dict() for w in result.waiting]
+            failure = _failure(result.summary) if result.status == "failed" else None
+            run.journal.finish(result.status, state, result.summary.to_dict(), failure, waiting)
         run.emit(RunCompleted(run.id, graph.name, result.success, result.summary.total_duration))
         await _flush(run)
         return result
 
-    async def _execute(self, run: _Run, initial: State) -> State:
-        await self._walk(run, run.branches.start(run.graph.entry, initial))
+    async def _execute(self, run: _Run, initial: State, starting: list[Branch]) -> State:
+        if len(starting) == 1:
+            await self._walk(run, starting[0])
+        else:
+            for branch in starting:
+                run.tasks.add(asyncio.ensure_future(self._walk(run, branch, arriving=True)))
         while run.tasks:
             done, _ = await asyncio.wait(run.tasks, return_when=asyncio.FIRST_EXCEPTION)
             run.tasks -= done
@@ -291,15 +433,26 @@ class GraphRunnerService:
             branch = arrived
         while branch.node is not None:
             step = self._step(run, branch.node)
-            branch.state, success, chosen = await self._run_node(run, step, branch.state)
-            targets = step.next_nodes(branch.state, success)
-            if chosen is not None:
-                targets = _chosen(run.graph, step.node, chosen, targets)
+            try:
+                ran = await self._run_node(run, step, branch.state)
+            except _Parked as parked:
+                run.waiting.append(Waiting(step.node.name, parked.pause))
+                run.branches.park(branch)
+                return
+            branch.state = ran.state
+            targets = step.next_nodes(branch.state, ran.success)
+            if ran.chosen is not None:
+                targets = _chosen(run.graph, step.node, ran.chosen, targets)
             if len(targets) > 1:
-                for child in run.branches.fork(branch, list(targets)):
+                children = run.branches.fork(branch, list(targets))
+                if run.journal is not None:
+                    _checkpoint(run, branch, ran, targets, children)
+                for child in children:
                     task = asyncio.ensure_future(self._walk(run, child, arriving=True))
                     run.tasks.add(task)
                 return
+            if run.journal is not None:
+                _checkpoint(run, branch, ran, targets)
             branch.node = targets[0] if targets else None
             if branch.node is not None and not run.branches.alone:
                 arrived = await self._arrive(run, branch)
@@ -309,9 +462,7 @@ class GraphRunnerService:
         run.ended.append(branch)
         run.branches.end(branch)
 
-    async def _run_node(
-        self, run: _Run, step: _Step, state: State
-    ) -> tuple[State, bool, str | None]:
+    async def _run_node(self, run: _Run, step: _Step, state: State) -> _Ran:
         """Run one node's agent — with its timeout and retries — and make the new state."""
         node = step.node
         inputs = self._state.inputs(state, step.fields, node.name)
@@ -321,12 +472,17 @@ class GraphRunnerService:
             run.emit(NodeStarted(run.id, run.graph.name, node.name, attempt, inputs, started))
             child: ExecutionSummary | None = None
             try:
-                value = await self._call(run, step, inputs)
+                if node.name in run.answers:  # resumed with a person's answer: it is the output
+                    value = run.answers.pop(node.name)
+                else:
+                    value = await self._call(run, step, inputs)
+                if isinstance(value, Pause):
+                    value = await _answer(run, node.name, value)
                 if step.subgraph is not None:
                     value, child = _subgraph_value(step, value)
                 value, outputs, success, error, usage, chosen = _outcome(node, value)
-            except RunCancelled:
-                raise  # a subgraph's run was cancelled: so is this one
+            except (RunCancelled, _Parked):
+                raise  # a subgraph's run was cancelled (so is this one), or a person must answer
             except Exception as exc:
                 value, outputs, success = None, {}, False
                 error, usage, chosen = str(exc) or type(exc).__name__, None, None
@@ -344,7 +500,7 @@ class GraphRunnerService:
                 logger.info("node %r failed: %s", node.name, error, exc_info=_debugging())
             took = run.clock.now() - started
             if success:
-                event: Event = NodeCompleted(
+                event: NodeCompleted | NodeFailed = NodeCompleted(
                     run.id, run.graph.name, node.name, attempt, value, took, started, child, usage
                 )
             else:
@@ -361,13 +517,16 @@ class GraphRunnerService:
                     usage,
                 )
             run.emit(event)
-            return self._state.updated(state, outputs, success, error), success, chosen
+            new = self._state.updated(state, outputs, success, error)
+            return _Ran(new, success, chosen, event, outputs)
 
     async def _call(self, run: _Run, step: _Step, inputs: dict[str, Any]) -> Any:
         """The agent's return value; sync agents go to the thread pool when others run too."""
         work: Awaitable[Any]
         if step.subgraph is not None:
-            work = self.arun(step.subgraph, inputs, handlers=run.extra, parent_run_id=run.id)
+            work = self.arun(
+                step.subgraph, inputs, handlers=run.extra, parent_run_id=run.id, ask=run.ask
+            )
         elif step.is_async:
             work = step.process(step.owner, inputs)
         elif step.timeout is None and run.branches.alone and run.limit is None:
@@ -495,6 +654,9 @@ class GraphRunnerService:
 
     def _final_state(self, run: _Run, initial: State) -> State:
         """The last branch's state; branches that ended apart are merged like at a join."""
+        if run.waiting:  # stopped for answers: the state so far
+            states = [b.state for b in (*run.ended, *run.branches.live.values())]
+            return states[-1] if states else initial
         if len(run.ended) == 1:
             return run.ended[0].state
         if not run.ended:
@@ -519,6 +681,11 @@ class GraphRunnerService:
         summary = replace(partial.summary, success=False)  # it stopped: it did not succeed
         error.result = replace(partial, success=False, summary=summary)
         took = summary.total_duration
+        if run.journal is not None:
+            status: Literal["cancelled", "failed"] = (
+                "cancelled" if isinstance(error, RunCancelled) else "failed"
+            )
+            run.journal.finish(status, partial.final_state, summary.to_dict(), error.message)
         if isinstance(error, RunCancelled):
             run.emit(RunCancelledEvent(run.id, run.graph.name, took))
         else:
@@ -528,12 +695,15 @@ class GraphRunnerService:
 
     def _result(self, run: _Run, state: State) -> ExecutionResult:
         summary = run.tracker.get_summary()
+        if run.waiting:  # not finished, so not a success
+            summary = replace(summary, success=False)
         return ExecutionResult(
             graph_name=run.graph.name,
             final_state=self._state.to_dict(state),
             success=summary.success,
             summary=summary,
             run_id=run.id,
+            waiting=tuple(run.waiting),
         )
 
     def _threads(self) -> concurrent.futures.ThreadPoolExecutor:
@@ -580,6 +750,14 @@ async def _no_process(inputs: Mapping[str, Any]) -> None:
 def _subgraph_value(step: _Step, result: ExecutionResult) -> tuple[Any, ExecutionSummary]:
     """The ``graph`` node's return value (or ``Failure``) from its child run's result."""
     assert step.spec is not None
+    if result.waiting:
+        asking = result.waiting[0].node
+        error = (
+            f"subgraph '{result.graph_name}' stopped to wait for a person at '{asking}'; a "
+            "subgraph's questions can only be answered at once (in a terminal, or with ask=) — "
+            "move the question into this graph to wait for it"
+        )
+        return Failure(error), result.summary
     value = parent_output(step.node, step.spec, result.final_state)
     if result.success:
         return value, result.summary
@@ -597,6 +775,68 @@ def _retry_delay(policy: RetryPolicy | None, error: Exception, attempt: int) -> 
     if delay is None or not isinstance(hint, int | float):
         return delay
     return max(delay, float(hint))
+
+
+class _Ran(NamedTuple):
+    """What running a node gave: the new state, the outcome, and what the node wrote."""
+
+    state: State
+    success: bool
+    chosen: str | None
+    event: NodeCompleted | NodeFailed
+    outputs: Mapping[str, Any]
+
+
+async def _answer(run: _Run, node: str, pause: Pause) -> Any:
+    """The node's value from a person asked right now, or ``_Parked`` when nobody can be."""
+    if run.ask is None or pause.kind == "suspend":
+        raise _Parked(pause)
+    try:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # driven without a loop: nothing else runs meanwhile
+            reply = run.ask(node, pause)
+        else:  # other branches go on while the person thinks
+            reply = await loop.run_in_executor(None, run.ask, node, pause)
+    except EOFError:  # nobody answered after all (end of input): wait for a resume
+        raise _Parked(pause) from None
+    return answer_value(pause, reply)
+
+
+def _checkpoint(
+    run: _Run,
+    branch: Branch,
+    ran: _Ran,
+    targets: tuple[str, ...],
+    children: Sequence[Branch] = (),
+) -> None:
+    """Save the node's writes and where its branch goes next (a fork: the new branches)."""
+    assert run.journal is not None
+    event, state = ran.event, ran.state
+    keys = (*ran.outputs, SUCCESS_KEY) if ran.success else (*ran.outputs, SUCCESS_KEY, ERROR_KEY)
+    writes = {key: state[key] for key in keys}  # exactly what the new state holds
+    run.journal.node(
+        branch.id,
+        event.node,
+        event.attempt,
+        ran.success,
+        None if ran.success else state[ERROR_KEY],
+        event.time - run.t0,
+        event.duration,
+        writes,
+        targets,
+        children[0].lineage[-1][0] if children else None,
+        [child.id for child in children],
+    )
+
+
+def _failure(summary: ExecutionSummary) -> str | None:
+    """Why a finished run failed, for the run store: its last failed node and that error."""
+    if not summary.failed_nodes:
+        return None  # a custom success policy said no
+    node = summary.failed_nodes[-1]
+    errors = [r.error for r in summary.node_results if r.node == node and not r.success]
+    return f"node '{node}' failed: {errors[-1]}" if errors else f"node '{node}' failed"
 
 
 def _emit_chunk(run: _Run, node: str, text: str) -> None:

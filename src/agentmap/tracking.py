@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -137,6 +137,21 @@ class ExecutionTracker:
         on = self._on.get(type(event))
         if on is not None:
             on(event)
+
+    def restore(self, results: Iterable[NodeResult], elapsed: float, start_time: float) -> None:
+        """Begin with the nodes an earlier process of this run finished (when resuming it).
+
+        ``elapsed`` is how long that process ran, ``start_time`` when the run began (epoch).
+        """
+        for result in results:
+            self._path.append(result.node)
+            self._last_success = result.success
+            if not result.success:
+                self._failed[result.node] = None
+            if self._records:
+                self._results.append(result)
+        self._t0 -= elapsed
+        self._start_time = start_time
 
     def track_node_start(
         self, node: str, inputs: Mapping[str, Any] | None = None, *, attempt: int = 1

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar, overload
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +27,27 @@ class Failure:
 
     error: str
     value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Return this from ``process`` to stop and wait for a person (or for ``agentmap resume``).
+
+    ``kind`` is ``text`` (a free answer), ``approval`` (approve or reject), ``choice`` (one of
+    ``options``) or ``suspend`` (no question: wait until resumed). In a terminal the CLI asks
+    right away; elsewhere the run stops as ``waiting`` and ``agentmap resume RUN_ID --value ...``
+    (or ``resume_run``) puts the answer in the node's Output_Field.
+
+    >>> Pause("Ship it?", kind="approval").kind
+    'approval'
+    """
+
+    question: str
+    kind: Literal["text", "approval", "choice", "suspend"] = "text"
+    options: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "kind": self.kind, "options": list(self.options)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +156,11 @@ class Agent:
         Agents that need configuration (model providers) or to know the graph (an
         orchestrator choosing among nodes) override this; the default does nothing.
         """
+
+    @classmethod
+    def context_problem(cls, context: Mapping[str, Any] | str | None) -> str | None:
+        """What is wrong with a node's Context for this agent, found before any run (or None)."""
+        return None
 
     def state_keys(self) -> tuple[str, ...]:
         """State keys the agent reads besides its Input_Fields (a memory key, say)."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentmap.agents.base import Agent, Failure
+from agentmap.agents.human import HumanAgent, SuspendAgent
 
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "n", "off", "fail", "failure", "none", "null"})
 
@@ -100,4 +101,6 @@ BUILTIN_AGENTS: tuple[type[Agent], ...] = (
     FailureAgent,
     BranchingAgent,
     InputAgent,
+    HumanAgent,
+    SuspendAgent,
 )

@@ -90,6 +90,13 @@ class AgentCatalog:
             f"installed{hint}"
         )
 
+    def context_problem(
+        self, agent_type: str, context: Mapping[str, Any] | str | None
+    ) -> str | None:
+        """What the agent class finds wrong with a node's Context, or None."""
+        cls = _agent_class(self._sources.get(type_name_of(agent_type)))
+        return None if cls is None else cls.context_problem(context)
+
     def is_async(self, agent_type: str) -> bool:
         """Whether agents of this type are ``async def`` (and so need an event loop)."""
         return self._async.get(type_name_of(agent_type), False)

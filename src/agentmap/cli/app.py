@@ -12,7 +12,9 @@ from agentmap._version import __version__
 from agentmap.cli.convert import convert, schema
 from agentmap.cli.graph import graph
 from agentmap.cli.init import init
+from agentmap.cli.resume import resume
 from agentmap.cli.run import run
+from agentmap.cli.runs import runs_app
 from agentmap.cli.scaffold import scaffold
 from agentmap.cli.validate import validate
 
@@ -24,12 +26,14 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command(no_args_is_help=True)(run)
+app.command(no_args_is_help=True)(resume)
 app.command(no_args_is_help=True)(validate)
 app.command(no_args_is_help=True)(scaffold)
 app.command(name="graph", no_args_is_help=True)(graph)
 app.command(no_args_is_help=True)(convert)
 app.command()(schema)
 app.command()(init)
+app.add_typer(runs_app, name="runs")
 
 
 def _version(value: bool) -> None:

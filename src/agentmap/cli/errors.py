@@ -11,7 +11,13 @@ import typer
 from rich.text import Text
 
 from agentmap.cli.render import render_problems, stderr
-from agentmap.exceptions import AgentMapError, GraphValidationError, RunCancelled, RunError
+from agentmap.exceptions import (
+    AgentMapError,
+    GraphValidationError,
+    RunCancelled,
+    RunError,
+    StoreError,
+)
 
 
 class ExitCode(IntEnum):
@@ -19,8 +25,10 @@ class ExitCode(IntEnum):
 
     OK = 0  # the graph ran and succeeded (validate: the file is valid)
     FAILED = 1  # the graph ran and failed per the success policy (validate: problems found)
-    BAD_INPUT = 2  # bad file, graph, state, config or flag; nothing ran
+    BAD_INPUT = 2  # bad file, graph, state, config or flag (or run id); nothing ran
+    WAITING = 3  # the run stopped to wait for a person's answer: `agentmap resume` it
     INTERNAL = 70  # a bug in agentmap itself
+    STORE = 74  # the run store can't be opened, read or written (EX_IOERR)
     CANCELLED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
@@ -28,6 +36,8 @@ def exit_code_for(error: AgentMapError) -> ExitCode:
     """A run that stopped part-way (``RunError``) ran and failed; everything else is bad input."""
     if isinstance(error, RunCancelled):
         return ExitCode.CANCELLED
+    if isinstance(error, StoreError):
+        return ExitCode.STORE
     return ExitCode.FAILED if isinstance(error, RunError) else ExitCode.BAD_INPUT
 
 
@@ -52,6 +62,8 @@ def reported_errors(debug: bool) -> Iterator[None]:
             render_problems(error.problems, error.warnings)
         else:
             stderr().print(Text.assemble(("error: ", "bold red"), error.message))
+        if error.hint:
+            stderr().print(Text(error.hint, style="dim"))
         raise typer.Exit(exit_code_for(error)) from None
     except Exception as error:
         if debug:

@@ -33,3 +33,11 @@ VerboseOption = Annotated[
     int, typer.Option("--verbose", "-v", count=True, help="Log more to stderr: -v info, -vv debug.")
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+NoInputOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-input",
+        help="Never ask at the terminal: a node that asks a person stops the run as waiting "
+        "(exit 3) for `agentmap resume`.",
+    ),
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -63,19 +64,23 @@ def render_report(report: ValidationReport) -> None:
 def render_result(result: ExecutionResult, policy: str | None = "all_nodes") -> None:
     """The path a run took, then the final state (and why a recovered run counts as failed)."""
     summary = result.summary
-    mark, style = ("✔", "green") if result.success else ("✘", "red")
-    verdict = "succeeded" if result.success else "failed"
+    mark, style = {"succeeded": ("✔", "green"), "failed": ("✘", "red")}.get(
+        result.status, ("⏸", "yellow")
+    )
     stdout().print(
         Text.assemble(
             (f"{mark} ", style),
             (result.graph_name, "bold"),
-            f" {verdict} in {_duration(summary.total_duration)} "
+            f" {result.status} after {format_duration(summary.total_duration)} "
+            if result.waiting
+            else f" {result.status} in {format_duration(summary.total_duration)} ",
             f"({_count(len(summary.execution_path), 'node')})",
         )
     )
     stdout().print(_path_table(result))
     stdout().print(_state_table(result.final_state))
-    if not result.success and summary.final_node_success and policy == "all_nodes":
+    recovered = not result.success and summary.final_node_success and not result.waiting
+    if recovered and policy == "all_nodes":
         failed = ", ".join(summary.failed_nodes)
         stderr().print(
             f"note: the run recovered, but {failed} failed on the way, and the success policy "
@@ -106,15 +111,22 @@ def _path_table(result: ExecutionResult) -> Table:
     for index, record in enumerate(summary.node_results, 1):
         outcome = Text("success", "green") if record.success else Text("failure", "red")
         usage = [_usage(record.usage)] if tokens else []
-        cells: list[Text | str] = [str(index), record.node, outcome, _duration(record.duration)]
+        cells: list[Text | str] = [
+            str(index),
+            record.node,
+            outcome,
+            format_duration(record.duration),
+        ]
         cells += usage
         table.add_row(*cells, record.error or "")
     blank = [""] * (2 if tokens else 1)
     if not summary.node_results:  # execution.tracking.enabled is off: the path is all there is
         for index, node in enumerate(summary.execution_path, 1):
             table.add_row(str(index), node, "", "", *blank)
-    for node in summary.unfinished:  # the run stopped while these ran
-        table.add_row("", node, Text("interrupted", "yellow"), "", *blank)
+    waiting = {w.node for w in result.waiting}
+    for node in summary.unfinished:  # the run stopped while these ran (or asked a person)
+        label = "waiting" if node in waiting else "interrupted"
+        table.add_row("", node, Text(label, "yellow"), "", *blank)
     if tokens:
         table.caption = f"Total tokens (prompt + completion): {_usage(summary.usage)}"
         table.caption_justify = "left"
@@ -134,11 +146,12 @@ def _state_table(state: dict[str, Any]) -> Table:
     table.add_column("Key", style="bold")
     table.add_column("Value", overflow="fold")
     for key, value in state.items():
-        table.add_row(key, _value(value))
+        table.add_row(key, format_value(value))
     return table
 
 
-def _value(value: Any) -> Text:
+def format_value(value: Any) -> Text:
+    """A state value for a table cell: text as it is, anything else as JSON (else its repr)."""
     if isinstance(value, str):
         return Text(value)
     try:
@@ -151,9 +164,34 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """Seconds in the unit that reads best: ``85 µs``, ``12.3 ms``, ``4.56 s``."""
     if seconds < 1e-3:
         return f"{seconds * 1e6:.0f} µs"
     if seconds < 1:
         return f"{seconds * 1e3:.1f} ms"
     return f"{seconds:.2f} s"
+
+
+def render_waiting(result: ExecutionResult, resume: str) -> None:
+    """What a waiting run asks, and the exact commands that answer it (``resume`` + flags)."""
+    err = stderr()
+    err.print(Text(f"run {result.run_id} is waiting for an answer:", style="bold yellow"))
+    for waiting in result.waiting:
+        pause = waiting.pause
+        err.print(Text.assemble("  ", (waiting.node, "bold"), f": {pause.question}"))
+        for number, option in enumerate(pause.options, 1):
+            err.print(f"    {number}. {option}")
+    err.print("answer with:")
+    node = f" --node {shlex.quote(result.waiting[0].node)}" if len(result.waiting) > 1 else ""
+    for flags in answer_flags(result.waiting[0].pause.kind):
+        err.print(f"  {resume}{node} {flags}".rstrip())
+
+
+def answer_flags(kind: str) -> tuple[str, ...]:
+    """The ``agentmap resume`` flags that answer a question of ``kind``, one line each."""
+    return {
+        "approval": ("--approve", "--reject"),
+        "choice": ("--choice N",),
+        "suspend": ("", "--value '...'"),
+    }.get(kind, ("--value '...'",))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ import typer
 from rich.text import Text
 
 from agentmap.api import run_graph
+from agentmap.cli.ask import ask, can_ask
 from agentmap.cli.errors import ExitCode, reported_errors
 from agentmap.cli.logs import configure_logging
 from agentmap.cli.options import (
@@ -21,9 +23,10 @@ from agentmap.cli.options import (
     DebugOption,
     GraphFileArgument,
     GraphOption,
+    NoInputOption,
     VerboseOption,
 )
-from agentmap.cli.render import render_json, render_result, stderr
+from agentmap.cli.render import render_json, render_result, render_waiting, stderr
 from agentmap.config import Settings, load_settings
 from agentmap.container import build_container
 from agentmap.events import Event, Handler, NodeOutputChunk
@@ -84,11 +87,12 @@ def run(
             help="Run again each time the graph, its agents, functions, prompts or config change.",
         ),
     ] = False,
+    no_input: NoInputOption = False,
     config: ConfigOption = None,
     verbose: VerboseOption = 0,
     debug: DebugOption = False,
 ) -> None:
-    """Run a graph. Exit 0 if it succeeded, 1 if it failed, 2 on bad input."""
+    """Run a graph. Exit 0 if it succeeded, 1 if it failed, 2 on bad input, 3 if it waits."""
     if timeout is not None and timeout <= 0:
         raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
     if watch:
@@ -116,17 +120,54 @@ def run(
                     config=container,
                     handlers=handlers,
                     timeout=timeout,
+                    ask=ask if can_ask(no_input) else None,
                 )
         except RunError as error:
             if streaming:
                 sys.stdout.write("\n")
             if error.result is not None:
-                _show(error.result, as_json, None, error=error.message)  # no recovery note
+                show(error.result, as_json, None, error=error.message)  # no recovery note
+                error.hint = resume_hint(error.result, settings, config)
             raise
         if streaming:
             sys.stdout.write("\n")  # end the streamed text before the result table
-        _show(result, as_json, policy)
-    raise typer.Exit(ExitCode.OK if result.success else ExitCode.FAILED)
+        show(result, as_json, policy)
+        show_resume_hint(result, settings, config)
+    raise typer.Exit(exit_code_of(result))
+
+
+def exit_code_of(result: ExecutionResult) -> ExitCode:
+    """0 succeeded, 1 failed, 3 waiting for an answer."""
+    if result.waiting:
+        return ExitCode.WAITING
+    return ExitCode.OK if result.success else ExitCode.FAILED
+
+
+def show_resume_hint(result: ExecutionResult, settings: Settings, config: Path | None) -> None:
+    """After a run that waits or failed: the exact command that carries it on."""
+    command = resume_command(result, settings, config)
+    if command is None:
+        return
+    if result.waiting:
+        render_waiting(result, command)
+    elif not result.success:
+        stderr().print(Text(f"to carry this run on: {command}", style="dim"))
+
+
+def resume_hint(result: ExecutionResult, settings: Settings, config: Path | None) -> str | None:
+    """The line that tells how to carry on a run that stopped part-way, if it can be."""
+    command = resume_command(result, settings, config)
+    return f"to carry this run on: {command}" if command else None
+
+
+def resume_command(result: ExecutionResult, settings: Settings, config: Path | None) -> str | None:
+    """``agentmap resume RUN_ID [--config FILE]``, or None when the run wasn't checkpointed."""
+    if not result.run_id or not settings.storage.enabled or not settings.storage.checkpoints:
+        return None
+    command = f"agentmap resume {result.run_id}"
+    if config is not None:
+        command += f" --config {shlex.quote(str(config))}"
+    return command
 
 
 def _watch(
@@ -159,6 +200,7 @@ def _watch(
         record=None,
         replay=None,
         watch=False,
+        no_input=False,
         config=config,
         verbose=verbose,
         debug=debug,
@@ -229,7 +271,7 @@ def parse_state(text: str | None) -> Any:
         ) from exc
 
 
-def _show(
+def show(
     result: ExecutionResult, as_json: bool, policy: str | None, error: str | None = None
 ) -> None:
     if not as_json:

@@ -37,6 +37,8 @@ def _check_node(
 ) -> Iterator[Problem]:
     if (missing := agents.missing_requirement(node.agent_type)) is not None:
         yield problem_at(graph, node, "AgentType", missing)
+    if (wrong := agents.context_problem(node.agent_type, node.context)) is not None:
+        yield problem_at(graph, node, "Context", wrong)
     if not agents.has(node.agent_type):
         hint = did_you_mean(node.agent_type, agents.types())
         yield problem_at(

@@ -1,0 +1,429 @@
+"""``agentmap runs``: the run history — list, show, stats, export and prune the stored runs.
+
+Each command opens the run store ``storage.url`` names, calls one function of ``RunStore`` or
+``agentmap.store.analytics`` and draws the answer. The analytics module (pandas, pyarrow)
+is imported by the commands that use it, so other commands don't pay for it.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from agentmap.api import open_run_store
+from agentmap.cli.errors import reported_errors
+from agentmap.cli.options import ConfigOption, DebugOption
+from agentmap.cli.render import (
+    answer_flags,
+    format_duration,
+    format_value,
+    render_json,
+    stderr,
+    stdout,
+)
+from agentmap.config import load_settings
+from agentmap.store.records import RESUMABLE, STATUSES, Status
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from agentmap.store.analytics import ExportFormat, Step
+    from agentmap.store.records import RunRecord
+
+runs_app = typer.Typer(
+    help="Run history: list, show, stats, export and prune the stored runs.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+STYLES = {
+    "succeeded": "green",
+    "failed": "red",
+    "crashed": "red",
+    "waiting": "yellow",
+    "cancelled": "yellow",
+    "running": "cyan",
+}
+_HEAVY = ("initial_state", "final_state", "summary", "node_hashes")  # not read by `list`
+
+
+def _valid_status(value: str | None) -> str | None:
+    if value is not None and value not in STATUSES:
+        raise typer.BadParameter(
+            f"'{value}' is not a run status — use one of {', '.join(STATUSES)}"
+        )
+    return value
+
+
+def _valid_format(value: str | None) -> str | None:
+    if value is not None and value not in ("csv", "parquet"):
+        raise typer.BadParameter(f"'{value}' is not an export format — use csv or parquet")
+    return value
+
+
+GraphFilter = Annotated[
+    str | None,
+    typer.Option("--graph", "-g", help="Only runs of this graph.", show_default=False),
+]
+StatusFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--status",
+        help=f"Only runs with this status: {', '.join(STATUSES)}.",
+        callback=_valid_status,
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")
+]
+
+
+@runs_app.command("list")
+def list_runs(
+    graph: GraphFilter = None,
+    status: StatusFilter = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=0, help="Show at most this many runs (0: all).")
+    ] = 20,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """List the stored runs, newest first: id, graph, status, start time, duration, nodes."""
+    from agentmap.store.analytics import node_counts
+
+    with reported_errors(debug), open_run_store(config) as store:
+        records = store.list(graph=graph, status=_status(status), limit=limit or None)
+        counts = node_counts(store, [record.id for record in records])
+        if as_json:
+            render_json({"runs": [_listed(r, counts[r.id]) for r in records]})
+        elif records:
+            stdout().print(_runs_table(records, counts))
+        else:
+            stderr().print(f"no runs{_filters(graph, status)} in the run store {store.location}")
+
+
+@runs_app.command()
+def show(
+    run_id: Annotated[
+        str,
+        typer.Argument(
+            help="The run's id, or its first characters (as `agentmap runs list` shows).",
+            show_default=False,
+        ),
+    ],
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show one run: its header, the path it took, its final state (or the state so far)."""
+    from agentmap.store.analytics import run_path, state_so_far
+
+    with reported_errors(debug), open_run_store(config) as store:
+        record = store.get(run_id)
+        checkpoints = store.checkpoints(record.id)
+        path = run_path(record, checkpoints)
+        state = state_so_far(record, checkpoints)
+        resume = _resume_command(record, config)
+        if as_json:
+            steps = [step._asdict() for step in path]
+            render_json({"run": record.to_dict(), "path": steps, "state": state, "resume": resume})
+        else:
+            _render_run(record, path, state, resume)
+
+
+@runs_app.command()
+def stats(
+    graph: GraphFilter = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Per node: runs, times run, success rate, p50 and p95 duration (needs pandas)."""
+    from agentmap.store.analytics import node_stats
+
+    with reported_errors(debug), open_run_store(config) as store:
+        frame = node_stats(store, graph)
+        if as_json:
+            render_json({"nodes": [_plain(row) for row in frame.to_dict(orient="records")]})
+        elif len(frame):
+            stdout().print(_stats_table(frame))
+        else:
+            stderr().print(f"no node runs{_filters(graph, None)} in the run store {store.location}")
+
+
+@runs_app.command()
+def export(
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv or parquet (default: from --output's suffix, else csv).",
+            callback=_valid_format,
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write (default: runs.csv / runs.parquet here).",
+            show_default=False,
+        ),
+    ] = None,
+    graph: GraphFilter = None,
+    status: StatusFilter = None,
+    nodes: Annotated[
+        bool, typer.Option("--nodes", help="One row per node run instead of one per run.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+    config: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Write the runs (or, with --nodes, every node run) to a csv or parquet file."""
+    from agentmap.store.analytics import export_runs
+
+    chosen = _format(format, output)
+    target = output or Path(f"runs.{chosen}")
+    _check_target(target, force)
+    with reported_errors(debug), open_run_store(config) as store:
+        count = export_runs(store, target, chosen, graph=graph, status=_status(status), nodes=nodes)
+        noun = "node run" if nodes else "run"
+        stdout().print(f"wrote {count} {noun}{'s' if count != 1 else ''} to {target}")
+
+
+@runs_app.command()
+def prune(
+    days: Annotated[
+        float | None,
+        typer.Option(
+            "--days",
+            min=0,
+            help="Delete runs older than this many days (default: storage.retention_days).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Delete old finished runs and their checkpoints now; waiting and running runs are kept."""
+    with reported_errors(debug):
+        settings = load_settings(config)
+        keep = settings.storage.retention_days if days is None else days
+        if days is None and not keep:
+            stderr().print(
+                "storage.retention_days is 0 (keep every run), so nothing was deleted — "
+                "pass --days N to prune now"
+            )
+            return
+        # Opening a store prunes it when due; off here, so the count below is the whole count.
+        storage = settings.storage.model_copy(update={"retention_days": 0})
+        with open_run_store(settings.model_copy(update={"storage": storage})) as store:
+            deleted = store.prune(keep)
+        noun = "run" if deleted == 1 else "runs"
+        stdout().print(f"deleted {deleted} {noun} older than {keep:g} days from {store.location}")
+
+
+# --- arguments
+
+
+def _status(value: str | None) -> Status | None:
+    return cast("Status | None", value)  # checked by _valid_status
+
+
+def _format(given: str | None, output: Path | None) -> ExportFormat:
+    """``--format``, else what ``--output``'s suffix says, else csv."""
+    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    chosen = given or (suffix if suffix in ("csv", "parquet") else "csv")
+    return cast("ExportFormat", chosen)
+
+
+def _check_target(target: Path, force: bool) -> None:
+    if target.exists() and not force:
+        raise typer.BadParameter(
+            f"{target} already exists — pass --force to replace it, or --output another file",
+            param_hint="'--output'",
+        )
+    if not target.parent.is_dir():
+        raise typer.BadParameter(
+            f"no folder {target.parent} to write into", param_hint="'--output'"
+        )
+
+
+def _filters(graph: str | None, status: str | None) -> str:
+    words = [f"of graph '{graph}'" if graph else "", f"with status {status}" if status else ""]
+    return "".join(f" {word}" for word in words if word)
+
+
+def _resume_command(record: RunRecord, config: Path | None) -> str | None:
+    """``agentmap resume ID`` (with the same ``--config``) for a run that can be carried on."""
+    if record.status not in RESUMABLE or not record.checkpoints:
+        return None
+    command = f"agentmap resume {record.id}"
+    if config is not None:
+        command += f" --config {shlex.quote(str(config))}"
+    return command
+
+
+# --- drawing
+
+
+def _runs_table(records: list[RunRecord], counts: dict[str, int]) -> Table:
+    table = Table(show_edge=False)
+    table.add_column("Run", style="bold")
+    table.add_column("Graph")
+    table.add_column("Status")
+    table.add_column("Started")
+    table.add_column("Duration", justify="right")
+    table.add_column("Nodes", justify="right")
+    for record in records:
+        table.add_row(
+            record.id[:12],
+            record.graph_name,
+            Text(record.status, STYLES.get(record.status, "")),
+            _local(record.started_at),
+            _seconds(record.duration),
+            str(counts[record.id]) if record.checkpoints else "",
+        )
+    return table
+
+
+def _listed(record: RunRecord, nodes: int) -> dict[str, Any]:
+    """A run as ``list --json`` shows it: the record without what listings don't read."""
+    data = {key: value for key, value in record.to_dict().items() if key not in _HEAVY}
+    data["nodes"] = nodes if record.checkpoints else None
+    return data
+
+
+def _render_run(
+    record: RunRecord, path: list[Step], state: dict[str, Any], resume: str | None
+) -> None:
+    out = stdout()
+    for label, value in _header(record):
+        out.print(Text.assemble((f"{label:<10}", "bold"), value))
+    out.print()
+    out.print(_path_table(record, path))
+    out.print()
+    title = "Final state" if record.status == "succeeded" else "State so far"
+    out.print(_state_table(state, title))
+    if record.status == "waiting":
+        _render_questions(record, resume)
+    elif resume is not None:
+        out.print()
+        out.print(Text(f"to carry this run on: {resume}", style="dim"))
+
+
+def _header(record: RunRecord) -> list[tuple[str, Text]]:
+    lines = [
+        ("Run", Text(record.id)),
+        ("Graph", Text(record.graph_name)),
+        ("File", Text(record.graph_file or "(a graph built in Python)")),
+        ("Status", Text(record.status, STYLES.get(record.status, ""))),
+        ("Started", Text(_local(record.started_at))),
+        ("Duration", Text(_seconds(record.duration) or "-")),
+    ]
+    if record.error:
+        lines.append(("Error", Text(record.error, "red")))
+    return lines
+
+
+def _path_table(record: RunRecord, path: list[Step]) -> Table:
+    table = Table(title="Execution path", title_justify="left", show_edge=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("Node", style="bold")
+    table.add_column("Outcome")
+    table.add_column("Duration", justify="right")
+    table.add_column("Error", overflow="fold")
+    for index, step in enumerate(path, 1):
+        table.add_row(
+            str(index), step.node, _outcome(step), _seconds(step.duration), step.error or ""
+        )
+    asking = {str(question.get("node")) for question in record.waiting}
+    for node in (record.summary or {}).get("unfinished", []):  # the run stopped during these
+        table.add_row("", node, Text("waiting" if node in asking else "interrupted", "yellow"))
+    return table
+
+
+def _outcome(step: Step) -> Text:
+    if step.success is None:
+        return Text("")
+    text = Text("success", "green") if step.success else Text("failure", "red")
+    if step.attempt > 1:
+        text.append(f" (attempt {step.attempt})", "dim")
+    return text
+
+
+def _state_table(state: dict[str, Any], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False)
+    table.add_column("Key", style="bold")
+    table.add_column("Value", overflow="fold")
+    for key, value in state.items():
+        table.add_row(key, format_value(value))
+    return table
+
+
+def _render_questions(record: RunRecord, resume: str | None) -> None:
+    """What a waiting run asks, and the exact commands that answer it."""
+    out = stdout()
+    out.print()
+    out.print(Text("waiting for an answer:", style="bold yellow"))
+    for question in record.waiting:
+        out.print(
+            Text.assemble(
+                "  ", (str(question.get("node")), "bold"), ": ", str(question.get("question", ""))
+            )
+        )
+        for number, option in enumerate(question.get("options") or [], 1):
+            out.print(f"    {number}. {option}")
+    if resume is None or not record.waiting:
+        return
+    first = record.waiting[0]
+    node = f" --node {shlex.quote(str(first['node']))}" if len(record.waiting) > 1 else ""
+    out.print("answer with:")
+    for flags in answer_flags(str(first.get("kind", "text"))):
+        out.print(f"  {resume}{node} {flags}".rstrip())
+
+
+def _stats_table(frame: pd.DataFrame) -> Table:
+    table = Table(show_edge=False)
+    for name in ("Graph", "Node"):
+        table.add_column(name, style="bold" if name == "Node" else "")
+    for name in ("Runs", "Count", "Success", "p50", "p95"):
+        table.add_column(name, justify="right")
+    for graph, node, runs, count, rate, p50, p95 in frame.itertuples(index=False, name=None):
+        table.add_row(
+            str(graph),
+            str(node),
+            str(runs),
+            str(count),
+            f"{rate * 100:.1f}%",
+            _seconds(p50),
+            _seconds(p95),
+        )
+    return table
+
+
+def _plain(row: dict[Any, Any]) -> dict[str, Any]:
+    """A stats row with NaN (no durations recorded) as null: JSON has no NaN."""
+    return {
+        str(key): None if isinstance(value, float) and math.isnan(value) else value
+        for key, value in row.items()
+    }
+
+
+def _local(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _seconds(seconds: float | None) -> str:
+    return "" if seconds is None or math.isnan(seconds) else format_duration(seconds)

@@ -1,0 +1,77 @@
+"""State values to JSON text and back, exactly: what a checkpoint holds must come back the same.
+
+JSON has no tuple, so a tuple is written as ``{"__tuple__": [...]}`` and read back as a tuple
+(and a mapping whose only key is a tag as ``{"__mapping__": [[key, value]]}``, so it reads
+back as itself). Anything else JSON can't hold exactly (sets, bytes, objects, non-text mapping
+keys) is refused with the key path that holds it — never pickled, never silently turned into
+something else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+TUPLE_TAG = "__tuple__"
+MAPPING_TAG = "__mapping__"
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class UnsavableValue(ValueError):
+    """A value JSON can't hold exactly; ``path`` is where it sits (``report.items[2]``)."""
+
+    def __init__(self, path: str, value: Any) -> None:
+        super().__init__(f"'{path}' holds a {type(value).__name__}, which can't be saved as JSON")
+        self.path = path
+        self.kind = type(value).__name__
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    """``data`` as compact JSON text; ``UnsavableValue`` names the first key JSON can't hold."""
+    return json.dumps(_plain_mapping(data, None), separators=(",", ":"))
+
+
+def dumps_value(value: Any, path: str) -> str:
+    """One value as JSON text (``path`` names it in an error)."""
+    return json.dumps(_plain(value, path), separators=(",", ":"))
+
+
+def loads(text: str | None) -> Any:
+    """What ``dumps`` wrote, with its tuples back."""
+    if text is None:
+        return None
+    return json.loads(text, object_hook=_tuples)
+
+
+def _plain(value: Any, path: str) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, list):
+        return [_plain(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, tuple):
+        return {TUPLE_TAG: [_plain(item, f"{path}[{i}]") for i, item in enumerate(value)]}
+    if isinstance(value, Mapping):
+        return _plain_mapping(value, path)
+    raise UnsavableValue(path, value)
+
+
+def _plain_mapping(value: Mapping[Any, Any], path: str | None) -> dict[str, Any]:
+    """``path`` is None for the state itself, whose keys are paths of their own."""
+    plain = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            where = f"{path} key {key!r}" if path is not None else f"key {key!r}"
+            raise UnsavableValue(where, key)
+        plain[key] = _plain(item, f"{path}.{key}" if path is not None else key)
+    if len(plain) == 1 and next(iter(plain)) in (TUPLE_TAG, MAPPING_TAG):
+        return {MAPPING_TAG: [[key, item] for key, item in plain.items()]}  # else read as a tag
+    return plain
+
+
+def _tuples(data: dict[str, Any]) -> Any:
+    if len(data) == 1 and TUPLE_TAG in data:
+        return tuple(data[TUPLE_TAG])
+    if len(data) == 1 and MAPPING_TAG in data:
+        return dict(data[MAPPING_TAG])
+    return data

@@ -1,0 +1,302 @@
+"""Connections to the store's database: one set of SQL statements, two ways to send them.
+
+The store writes plain SQL (``:name`` parameters) that SQLite and PostgreSQL both accept. A
+SQLite file is reached through Python's own ``sqlite3``; a server through SQLAlchemy, which
+brings the drivers and pooling. (Importing SQLAlchemy takes longer than a small run, so the
+embedded default doesn't: ``agentmap run`` stays quick.)
+
+SQLite runs in WAL mode with a busy timeout, and a writing connection takes the write lock when
+its transaction begins (``BEGIN IMMEDIATE``), so many processes can share one file without
+"database is locked".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from agentmap.exceptions import StoreError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+Row = dict[str, Any]  # column name -> value, in the order selected
+Params = Mapping[str, Any]
+
+
+class Connection(Protocol):
+    """What the store needs of a connection (a context manager that closes it)."""
+
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]: ...
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Connection: ...
+    def __exit__(self, *_: object) -> None: ...
+
+
+class Database(Protocol):
+    """A store's database: hands out connections; ``location`` names it in messages."""
+
+    location: str
+
+    @property
+    def dialect(self) -> Literal["sqlite", "postgresql"]: ...
+    def connect(self, *, write: bool = False) -> Connection: ...
+    def enable_wal(self) -> None: ...
+    def table_names(self, connection: Connection) -> list[str]: ...
+    def is_missing_table(self, error: Exception) -> bool: ...
+    def close(self) -> None: ...
+
+
+def open_database(url: str, busy_timeout: float) -> Database:
+    """The database ``url`` names: ``sqlite:///path`` (a file), else a server via SQLAlchemy."""
+    if url.startswith("sqlite:"):
+        return SQLiteDatabase(_sqlite_path(url), busy_timeout)
+    return ServerDatabase(url)
+
+
+def errors() -> tuple[type[Exception], ...]:
+    """The exception classes a database call may raise (SQLAlchemy's only if it is loaded)."""
+    import sys
+
+    loaded = sys.modules.get("sqlalchemy.exc")
+    server = (loaded.SQLAlchemyError,) if loaded is not None else ()
+    return (sqlite3.Error, *server)
+
+
+# --- SQLite, through the standard library -------------------------------------------------------
+
+
+class SQLiteDatabase:
+    """A SQLite file. Idle connections are kept: closing the last one checkpoints the WAL."""
+
+    dialect: Literal["sqlite"] = "sqlite"
+
+    def __init__(self, path: str, busy_timeout: float) -> None:
+        self.location = path
+        self._busy_timeout = busy_timeout
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        _make_folder(Path(path))
+
+    def connect(self, *, write: bool = False) -> _SQLiteConnection:
+        return _SQLiteConnection(self._take(), self, write)
+
+    def enable_wal(self) -> None:
+        """Put the file in WAL mode (it stays so). Only for a store known to be ours: switching
+        a database of something else would rewrite its header."""
+        raw = self._take()
+        try:
+            raw.execute("PRAGMA journal_mode = WAL")
+        finally:
+            self.release(raw)
+
+    def table_names(self, connection: Connection) -> list[str]:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return [row["name"] for row in rows]
+
+    def is_missing_table(self, error: Exception) -> bool:
+        return isinstance(error, sqlite3.OperationalError) and "no such table" in str(error)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for raw in idle:
+            raw.close()
+
+    def release(self, raw: sqlite3.Connection) -> None:
+        """Keep ``raw`` for the next ``connect`` (a few at most)."""
+        if raw.in_transaction:
+            raw.rollback()
+        with self._lock:
+            if len(self._idle) < 4:
+                self._idle.append(raw)
+                return
+        raw.close()
+
+    def _take(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._new()
+
+    def _new(self) -> sqlite3.Connection:
+        raw = sqlite3.connect(
+            self.location,
+            timeout=self._busy_timeout,
+            isolation_level=None,  # transactions are begun by _SQLiteConnection, not the driver
+            check_same_thread=False,  # a run may be driven from another thread than its start
+        )
+        raw.execute("PRAGMA synchronous = NORMAL")  # with WAL: a commit survives a killed process
+        return raw
+
+
+class _SQLiteConnection:
+    def __init__(self, raw: sqlite3.Connection, database: SQLiteDatabase, write: bool) -> None:
+        self._raw = raw
+        self._database = database
+        self._write = write
+
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._begin()
+        cursor = self._raw.execute(sql, params or {})
+        if cursor.description is None:  # not a query
+            return []
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        self._begin()
+        self._raw.executemany(sql, rows)
+
+    def commit(self) -> None:
+        self._raw.commit()
+
+    def rollback(self) -> None:
+        self._raw.rollback()
+
+    def close(self) -> None:
+        if self._raw is not None:
+            raw, self._raw = self._raw, None  # type: ignore[assignment]
+            self._database.release(raw)
+
+    def __enter__(self) -> _SQLiteConnection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _begin(self) -> None:
+        if not self._raw.in_transaction:
+            self._raw.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+
+
+def _sqlite_path(url: str) -> str:
+    """The file of ``sqlite:///relative`` or ``sqlite:////absolute``.
+
+    Not ``:memory:``: each connection would get a database of its own (settings refuse it).
+    """
+    rest = url.removeprefix("sqlite://").partition("?")[0]
+    path = rest[1:] if rest.startswith("/") else rest
+    if path in ("", ":memory:"):
+        raise StoreError(
+            f"storage.url {url!r}: an in-memory store can't be shared by connections — give a "
+            "file (sqlite:///path), or 'none' to record nothing"
+        )
+    return path
+
+
+def _make_folder(file: Path) -> None:
+    """The store's folder, made on first use; agentmap's own folder ignores itself in git."""
+    folder = file.parent
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise StoreError(
+            f"can't make the folder {folder} for the run store ({exc.strerror}) — make it, or "
+            "set storage.url to a writable place (or 'none' to run without a store)",
+            file=str(file),
+        ) from exc
+    if folder.name == ".agentmap":
+        (folder / ".gitignore").write_text("# made by agentmap: run history is local\n*\n")
+
+
+# --- servers, through SQLAlchemy -----------------------------------------------------------------
+
+
+class ServerDatabase:
+    """A database server (PostgreSQL) through a pooled SQLAlchemy engine."""
+
+    dialect: Literal["postgresql"] = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy as sa
+
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError as exc:
+            raise StoreError(f"storage.url {url!r} is not a database URL ({exc})") from exc
+        self.location = parsed.render_as_string(hide_password=True)
+        if parsed.get_backend_name() != "postgresql":
+            raise StoreError(
+                f"storage.url {self.location}: the run store works with SQLite "
+                "(sqlite:///path) or PostgreSQL (postgresql://...)",
+                file=self.location,
+            )
+        try:
+            self.engine = sa.create_engine(parsed, pool_size=5, max_overflow=-1, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise StoreError(
+                f"the run store {self.location} needs the database driver '{exc.name}' — "
+                "install it with: pip install 'agentmap[postgres]'",
+                file=self.location,
+            ) from exc
+        self._statements: dict[str, sa.TextClause] = {}
+
+    def connect(self, *, write: bool = False) -> _ServerConnection:
+        return _ServerConnection(self.engine.connect(), self._statements)
+
+    def enable_wal(self) -> None:
+        """Nothing to do: WAL is SQLite's."""
+
+    def table_names(self, connection: Connection) -> list[str]:
+        rows = connection.execute(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
+        )
+        return [row["tablename"] for row in rows]
+
+    def is_missing_table(self, error: Exception) -> bool:
+        code = getattr(getattr(error, "orig", None), "sqlstate", None)
+        return code == "42P01"  # undefined_table
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class _ServerConnection:
+    def __init__(self, connection: sa.Connection, statements: dict[str, sa.TextClause]) -> None:
+        self._connection = connection
+        self._statements = statements
+
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]:
+        result = self._connection.execute(self._text(sql), dict(params or {}))
+        return [dict(row) for row in result.mappings()] if result.returns_rows else []
+
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        self._connection.execute(self._text(sql), [dict(row) for row in rows])
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> _ServerConnection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _text(self, sql: str) -> sa.TextClause:
+        statement = self._statements.get(sql)
+        if statement is None:
+            import sqlalchemy as sa
+
+            statement = self._statements[sql] = sa.text(sql)
+        return statement
+
+
+def placeholders(prefix: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+    """``(:p0, :p1, ...)`` and its parameters, for ``IN`` with a list (both databases)."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return "(" + ", ".join(f":{name}" for name in params) + ")", params

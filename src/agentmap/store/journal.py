@@ -1,0 +1,262 @@
+"""The journal of one run: its record in the store, and a checkpoint after every node.
+
+The runner writes to it at the few points where a run's position changes: the run starts, a
+node finishes (its writes and where the run goes next), branches join, the run stops. Each
+write is its own committed transaction, so a process killed at any moment loses at most the
+node that was running.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentmap._version import __version__
+from agentmap.exceptions import RunError, StateError
+from agentmap.store import schema
+from agentmap.store.codec import UnsavableValue, dumps
+from agentmap.store.records import Status, fingerprint, this_process
+
+if TYPE_CHECKING:
+    from agentmap.graph.model import Graph
+    from agentmap.store.database import Connection
+    from agentmap.store.runstore import RunStore
+
+_FIX = (
+    "keep state values to JSON types (text, numbers, true/false, null, lists, tuples, "
+    "mappings with text keys), or set storage.checkpoints: off"
+)
+
+
+class RunJournal:
+    """Writes one run to the store. Make one with ``start`` (a new run) or ``reopen`` (resume)."""
+
+    def __init__(
+        self, store: RunStore, connection: Connection, run_id: str, checkpoints: bool, seq: int
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.checkpoints = checkpoints
+        self._connection = connection
+        self._seq = seq
+
+    @classmethod
+    def start(
+        cls,
+        store: RunStore,
+        run_id: str,
+        graph: Graph,
+        initial: Mapping[str, Any],
+        *,
+        checkpoints: bool,
+    ) -> RunJournal:
+        """Record a new run as ``running``."""
+        digest, nodes = fingerprint(graph)
+        state = _initial_json(initial, checkpoints)
+        host, pid, started = this_process()
+        now = time.time()
+        row: dict[str, Any] = dict.fromkeys(schema.RUN_COLUMNS)  # NULL unless set below
+        row |= {
+            "id": run_id,
+            "graph_name": graph.name,
+            "graph_file": str(Path(graph.file).resolve()) if graph.file else None,
+            "entry": graph.entry,
+            "graph_hash": digest,
+            "node_hashes": json.dumps(nodes, separators=(",", ":")),
+            "status": "running",
+            "initial_state": state,
+            "started_at": now,
+            "updated_at": now,
+            "pid": pid,
+            "host": host,
+            "process_start": started,
+            "checkpoints": checkpoints,
+            "version": __version__,
+        }
+        store.maintain()
+        connection = store.writer()
+        try:
+            with store.translated_errors():
+                connection.execute(schema.INSERT_RUN, row)
+                connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+        return cls(store, connection, run_id, checkpoints, 0)
+
+    @classmethod
+    def reopen(
+        cls,
+        store: RunStore,
+        run_id: str,
+        graph: Graph,
+        *,
+        checkpoints: bool,
+        seq: int,
+        drop_from: int | None = None,
+    ) -> RunJournal:
+        """Mark a stored run ``running`` again; checkpoints from ``drop_from`` on are dropped."""
+        connection = store.writer()
+        try:
+            with store.translated_errors():
+                _reopen(connection, run_id, graph, checkpoints, drop_from)
+        except BaseException:
+            connection.close()
+            raise
+        return cls(store, connection, run_id, checkpoints, seq)
+
+    def node(
+        self,
+        branch: int,
+        node: str,
+        attempt: int,
+        success: bool,
+        error: str | None,
+        started: float,
+        duration: float,
+        updates: Mapping[str, Any],
+        next_nodes: Sequence[str],
+        fork: int | None = None,
+        children: Sequence[int] = (),
+    ) -> None:
+        """Checkpoint: ``branch`` ran ``node``, wrote ``updates`` and goes on to ``next_nodes``."""
+        if not self.checkpoints:
+            return
+        try:
+            written = dumps(updates)
+        except UnsavableValue as exc:
+            raise RunError(
+                f"can't checkpoint node '{node}': state key {exc} — {_FIX}", node=node
+            ) from None
+        self._write(
+            {
+                "run_id": self.run_id,
+                "seq": self._next(),
+                "kind": "node",
+                "branch": branch,
+                "node": node,
+                "attempt": attempt,
+                "success": success,
+                "error": error,
+                "started": started,
+                "duration": duration,
+                "updates": written,
+                "next": json.dumps(list(next_nodes)),
+                "fork": fork,
+                "children": json.dumps(list(children)) if children else None,
+                "merged": None,
+                "at": time.time(),
+            }
+        )
+
+    def join(self, node: str, merged: Sequence[int], branch: int) -> None:
+        """Checkpoint: the branches ``merged`` joined at ``node`` as ``branch``."""
+        if not self.checkpoints:
+            return
+        row: dict[str, Any] = dict.fromkeys(schema.CHECKPOINT_COLUMNS)
+        row.update(
+            run_id=self.run_id,
+            seq=self._next(),
+            kind="join",
+            branch=branch,
+            node=node,
+            merged=json.dumps(list(merged)),
+            at=time.time(),
+        )
+        self._write(row)
+
+    def finish(
+        self,
+        status: Status,
+        final_state: Mapping[str, Any] | None,
+        summary: Mapping[str, Any],
+        error: str | None = None,
+        waiting: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Record how the run ended (or that it waits for answers), then let go of the store."""
+        now = time.time()
+        values = {
+            "status": status,
+            "final_state": _lenient(final_state) if final_state is not None else None,
+            "summary": json.dumps(summary, default=repr, separators=(",", ":")),
+            "error": error,
+            "waiting": json.dumps(list(waiting), default=repr) if waiting else None,
+            "updated_at": now,
+            "finished_at": None if status == "waiting" else now,
+            "duration": summary.get("total_duration"),
+        }
+        try:
+            with self.store.translated_errors():
+                assignments = ", ".join(f"{column} = :{column}" for column in values)
+                self._connection.execute(
+                    f"UPDATE {schema.RUNS} SET {assignments} WHERE id = :run_id",
+                    {**values, "run_id": self.run_id},
+                )
+                self._connection.commit()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Give the connection back (idempotent)."""
+        self._connection.close()
+
+    def _next(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _write(self, row: dict[str, Any]) -> None:
+        with self.store.translated_errors():
+            self._connection.execute(schema.INSERT_CHECKPOINT, row)
+            self._connection.commit()
+
+
+def _reopen(
+    connection: Connection,
+    run_id: str,
+    graph: Graph,
+    checkpoints: bool,
+    drop_from: int | None,
+) -> None:
+    digest, nodes = fingerprint(graph)
+    host, pid, started = this_process()
+    if drop_from is not None:
+        connection.execute(
+            f"DELETE FROM {schema.CHECKPOINTS} WHERE run_id = :run_id AND seq >= :seq",
+            {"run_id": run_id, "seq": drop_from},
+        )
+    connection.execute(
+        f"UPDATE {schema.RUNS} SET status = 'running', graph_hash = :hash, node_hashes = :nodes, "
+        "error = NULL, waiting = NULL, finished_at = NULL, updated_at = :now, pid = :pid, "
+        "host = :host, process_start = :started, checkpoints = :checkpoints WHERE id = :run_id",
+        {
+            "hash": digest,
+            "nodes": json.dumps(nodes, separators=(",", ":")),
+            "now": time.time(),
+            "pid": pid,
+            "host": host,
+            "started": started,
+            "checkpoints": checkpoints,
+            "run_id": run_id,
+        },
+    )
+    connection.commit()
+
+
+def _initial_json(initial: Mapping[str, Any], checkpoints: bool) -> str:
+    if not checkpoints:
+        return _lenient(initial)
+    try:
+        return dumps(initial)
+    except UnsavableValue as exc:
+        raise StateError(f"can't record the run: the initial state's key {exc} — {_FIX}") from None
+
+
+def _lenient(state: Mapping[str, Any]) -> str:
+    """State as JSON for history: what JSON can't hold exactly is kept as its repr."""
+    try:
+        return dumps(state)
+    except UnsavableValue:
+        return json.dumps(dict(state), default=repr, separators=(",", ":"))

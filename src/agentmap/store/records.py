@@ -1,0 +1,152 @@
+"""What the run store holds, as plain records: a run, and the checkpoints it left behind.
+
+A run's ``status`` as stored is what its process last wrote. A process killed outright writes
+nothing more, so a run still marked ``running`` whose process is gone reads as ``crashed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from agentmap.graph.model import Graph, Node
+
+Status = Literal["running", "succeeded", "failed", "waiting", "cancelled", "crashed"]
+STATUSES: tuple[Status, ...] = ("running", "succeeded", "failed", "waiting", "cancelled", "crashed")
+RESUMABLE: tuple[Status, ...] = ("failed", "cancelled", "crashed", "waiting")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run as the store knows it. ``status`` already accounts for crashed processes.
+
+    ``initial_state``, ``final_state`` and ``summary`` are ``None`` in listings (only
+    ``RunStore.get`` reads them); ``waiting`` lists the questions of a ``waiting`` run.
+    """
+
+    id: str
+    graph_name: str
+    graph_file: str | None
+    entry: str
+    graph_hash: str
+    status: Status
+    started_at: float
+    updated_at: float
+    finished_at: float | None = None
+    duration: float | None = None
+    error: str | None = None
+    pid: int | None = None
+    host: str | None = None
+    checkpoints: bool = True
+    version: str = ""
+    node_hashes: dict[str, str] = field(default_factory=dict)
+    initial_state: dict[str, Any] | None = None
+    final_state: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    waiting: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        data = asdict(self)
+        data["waiting"] = list(self.waiting)
+        return data
+
+
+class Checkpoint(NamedTuple):
+    """One step of a run, saved as it happened.
+
+    ``kind`` is ``node`` (branch ``branch`` ran ``node``; its writes are ``updates`` and it
+    went on to ``next``, forking as ``fork`` with child branch ids ``children`` when several)
+    or ``join`` (branches ``merged`` became branch ``branch`` at ``node``).
+    """
+
+    seq: int
+    kind: Literal["node", "join"]
+    branch: int
+    node: str
+    attempt: int = 1
+    success: bool | None = None
+    error: str | None = None
+    started: float | None = None
+    duration: float | None = None
+    updates: dict[str, Any] | None = None
+    next: tuple[str, ...] = ()
+    fork: int | None = None
+    children: tuple[int, ...] = ()
+    merged: tuple[int, ...] = ()
+
+
+def this_process() -> tuple[str, int, str | None]:
+    """(host, pid, start time) of this process: enough to tell later whether it still runs."""
+    return socket.gethostname(), os.getpid(), _start_time(os.getpid())
+
+
+def still_running(host: str | None, pid: int | None, started: str | None) -> bool:
+    """Whether the process that wrote a ``running`` run is alive (other hosts: assume so)."""
+    if host != socket.gethostname() or pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process exists with that pid
+    state, now = _proc_stat(pid)
+    if state == "Z":
+        return False  # killed, not yet reaped by its parent
+    return started is None or now is None or now == started  # else the pid was reused
+
+
+def _start_time(pid: int) -> str | None:
+    return _proc_stat(pid)[1]
+
+
+def _proc_stat(pid: int) -> tuple[str | None, str | None]:
+    """(state, start time in clock ticks since boot) of a process, on Linux; else Nones."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return fields[0], fields[19]
+    except (OSError, IndexError):
+        return None, None
+
+
+def fingerprint(graph: Graph) -> tuple[str, dict[str, str]]:
+    """A hash of the graph's definition, and one per node (descriptions don't count).
+
+    Kept per graph object (graphs are immutable): a big graph run many times hashes once.
+    """
+    cached = _FINGERPRINTS.get(id(graph))
+    if cached is not None and cached[0] is graph:
+        return cached[1], dict(cached[2])
+    nodes = {name: _node_hash(node) for name, node in graph.nodes.items()}
+    whole = hashlib.sha256(json.dumps([graph.name, nodes], sort_keys=True).encode()).hexdigest()
+    if len(_FINGERPRINTS) >= 64:
+        _FINGERPRINTS.pop(next(iter(_FINGERPRINTS)))
+    _FINGERPRINTS[id(graph)] = (graph, whole[:32], nodes)
+    return whole[:32], dict(nodes)
+
+
+_FINGERPRINTS: dict[int, tuple[Any, str, dict[str, str]]] = {}
+
+
+def _node_hash(node: Node) -> str:
+    context = dict(node.context) if isinstance(node.context, Mapping) else node.context
+    definition = [
+        node.agent_type,
+        node.edge,
+        node.success_next,
+        node.failure_next,
+        node.inputs,
+        node.outputs,
+        node.prompt,
+        context,
+    ]
+    text = json.dumps(definition, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,365 @@
+"""The run store: every run, its checkpoints and its history, in SQLite or PostgreSQL.
+
+One store, one set of SQL statements for both databases (``schema.py``); ``database.py`` sends
+them. A store that can't be opened or read is a ``StoreError`` naming it; the file is never
+changed, let alone replaced.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import logging
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from agentmap.exceptions import RunNotFoundError, StoreError
+from agentmap.store import schema
+from agentmap.store.codec import loads
+from agentmap.store.database import (
+    Connection,
+    Database,
+    Row,
+    errors,
+    open_database,
+    placeholders,
+)
+from agentmap.store.records import STATUSES, Checkpoint, RunRecord, Status, still_running
+
+logger = logging.getLogger(__name__)
+
+_HEX = re.compile("[0-9a-f]{1,32}")
+_PG_LOCK = 0x61676D6170  # PostgreSQL advisory lock held while migrating or pruning ("agmap")
+_LISTED = ", ".join(
+    c for c in schema.RUN_COLUMNS if c not in ("initial_state", "final_state", "summary")
+)
+
+
+class RunStore:
+    """Runs and their checkpoints. Open one with ``RunStore.open(url)`` (or ``open_run_store``).
+
+    >>> with RunStore.open("sqlite:///.agentmap/runs.db") as store:  # doctest: +SKIP
+    ...     [run.status for run in store.list(limit=3)]
+    ['succeeded', 'waiting', 'failed']
+    """
+
+    def __init__(
+        self, database: Database, busy_timeout: float = 30.0, retention_days: float = 0
+    ) -> None:
+        self.database = database
+        self.location = database.location
+        self.retention_days = retention_days
+        self._busy_timeout = busy_timeout
+        self._maintained = False
+        self._last_pruned: str | None = None  # read when the store was opened
+
+    @classmethod
+    def open(cls, url: str, *, busy_timeout: float = 30.0, retention_days: float = 0) -> RunStore:
+        """Open (creating and upgrading as needed) the store at ``url``.
+
+        ``retention_days`` (0: keep every run) is applied by ``maintain``, when runs are written.
+        """
+        store = cls(open_database(url, busy_timeout), busy_timeout, retention_days)
+        try:
+            with store.translated_errors():
+                store._migrate()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.database.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def writer(self) -> Connection:
+        """A connection whose transactions take the write lock as they begin (SQLite)."""
+        with self.translated_errors():
+            return self.database.connect(write=True)
+
+    def reader(self) -> Connection:
+        """A connection for reading."""
+        with self.translated_errors():
+            return self.database.connect()
+
+    def maintain(self) -> None:
+        """Apply the retention once per store opened (called as a run is recorded)."""
+        if self._maintained:
+            return
+        self._maintained = True
+        if self.retention_days:
+            self.prune_if_due(self.retention_days)
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run ``run_id`` (or the only run whose id starts with it), in full."""
+        prefix = run_id.lower()
+        rows: builtins.list[Row] = []
+        if _HEX.fullmatch(prefix):  # ids are hex: anything else names no run
+            # A range, not LIKE, so the primary key's index finds the prefix.
+            query = (
+                f"SELECT * FROM {schema.RUNS} WHERE id >= :low AND id < :high ORDER BY id LIMIT 2"
+            )
+            with self.translated_errors(), self.reader() as connection:
+                rows = connection.execute(query, {"low": prefix, "high": prefix + "g"})
+        if not rows:
+            raise RunNotFoundError(
+                f"no run '{run_id}' in the run store {self.location} — "
+                "`agentmap runs list` shows the runs it holds",
+                file=self.location,
+            )
+        exact = [row for row in rows if row["id"] == prefix]
+        if len(rows) > 1 and not exact:
+            raise RunNotFoundError(
+                f"'{run_id}' is the start of more than one run id — give more of it",
+                file=self.location,
+            )
+        return _record((exact or rows)[0], full=True)
+
+    def list(
+        self, *, graph: str | None = None, status: Status | None = None, limit: int | None = 20
+    ) -> builtins.list[RunRecord]:
+        """Runs, newest first; ``graph`` / ``status`` filter, ``limit`` caps (None: all)."""
+        where, params = where_runs(graph, status)
+        query = f"SELECT {_LISTED} FROM {schema.RUNS}{where} ORDER BY started_at DESC"
+        crashed_or_running = status in ("running", "crashed")
+        if limit is not None and not crashed_or_running:
+            query += f" LIMIT {int(limit)}"
+        with self.translated_errors(), self.reader() as connection:
+            records = [_record(row) for row in connection.execute(query, params)]
+        if crashed_or_running:  # which "running" runs crashed is only known by their processes
+            records = [record for record in records if record.status == status]
+        return records[:limit] if limit is not None else records
+
+    def checkpoints(self, run_id: str) -> builtins.list[Checkpoint]:
+        """Every checkpoint of run ``run_id``, in the order they were written."""
+        query = f"SELECT * FROM {schema.CHECKPOINTS} WHERE run_id = :run_id ORDER BY seq"
+        with self.translated_errors(), self.reader() as connection:
+            return [_checkpoint(row) for row in connection.execute(query, {"run_id": run_id})]
+
+    def prune(self, days: float, *, now: float | None = None) -> int:
+        """Delete runs that ended more than ``days`` days ago; return how many.
+
+        Waiting runs are kept however old (someone still has to answer them), and so are runs
+        still running. A run that crashed counts as ended when it was last heard of.
+        """
+        cutoff = (time.time() if now is None else now) - days * 86400
+        query = (
+            f"SELECT id, status, pid, host, process_start FROM {schema.RUNS} "
+            "WHERE COALESCE(finished_at, updated_at) < :cutoff AND status <> 'waiting'"
+        )
+        with self.translated_errors(), self.writer() as connection:
+            self._one_at_a_time(connection)
+            doomed = [
+                row["id"]
+                for row in connection.execute(query, {"cutoff": cutoff})
+                if row["status"] != "running"
+                or not still_running(row["host"], row["pid"], row["process_start"])
+            ]
+            for start in range(0, len(doomed), 500):
+                ids, params = placeholders("id", doomed[start : start + 500])
+                connection.execute(
+                    f"DELETE FROM {schema.CHECKPOINTS} WHERE run_id IN {ids}", params
+                )
+                connection.execute(f"DELETE FROM {schema.RUNS} WHERE id IN {ids}", params)
+            self._last_pruned = repr(time.time())
+            _set_meta(connection, "last_pruned", self._last_pruned)
+            connection.commit()
+        if doomed:
+            logger.info(
+                "pruned %d runs older than %g days from %s", len(doomed), days, self.location
+            )
+        return len(doomed)
+
+    def prune_if_due(self, days: float) -> None:
+        """Prune at most once a day, so retention holds without anyone running ``runs prune``."""
+        last = self._last_pruned
+        if last is None or time.time() - float(last) > 86400:
+            self.prune(days)
+
+    @contextlib.contextmanager
+    def translated_errors(self) -> Iterator[None]:
+        """Turn a database error into a ``StoreError`` that names the store and a fix."""
+        try:
+            yield
+        except errors() as exc:
+            raise _store_error(exc, self.location, self._busy_timeout) from exc
+
+    def _migrate(self) -> None:
+        with self.reader() as connection:
+            meta = self._meta(connection)
+            if meta is None:  # a new (or foreign) database: look at its tables
+                version = self._version(connection)
+            else:
+                version = _checked_version(int(meta.get("schema_version") or 0), self.location)
+                self._last_pruned = meta.get("last_pruned")
+            connection.rollback()
+        if version == schema.LATEST:
+            self.database.enable_wal()
+            return
+        with self.writer() as connection:
+            self._one_at_a_time(connection)
+            version = self._version(connection)  # again, now holding the lock
+            if version == 0:
+                connection.execute(schema.CREATE_META)
+            for migration in schema.MIGRATIONS[version:]:
+                for statement in migration:
+                    connection.execute(statement)
+            _set_meta(connection, "schema_version", str(schema.LATEST))
+            connection.commit()
+        self.database.enable_wal()  # only now that the database is known to be ours
+        if version:
+            logger.info(
+                "upgraded the run store %s from version %d to %d",
+                self.location,
+                version,
+                schema.LATEST,
+            )
+
+    def _meta(self, connection: Connection) -> dict[str, str] | None:
+        """The store's meta rows in one query (the common case), or None with no meta table."""
+        try:
+            rows = connection.execute(f"SELECT key, value FROM {schema.META}")
+        except errors() as exc:
+            if not self.database.is_missing_table(exc):
+                raise
+            connection.rollback()
+            return None
+        return {row["key"]: row["value"] for row in rows}
+
+    def _version(self, connection: Connection) -> int:
+        """The store's schema version: 0 for a new, empty database."""
+        tables = self.database.table_names(connection)  # one look: another process may commit
+        if schema.META not in tables:
+            if tables:
+                raise StoreError(
+                    f"{self.location} is a database, but not an agentmap run store (it has "
+                    f"tables {', '.join(sorted(tables)[:5])}) — point storage.url at another "
+                    "database",
+                    file=self.location,
+                )
+            return 0
+        rows = connection.execute(f"SELECT value FROM {schema.META} WHERE key = 'schema_version'")
+        return _checked_version(int(rows[0]["value"]) if rows else 0, self.location)
+
+    def _one_at_a_time(self, connection: Connection) -> None:
+        """Make this transaction the only one migrating or pruning the store until it ends.
+
+        SQLite's ``BEGIN IMMEDIATE`` already does; on PostgreSQL two processes opening a new
+        store at once would both create its tables (and two prunes both write ``last_pruned``).
+        """
+        if self.database.dialect == "postgresql":
+            connection.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _PG_LOCK})
+
+
+def where_runs(graph: str | None, status: Status | None) -> tuple[str, dict[str, Any]]:
+    """`` WHERE ...`` choosing runs of ``graph`` with ``status`` (crashed: stored as running)."""
+    clauses, params = [], {}
+    if graph is not None:
+        clauses.append("graph_name = :graph")
+        params["graph"] = graph
+    if status is not None:
+        clauses.append("status = :status")
+        params["status"] = "running" if status == "crashed" else status
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _set_meta(connection: Connection, key: str, value: str) -> None:
+    connection.execute(f"DELETE FROM {schema.META} WHERE key = :key", {"key": key})
+    connection.execute(
+        f"INSERT INTO {schema.META} (key, value) VALUES (:key, :value)",
+        {"key": key, "value": value},
+    )
+
+
+def _checked_version(version: int, location: str) -> int:
+    if version > schema.LATEST:
+        raise StoreError(
+            f"the run store {location} was made by a newer agentmap (store version {version}; "
+            f"this agentmap knows up to {schema.LATEST}) — upgrade agentmap, or point "
+            "storage.url at another store",
+            file=location,
+        )
+    return version
+
+
+def _store_error(exc: Exception, location: str, busy_timeout: float) -> StoreError:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    lowered = reason.lower()
+    if "not a database" in lowered or "malformed" in lowered or "encrypted" in lowered:
+        message = (
+            f"{location} is not a readable agentmap run store ({reason}) — it was left as it is; "
+            "move it aside (a new store is made on the next run) or point storage.url elsewhere"
+        )
+    elif "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
+        message = (
+            f"can't open the run store {location} ({reason}) — check the path is a writable "
+            "file, or set storage.url (or 'none' to run without a store)"
+        )
+    elif "locked" in lowered or "busy" in lowered:
+        message = (
+            f"the run store {location} stayed locked for {busy_timeout:g}s ({reason}) — another "
+            "process holds it; raise storage.busy_timeout if this is expected"
+        )
+    elif type(exc).__name__ in ("OperationalError", "InterfaceError"):
+        message = (
+            f"can't use the run store {location} ({reason}) — check storage.url and the server"
+        )
+    else:
+        message = f"the run store {location} failed: {reason}"
+    return StoreError(message, file=location)
+
+
+def _record(data: Row, full: bool = False) -> RunRecord:
+    status: Status = data["status"] if data["status"] in STATUSES else "failed"
+    if status == "running" and not still_running(data["host"], data["pid"], data["process_start"]):
+        status = "crashed"
+    return RunRecord(
+        id=data["id"],
+        graph_name=data["graph_name"],
+        graph_file=data["graph_file"],
+        entry=data["entry"],
+        graph_hash=data["graph_hash"],
+        status=status,
+        started_at=data["started_at"],
+        updated_at=data["updated_at"],
+        finished_at=data["finished_at"],
+        duration=data["duration"],
+        error=data["error"],
+        pid=data["pid"],
+        host=data["host"],
+        checkpoints=bool(data["checkpoints"]),
+        version=data["version"],
+        node_hashes=json.loads(data["node_hashes"] or "{}"),
+        initial_state=loads(data["initial_state"]) if full else None,
+        final_state=loads(data["final_state"]) if full else None,
+        summary=json.loads(data["summary"]) if full and data["summary"] else None,
+        waiting=tuple(json.loads(data["waiting"] or "[]")),
+    )
+
+
+def _checkpoint(data: Row) -> Checkpoint:
+    return Checkpoint(
+        seq=data["seq"],
+        kind=data["kind"],
+        branch=data["branch"],
+        node=data["node"],
+        attempt=data["attempt"] or 1,
+        success=None if data["success"] is None else bool(data["success"]),
+        error=data["error"],
+        started=data["started"],
+        duration=data["duration"],
+        updates=loads(data["updates"]),
+        next=tuple(json.loads(data["next"] or "[]")),
+        fork=data["fork"],
+        children=tuple(json.loads(data["children"] or "[]")),
+        merged=tuple(json.loads(data["merged"] or "[]")),
+    )
