@@ -463,6 +463,32 @@ def test_parallel_questions_are_answered_one_node_at_a_time_and_then_join(
     assert document["summary"]["execution_path"] == ["Start", "Legal", "Finance", "Done"]
 
 
+def test_a_branch_waiting_at_a_join_for_a_branch_that_asks_is_let_go_then_joins_on_resume(
+    project: Path, graph_csv: Callable[..., Path]
+) -> None:
+    graph_csv(
+        csv_row("P", "Start", "echo", edge="Check|Draft", inputs="input", output="doc"),
+        csv_row(
+            "P",
+            "Check",
+            "human",
+            edge="Join",
+            output="checked",
+            prompt="Ok?",
+            context={"interaction_type": "approval"},
+        ),
+        csv_row("P", "Draft", "echo", edge="Join", inputs="doc", output="draft"),
+        csv_row("P", "Join", "echo", inputs="checked|draft", output="both"),
+    )
+    first = run_graph("flow.csv", "memo")
+    assert first.status == "waiting"
+    assert first.summary.execution_path == ("Start", "Check", "Draft")  # Join waited for Check
+    done = resume_run(first.run_id, True)
+    assert done.status == "succeeded"
+    assert done.final_state["both"] == {"checked": True, "draft": "memo"}
+    assert done.summary.execution_path == ("Start", "Draft", "Check", "Join")
+
+
 def test_the_python_api_can_answer_at_once_with_an_ask_function(
     project: Path, graph_csv: Callable[..., Path]
 ) -> None:
@@ -540,16 +566,28 @@ def test_no_input_keeps_a_terminal_run_from_asking(
     assert b"is waiting for an answer" in output
 
 
-def test_a_human_node_with_an_unknown_interaction_type_is_a_validation_problem(
-    project: Path, graph_csv: Callable[..., Path]
+@pytest.mark.parametrize(
+    ("context", "problem"),
+    [
+        (
+            {"interaction_type": "vote"},
+            "interaction_type 'vote' is not one of text_input, approval",
+        ),
+        ({"interaction_type": "choice"}, "a choice needs at least two options"),
+        (
+            {"interaction_type": "choice", "options": ["only"]},
+            "a choice needs at least two options",
+        ),
+    ],
+)
+def test_a_human_node_whose_context_cannot_ask_is_a_validation_problem_at_its_cell(
+    project: Path, graph_csv: Callable[..., Path], context: dict[str, Any], problem: str
 ) -> None:
-    graph_csv(csv_row("H", "Ask", "human", context={"interaction_type": "vote"}))
+    graph_csv(csv_row("H", "Ask", "human", context=context))
     result = agentmap(project, "validate", "flow.csv")
     assert result.returncode == 1
-    assert (
-        "interaction_type 'vote' is not one of text_input, approval, choice"
-        in result.stdout + result.stderr
-    )
+    assert "flow.csv:2 J2 Context" in result.stdout + result.stderr
+    assert problem in result.stdout + result.stderr
 
 
 def test_init_adds_the_run_store_folder_to_gitignore_once(project: Path) -> None:
@@ -597,4 +635,33 @@ def test_a_question_inside_a_subgraph_fails_its_graph_node_when_nobody_can_answe
         "subgraph 'Child' stopped to wait for a person at 'Ask'; a subgraph's questions can only "
         "be answered at once (in a terminal, or with ask=) — move the question into this graph "
         "to wait for it"
+    )
+
+
+def test_an_ask_function_that_gets_no_answer_leaves_the_run_waiting(
+    project: Path, graph_csv: Callable[..., Path]
+) -> None:
+    graph_csv(*APPROVAL)
+
+    def nobody(node: str, pause: Any) -> bool:
+        raise EOFError  # what input() raises at the end of input (Ctrl-D)
+
+    result = run_graph("flow.csv", "v5", ask=nobody)
+    assert result.status == "waiting"
+    assert [w.node for w in result.waiting] == ["Review"]
+
+
+def test_the_resume_hint_keeps_the_config_file_the_run_used(
+    project: Path, flow: Callable[[list[str]], Path], write_file: Callable[..., Path]
+) -> None:
+    flow(CHAIN)
+    config = project / "agentmap_config.yaml"
+    moved = write_file("my config.yaml", config.read_text("utf-8"))
+    config.unlink()
+    (project / "fail-D").write_text("")
+    failed = agentmap(project, "run", "flow.csv", "-s", '"x"', "--config", str(moved), "--json")
+    assert failed.returncode == 1
+    run_id = json.loads(failed.stdout)["run_id"]
+    assert failed.stderr.endswith(
+        f"to carry this run on: agentmap resume {run_id} --config '{moved}'\n"
     )

@@ -29,6 +29,9 @@ class Failure:
     value: Any = None
 
 
+PauseKind = Literal["text", "approval", "choice", "suspend"]
+
+
 @dataclass(frozen=True, slots=True)
 class Pause:
     """Return this from ``process`` to stop and wait for a person (or for ``agentmap resume``).
@@ -43,7 +46,7 @@ class Pause:
     """
 
     question: str
-    kind: Literal["text", "approval", "choice", "suspend"] = "text"
+    kind: PauseKind = "text"
     options: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agentmap.agents.base import Agent, Failure, Pause
+from agentmap.agents.base import Agent, Failure, Pause, PauseKind
 
-KINDS = {"text_input": "text", "text": "text", "approval": "approval", "choice": "choice"}
+KINDS: dict[str, PauseKind] = {
+    "text_input": "text",
+    "text": "text",
+    "approval": "approval",
+    "choice": "choice",
+}
 
 
 class HumanAgent(Agent):
@@ -30,7 +35,7 @@ class HumanAgent(Agent):
         kind = KINDS[str(context.get("interaction_type", "text_input"))]
         options = tuple(str(option) for option in context.get("options") or ())
         question = self.render_prompt(inputs) or f"{self.name}?"
-        return Pause(question, kind, options)  # type: ignore[arg-type]  # KINDS' values
+        return Pause(question, kind, options)
 
     @classmethod
     def context_problem(cls, context: Mapping[str, Any] | str | None) -> str | None:
