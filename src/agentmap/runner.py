@@ -472,7 +472,7 @@ class GraphRunnerService:
             run.emit(NodeStarted(run.id, run.graph.name, node.name, attempt, inputs, started))
             child: ExecutionSummary | None = None
             try:
-                if node.name in run.answers:  # resumed with a person's answer: it is the output
+                if run.answers and node.name in run.answers:  # resumed with a person's answer
                     value = run.answers.pop(node.name)
                 else:
                     value = await self._call(run, step, inputs)
