@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -78,7 +79,7 @@ def render_result(result: ExecutionResult, policy: str | None = "all_nodes") -> 
         )
     )
     stdout().print(_path_table(result))
-    stdout().print(_state_table(result.final_state))
+    stdout().print(state_table(result.final_state))
     recovered = not result.success and summary.final_node_success and not result.waiting
     if recovered and policy == "all_nodes":
         failed = ", ".join(summary.failed_nodes)
@@ -141,8 +142,9 @@ def _usage(usage: Usage | None) -> str:
     return text + (f" (${usage.cost:.4f})" if usage.cost is not None else "")
 
 
-def _state_table(state: dict[str, Any]) -> Table:
-    table = Table(title="Final state", title_justify="left", show_edge=False)
+def state_table(state: dict[str, Any], title: str = "Final state") -> Table:
+    """A run's state as a key/value table."""
+    table = Table(title=title, title_justify="left", show_edge=False)
     table.add_column("Key", style="bold")
     table.add_column("Value", overflow="fold")
     for key, value in state.items():
@@ -173,19 +175,29 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def render_waiting(result: ExecutionResult, resume: str) -> None:
-    """What a waiting run asks, and the exact commands that answer it (``resume`` + flags)."""
-    err = stderr()
-    err.print(Text(f"run {result.run_id} is waiting for an answer:", style="bold yellow"))
-    for waiting in result.waiting:
-        pause = waiting.pause
-        err.print(Text.assemble("  ", (waiting.node, "bold"), f": {pause.question}"))
-        for number, option in enumerate(pause.options, 1):
-            err.print(f"    {number}. {option}")
-    err.print("answer with:")
-    node = f" --node {shlex.quote(result.waiting[0].node)}" if len(result.waiting) > 1 else ""
-    for flags in answer_flags(result.waiting[0].pause.kind):
-        err.print(f"  {resume}{node} {flags}".rstrip())
+def resume_command(run_id: str, config: Path | None) -> str:
+    """``agentmap resume RUN_ID``, with the ``--config`` the run was given (shell-quoted)."""
+    command = f"agentmap resume {run_id}"
+    return command + f" --config {shlex.quote(str(config))}" if config is not None else command
+
+
+def render_questions(
+    console: Console, questions: Sequence[Mapping[str, Any]], resume: str | None
+) -> None:
+    """What a waiting run asks (``Waiting.to_dict()`` shapes) and the commands that answer it."""
+    for question in questions:
+        console.print(
+            Text.assemble("  ", (str(question["node"]), "bold"), f": {question['question']}")
+        )
+        for number, option in enumerate(question.get("options") or (), 1):
+            console.print(f"    {number}. {option}")
+    if resume is None or not questions:
+        return
+    first = questions[0]
+    node = f" --node {shlex.quote(str(first['node']))}" if len(questions) > 1 else ""
+    console.print("answer with:")
+    for flags in answer_flags(str(first.get("kind", "text"))):
+        console.print(f"  {resume}{node} {flags}".rstrip())
 
 
 def answer_flags(kind: str) -> tuple[str, ...]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +25,13 @@ from agentmap.cli.options import (
     NoInputOption,
     VerboseOption,
 )
-from agentmap.cli.render import render_json, render_result, render_waiting, stderr
+from agentmap.cli.render import (
+    render_json,
+    render_questions,
+    render_result,
+    resume_command,
+    stderr,
+)
 from agentmap.config import Settings, load_settings
 from agentmap.container import build_container
 from agentmap.events import Event, Handler, NodeOutputChunk
@@ -145,29 +150,28 @@ def exit_code_of(result: ExecutionResult) -> ExitCode:
 
 def show_resume_hint(result: ExecutionResult, settings: Settings, config: Path | None) -> None:
     """After a run that waits or failed: the exact command that carries it on."""
-    command = resume_command(result, settings, config)
+    command = _resume_command(result, settings, config)
     if command is None:
         return
     if result.waiting:
-        render_waiting(result, command)
+        err = stderr()
+        err.print(Text(f"run {result.run_id} is waiting for an answer:", style="bold yellow"))
+        render_questions(err, [w.to_dict() for w in result.waiting], command)
     elif not result.success:
         stderr().print(Text(f"to carry this run on: {command}", style="dim"))
 
 
 def resume_hint(result: ExecutionResult, settings: Settings, config: Path | None) -> str | None:
     """The line that tells how to carry on a run that stopped part-way, if it can be."""
-    command = resume_command(result, settings, config)
+    command = _resume_command(result, settings, config)
     return f"to carry this run on: {command}" if command else None
 
 
-def resume_command(result: ExecutionResult, settings: Settings, config: Path | None) -> str | None:
+def _resume_command(result: ExecutionResult, settings: Settings, config: Path | None) -> str | None:
     """``agentmap resume RUN_ID [--config FILE]``, or None when the run wasn't checkpointed."""
     if not result.run_id or not settings.storage.enabled or not settings.storage.checkpoints:
         return None
-    command = f"agentmap resume {result.run_id}"
-    if config is not None:
-        command += f" --config {shlex.quote(str(config))}"
-    return command
+    return resume_command(result.run_id, config)
 
 
 def _watch(

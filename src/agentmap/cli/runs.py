@@ -8,7 +8,6 @@ is imported by the commands that use it, so other commands don't pay for it.
 from __future__ import annotations
 
 import math
-import shlex
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -21,10 +20,11 @@ from agentmap.api import open_run_store
 from agentmap.cli.errors import reported_errors
 from agentmap.cli.options import ConfigOption, DebugOption
 from agentmap.cli.render import (
-    answer_flags,
     format_duration,
-    format_value,
     render_json,
+    render_questions,
+    resume_command,
+    state_table,
     stderr,
     stdout,
 )
@@ -269,10 +269,7 @@ def _resume_command(record: RunRecord, config: Path | None) -> str | None:
     """``agentmap resume ID`` (with the same ``--config``) for a run that can be carried on."""
     if record.status not in RESUMABLE or not record.checkpoints:
         return None
-    command = f"agentmap resume {record.id}"
-    if config is not None:
-        command += f" --config {shlex.quote(str(config))}"
-    return command
+    return resume_command(record.id, config)
 
 
 # --- drawing
@@ -315,7 +312,7 @@ def _render_run(
     out.print(_path_table(record, path))
     out.print()
     title = "Final state" if record.status == "succeeded" else "State so far"
-    out.print(_state_table(state, title))
+    out.print(state_table(state, title))
     if record.status == "waiting":
         _render_questions(record, resume)
     elif resume is not None:
@@ -363,35 +360,12 @@ def _outcome(step: Step) -> Text:
     return text
 
 
-def _state_table(state: dict[str, Any], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False)
-    table.add_column("Key", style="bold")
-    table.add_column("Value", overflow="fold")
-    for key, value in state.items():
-        table.add_row(key, format_value(value))
-    return table
-
-
 def _render_questions(record: RunRecord, resume: str | None) -> None:
     """What a waiting run asks, and the exact commands that answer it."""
     out = stdout()
     out.print()
     out.print(Text("waiting for an answer:", style="bold yellow"))
-    for question in record.waiting:
-        out.print(
-            Text.assemble(
-                "  ", (str(question.get("node")), "bold"), ": ", str(question.get("question", ""))
-            )
-        )
-        for number, option in enumerate(question.get("options") or [], 1):
-            out.print(f"    {number}. {option}")
-    if resume is None or not record.waiting:
-        return
-    first = record.waiting[0]
-    node = f" --node {shlex.quote(str(first['node']))}" if len(record.waiting) > 1 else ""
-    out.print("answer with:")
-    for flags in answer_flags(str(first.get("kind", "text"))):
-        out.print(f"  {resume}{node} {flags}".rstrip())
+    render_questions(out, record.waiting, resume)
 
 
 def _stats_table(frame: pd.DataFrame) -> Table:
