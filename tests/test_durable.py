@@ -665,3 +665,15 @@ def test_the_resume_hint_keeps_the_config_file_the_run_used(
     assert failed.stderr.endswith(
         f"to carry this run on: agentmap resume {run_id} --config '{moved}'\n"
     )
+
+
+def test_resume_trace_shows_only_the_nodes_that_run_now(
+    project: Path, flow: Callable[[list[str]], Path]
+) -> None:
+    flow(CHAIN)
+    run_id = stop_in(project, "B", signal.SIGKILL)
+    done = agentmap(project, "resume", run_id, "--trace", "--json")
+    assert done.returncode == 0, done.stderr
+    traced = [re.sub(r" [\d.]+ (µs|ms|s)$", "", line) for line in done.stderr.splitlines()]
+    assert traced == ["▶ B", "✔ B", "▶ C", "✔ C", "▶ D", "✔ D"]
+    assert json.loads(done.stdout)["summary"]["execution_path"] == ["A", "B", "C", "D"]

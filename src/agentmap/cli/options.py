@@ -41,3 +41,29 @@ NoInputOption = Annotated[
         "(exit 3) for `agentmap resume`.",
     ),
 ]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print exactly one JSON document (the result) on stdout.")
+]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        help="Stop the run with an error after this many seconds (default: execution.timeout).",
+        show_default=False,
+    ),
+]
+TraceOption = Annotated[
+    bool,
+    typer.Option("--trace", help="Show nodes starting and finishing live (on stderr with --json)."),
+]
+StreamOption = Annotated[
+    bool, typer.Option("--stream", help="Print model tokens as they arrive (in a terminal).")
+]
+RecordOption = Annotated[
+    Path | None,
+    typer.Option("--record", help="Save every model request and response to this cassette."),
+]
+ReplayOption = Annotated[
+    Path | None,
+    typer.Option("--replay", help="Answer model requests from this cassette, with no network."),
+]

@@ -10,11 +10,20 @@ from agentmap.api import resume_run
 from agentmap.cli.ask import ask, can_ask
 from agentmap.cli.errors import reported_errors
 from agentmap.cli.logs import configure_logging
-from agentmap.cli.options import ConfigOption, DebugOption, NoInputOption, VerboseOption
-from agentmap.cli.run import exit_code_of, resume_hint, show, show_resume_hint
-from agentmap.config import load_settings
+from agentmap.cli.options import (
+    ConfigOption,
+    DebugOption,
+    JsonOption,
+    NoInputOption,
+    RecordOption,
+    ReplayOption,
+    StreamOption,
+    TimeoutOption,
+    TraceOption,
+    VerboseOption,
+)
+from agentmap.cli.run import llm_settings, report
 from agentmap.container import build_container
-from agentmap.exceptions import RunError
 from agentmap.store.replay import NO_ANSWER
 
 
@@ -50,15 +59,12 @@ def resume(
         bool,
         typer.Option("--force", help="Carry on even though the graph file changed since the run."),
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print exactly one JSON document (the result) on stdout.")
-    ] = False,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout", help="Stop with an error after this many seconds.", show_default=False
-        ),
-    ] = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = None,
+    trace: TraceOption = False,
+    stream: StreamOption = False,
+    record: RecordOption = None,
+    replay: ReplayOption = None,
     no_input: NoInputOption = False,
     config: ConfigOption = None,
     verbose: VerboseOption = 0,
@@ -72,27 +78,27 @@ def resume(
     if timeout is not None and timeout <= 0:
         raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
     with reported_errors(debug):
-        settings = load_settings(config)
+        settings = llm_settings(config, stream, record, replay)
         configure_logging(settings.logging, verbose)
         container = build_container(settings)
-        try:
-            result = resume_run(
+        code = report(
+            lambda handlers: resume_run(
                 run_id,
                 answer,
                 node=node,
                 force=force,
                 config=container,
+                handlers=handlers,
                 timeout=timeout,
                 ask=ask if can_ask(no_input) else None,
-            )
-        except RunError as error:
-            if error.result is not None:
-                show(error.result, as_json, None, error=error.message)
-                error.hint = resume_hint(error.result, settings, config)
-            raise
-        show(result, as_json, settings.execution.success_policy.type)
-        show_resume_hint(result, settings, config)
-    raise typer.Exit(exit_code_of(result))
+            ),
+            settings,
+            config,
+            as_json=as_json,
+            trace=trace,
+            stream=stream,
+        )
+    raise typer.Exit(code)
 
 
 def _answer(value: str | None, approve: bool, reject: bool, choice: int | None) -> Any:

@@ -22,7 +22,13 @@ from agentmap.cli.options import (
     DebugOption,
     GraphFileArgument,
     GraphOption,
+    JsonOption,
     NoInputOption,
+    RecordOption,
+    ReplayOption,
+    StreamOption,
+    TimeoutOption,
+    TraceOption,
     VerboseOption,
 )
 from agentmap.cli.render import (
@@ -56,34 +62,12 @@ def run(
     start: Annotated[
         str | None, typer.Option("--start", help="Start at this node instead of the first row's.")
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print exactly one JSON document (the result) on stdout.")
-    ] = False,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout",
-            help="Stop the run with an error after this many seconds (default: execution.timeout).",
-            show_default=False,
-        ),
-    ] = None,
-    trace: Annotated[
-        bool,
-        typer.Option(
-            "--trace", help="Show nodes starting and finishing live (on stderr with --json)."
-        ),
-    ] = False,
-    stream: Annotated[
-        bool, typer.Option("--stream", help="Print model tokens as they arrive (in a terminal).")
-    ] = False,
-    record: Annotated[
-        Path | None,
-        typer.Option("--record", help="Save every model request and response to this cassette."),
-    ] = None,
-    replay: Annotated[
-        Path | None,
-        typer.Option("--replay", help="Answer model requests from this cassette, with no network."),
-    ] = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = None,
+    trace: TraceOption = False,
+    stream: StreamOption = False,
+    record: RecordOption = None,
+    replay: ReplayOption = None,
     watch: Annotated[
         bool,
         typer.Option(
@@ -103,52 +87,80 @@ def run(
     if watch:
         _watch(file, graph, state, start, as_json, config, verbose, debug)
     with reported_errors(debug):
-        settings = _with_llm_flags(load_settings(config), stream, record, replay)
+        settings = llm_settings(config, stream, record, replay)
         container = build_container(settings)
         configure_logging(settings.logging, verbose)
-        policy = settings.execution.success_policy.type
         initial = parse_state(state)
-        output = sys.stderr if as_json else sys.stdout
-        streaming = stream and not as_json and sys.stdout.isatty()
-        if trace:
-            from agentmap.cli.trace import Trace  # rich.live only when asked for
-        try:
-            with Trace(output) if trace else contextlib.nullcontext() as view:
-                handlers: list[Handler] = [view] if view is not None else []
-                if streaming:
-                    handlers.append(_print_chunks)
-                result = run_graph(
-                    file,
-                    initial,
-                    graph=graph,
-                    start=start,
-                    config=container,
-                    handlers=handlers,
-                    timeout=timeout,
-                    ask=ask if can_ask(no_input) else None,
-                )
-        except RunError as error:
+        code = report(
+            lambda handlers: run_graph(
+                file,
+                initial,
+                graph=graph,
+                start=start,
+                config=container,
+                handlers=handlers,
+                timeout=timeout,
+                ask=ask if can_ask(no_input) else None,
+            ),
+            settings,
+            config,
+            as_json=as_json,
+            trace=trace,
+            stream=stream,
+        )
+    raise typer.Exit(code)
+
+
+def report(
+    call: Callable[[list[Handler]], ExecutionResult],
+    settings: Settings,
+    config: Path | None,
+    *,
+    as_json: bool,
+    trace: bool,
+    stream: bool,
+) -> ExitCode:
+    """Run ``call`` (given the handlers ``--trace``/``--stream`` ask for), show what happened
+    and how to carry it on, and return the exit code. Shared by ``run`` and ``resume``."""
+    output = sys.stderr if as_json else sys.stdout
+    streaming = stream and not as_json and sys.stdout.isatty()
+    if trace:
+        from agentmap.cli.trace import Trace  # rich.live only when asked for
+    try:
+        with Trace(output) if trace else contextlib.nullcontext() as view:
+            handlers: list[Handler] = [view] if view is not None else []
             if streaming:
-                sys.stdout.write("\n")
-            if error.result is not None:
-                show(error.result, as_json, None, error=error.message)  # no recovery note
-                error.hint = resume_hint(error.result, settings, config)
-            raise
+                handlers.append(_print_chunks)
+            result = call(handlers)
+    except RunError as error:
         if streaming:
-            sys.stdout.write("\n")  # end the streamed text before the result table
-        show(result, as_json, policy)
-        show_resume_hint(result, settings, config)
-    raise typer.Exit(exit_code_of(result))
+            sys.stdout.write("\n")
+        if error.result is not None:
+            _show(error.result, as_json, None, error=error.message)  # no recovery note
+            error.hint = _resume_hint(error.result, settings, config)
+        raise
+    if streaming:
+        sys.stdout.write("\n")  # end the streamed text before the result table
+    _show(result, as_json, settings.execution.success_policy.type)
+    _show_resume_hint(result, settings, config)
+    return _exit_code(result)
 
 
-def exit_code_of(result: ExecutionResult) -> ExitCode:
+def llm_settings(
+    config: Path | None, stream: bool, record: Path | None, replay: Path | None
+) -> Settings:
+    """The settings of ``config``, with ``--stream`` / ``--record`` / ``--replay`` applied."""
+    return _with_llm_flags(load_settings(config), stream, record, replay)
+
+
+def _exit_code(result: ExecutionResult) -> ExitCode:
     """0 succeeded, 1 failed, 3 waiting for an answer."""
     if result.waiting:
         return ExitCode.WAITING
     return ExitCode.OK if result.success else ExitCode.FAILED
 
 
-def show_resume_hint(result: ExecutionResult, settings: Settings, config: Path | None) -> None:
+def _show_resume_hint(result: ExecutionResult, settings: Settings, config: Path | None) -> None:
     """After a run that waits or failed: the exact command that carries it on."""
     command = _resume_command(result, settings, config)
     if command is None:
@@ -161,7 +173,7 @@ def show_resume_hint(result: ExecutionResult, settings: Settings, config: Path |
         stderr().print(Text(f"to carry this run on: {command}", style="dim"))
 
 
-def resume_hint(result: ExecutionResult, settings: Settings, config: Path | None) -> str | None:
+def _resume_hint(result: ExecutionResult, settings: Settings, config: Path | None) -> str | None:
     """The line that tells how to carry on a run that stopped part-way, if it can be."""
     command = _resume_command(result, settings, config)
     return f"to carry this run on: {command}" if command else None
@@ -275,7 +287,7 @@ def parse_state(text: str | None) -> Any:
         ) from exc
 
 
-def show(
+def _show(
     result: ExecutionResult, as_json: bool, policy: str | None, error: str | None = None
 ) -> None:
     if not as_json:
