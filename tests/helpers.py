@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import re
+import signal
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -75,3 +76,58 @@ def in_terminal(command: list[str], cwd: Path, env: Mapping[str, str] | None = N
     process.wait(timeout=60)
     os.close(leader)
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode()).replace("\r", "")
+
+
+def in_a_terminal(
+    command: list[str],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    answers: Mapping[bytes, bytes] | None = None,
+) -> tuple[int, str]:
+    """Run ``command`` with stdin, stdout and stderr on one pseudo-terminal, as a person would;
+    when its output shows a key of ``answers``, type that answer. The exit code and the text
+    it wrote (escape sequences and carriage returns removed)."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=dict(env or os.environ),
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    pending = dict(answers or {})
+    output = bytearray()
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process has exited
+            break
+        if not data:
+            break
+        output += data
+        for prompt in [p for p in pending if p in output]:
+            os.write(leader, pending.pop(prompt))
+    code = process.wait(timeout=60)
+    os.close(leader)
+    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode()).replace("\r", "")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The current environment without AGENTMAP_* settings or forced colours, wide columns."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AGENTMAP_") and key not in {"FORCE_COLOR", "COLUMNS"}
+    }
+    env.update(COLUMNS="200", NO_COLOR="1", **extra)
+    return env
+
+
+def ctrl_c_works() -> None:
+    """In the child (``preexec_fn``): SIGINT does what it does in a terminal, even if this test
+    run ignores it. A shell starts background jobs with SIGINT ignored and children inherit
+    that; Python then installs no Ctrl-C handler at all, and a test's signal would do nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -8,7 +8,6 @@ README.md shows. In-process CLI tests (faster, more cases) are in ``test_cli.py`
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
@@ -21,22 +20,12 @@ from typing import Any
 import pytest
 
 from agentmap._version import __version__
+from helpers import clean_env
 
 REPO = Path(__file__).resolve().parent.parent
 AGENTMAP = shutil.which("agentmap") or str(Path(sys.executable).parent / "agentmap")
 DURATION = re.compile(r" *\d+(?:\.\d+)? (?:µs|ms|s)\b")
 HELLO_RESPONSE = "Respond was asked: Say hello to the user (inputs: echoed='hi')"
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The current environment without AGENTMAP_* settings or forced colours, wide columns."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AGENTMAP_") and key not in {"FORCE_COLOR", "COLUMNS"}
-    }
-    env.update(COLUMNS="200", NO_COLOR="1", **extra)
-    return env
 
 
 def agentmap(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
 import signal
 import subprocess
@@ -19,7 +17,7 @@ import pytest
 from agentmap import resume_run, run_graph
 from agentmap.api import open_run_store
 from agentmap.exceptions import ResumeError, RunNotFoundError
-from helpers import csv_row
+from helpers import clean_env, csv_row, ctrl_c_works, in_a_terminal
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
 
@@ -87,11 +85,6 @@ def ran(project: Path) -> list[str]:
     return log.read_text("utf-8").split() if log.exists() else []
 
 
-def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTMAP_")}
-    return env | {"NO_COLOR": "1", "COLUMNS": "200"}
-
-
 def agentmap(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(AGENTMAP), *args],
@@ -104,10 +97,6 @@ def agentmap(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _ctrl_c_works() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def stop_in(project: Path, node: str, how: signal.Signals, *args: str) -> str:
     """Start ``agentmap run flow.csv``, stop it with ``how`` while ``node`` runs; the run id."""
     (project / f"block-{node}").write_text("")
@@ -118,7 +107,7 @@ def stop_in(project: Path, node: str, how: signal.Signals, *args: str) -> str:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_ctrl_c_works,
+        preexec_fn=ctrl_c_works,
     )
     try:
         deadline = time.monotonic() + 20
@@ -509,31 +498,9 @@ def test_in_a_terminal_the_run_asks_right_away(
     project: Path, graph_csv: Callable[..., Path]
 ) -> None:
     graph_csv(*APPROVAL)
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [str(AGENTMAP), "run", "flow.csv", "--state", '"v3"'],
-        cwd=project,
-        env=clean_env(),
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-    )
-    os.close(follower)
-    seen = b""
-    while b"approve?" not in seen:
-        seen += os.read(leader, 1024)
-    os.write(leader, b"y\n")
-    while True:
-        try:
-            data = os.read(leader, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        seen += data
-    assert process.wait(timeout=30) == 0
-    os.close(leader)
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode()).replace("\r", "")
+    command = [str(AGENTMAP), "run", "flow.csv", "--state", '"v3"']
+    code, text = in_a_terminal(command, project, clean_env(), {b"approve?": b"y\n"})
+    assert code == 0, text
     assert "? Review: Ship v3?" in text
     assert "✔ H succeeded" in text
 
@@ -542,28 +509,10 @@ def test_no_input_keeps_a_terminal_run_from_asking(
     project: Path, graph_csv: Callable[..., Path]
 ) -> None:
     graph_csv(*APPROVAL)
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [str(AGENTMAP), "run", "flow.csv", "--state", '"v4"', "--no-input"],
-        cwd=project,
-        env=clean_env(),
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-    )
-    os.close(follower)
-    output = b""
-    while True:
-        try:
-            data = os.read(leader, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        output += data
-    assert process.wait(timeout=30) == 3
-    os.close(leader)
-    assert b"is waiting for an answer" in output
+    command = [str(AGENTMAP), "run", "flow.csv", "--state", '"v4"', "--no-input"]
+    code, text = in_a_terminal(command, project, clean_env())
+    assert code == 3, text
+    assert "is waiting for an answer" in text
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import re
 import signal
@@ -40,7 +39,7 @@ from agentmap.agents.catalog import AgentCatalog
 from agentmap.cli.app import app
 from agentmap.container import Container, build_container
 from agentmap.runner import Clock
-from helpers import FakeClock, csv_row
+from helpers import FakeClock, clean_env, csv_row, ctrl_c_works
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
 
@@ -720,21 +719,6 @@ class AsyncEchoAgent(Agent):
 """
 
 
-def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTMAP_")}
-    env.pop("FORCE_COLOR", None)
-    return env | {"NO_COLOR": "1", "COLUMNS": "200"}
-
-
-def _ctrl_c_works() -> None:
-    """In the child: SIGINT does what it does in a terminal, even if this test run ignores it.
-
-    A shell starts background jobs with SIGINT ignored and children inherit that; Python then
-    installs no Ctrl-C handler at all, and the signal these tests send would do nothing.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def interrupt(cwd: Path, args: list[str], blocking: list[str]) -> tuple[int, str, str, float]:
     """Start ``agentmap run ARGS``, wait until the ``blocking`` nodes run, send SIGINT.
 
@@ -748,7 +732,7 @@ def interrupt(cwd: Path, args: list[str], blocking: list[str]) -> tuple[int, str
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
-        preexec_fn=_ctrl_c_works,
+        preexec_fn=ctrl_c_works,
     )
     try:
         deadline = time.monotonic() + 20

@@ -13,6 +13,7 @@ import pytest
 
 from agentmap.config import settings_from_dict
 from agentmap.watch import watch_targets
+from helpers import ctrl_c_works
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
 HELLO = (
@@ -48,15 +49,6 @@ def _wait_for(path: Path, count: int, timeout: float = 15.0) -> list[dict[str, o
     raise AssertionError(f"watcher printed {path.read_text()!r}, wanted {count} documents")
 
 
-def _ctrl_c_works() -> None:
-    """In the child: SIGINT does what it does in a terminal, even if this test run ignores it.
-
-    A shell starts background jobs with SIGINT ignored and children inherit that; Python then
-    installs no Ctrl-C handler at all, and the signal these tests send would do nothing.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.fixture
 def watched(project: Path) -> subprocess.Popen[bytes]:
     (project / "hello.csv").write_text(HELLO.format(prompt="first"))
@@ -66,7 +58,7 @@ def watched(project: Path) -> subprocess.Popen[bytes]:
         cwd=project,
         stdout=out,
         stderr=subprocess.PIPE,
-        preexec_fn=_ctrl_c_works,
+        preexec_fn=ctrl_c_works,
     )
     yield process
     if process.poll() is None:
