@@ -59,23 +59,7 @@ def in_terminal(command: list[str], cwd: Path, env: Mapping[str, str] | None = N
 
     Escape sequences and carriage returns are removed, so the text can be compared.
     """
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        command, cwd=cwd, stdout=follower, stderr=subprocess.DEVNULL, env=dict(env or os.environ)
-    )
-    os.close(follower)
-    output = bytearray()
-    while True:
-        try:
-            data = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process has exited
-            break
-        if not data:
-            break
-        output += data
-    process.wait(timeout=60)
-    os.close(leader)
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode()).replace("\r", "")
+    return _on_a_terminal(command, cwd, env, {"stdout"}, {})[1]
 
 
 def in_a_terminal(
@@ -87,17 +71,27 @@ def in_a_terminal(
     """Run ``command`` with stdin, stdout and stderr on one pseudo-terminal, as a person would;
     when its output shows a key of ``answers``, type that answer. The exit code and the text
     it wrote (escape sequences and carriage returns removed)."""
+    return _on_a_terminal(command, cwd, env, {"stdin", "stdout", "stderr"}, answers or {})
+
+
+def _on_a_terminal(
+    command: list[str],
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    streams: set[str],
+    answers: Mapping[bytes, bytes],
+) -> tuple[int, str]:
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         command,
         cwd=cwd,
         env=dict(env or os.environ),
-        stdin=follower,
+        stdin=follower if "stdin" in streams else None,
         stdout=follower,
-        stderr=follower,
+        stderr=follower if "stderr" in streams else subprocess.DEVNULL,
     )
     os.close(follower)
-    pending = dict(answers or {})
+    pending = dict(answers)
     output = bytearray()
     while True:
         try:
