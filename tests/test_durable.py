@@ -97,11 +97,13 @@ def agentmap(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def stop_in(project: Path, node: str, how: signal.Signals, *args: str) -> str:
-    """Start ``agentmap run flow.csv``, stop it with ``how`` while ``node`` runs; the run id."""
+def stop_in(
+    project: Path, node: str, how: signal.Signals, *args: str, source: str = "flow.csv"
+) -> str:
+    """Start ``agentmap run SOURCE``, stop it with ``how`` while ``node`` runs; the run id."""
     (project / f"block-{node}").write_text("")
     process = subprocess.Popen(
-        [str(AGENTMAP), "run", "flow.csv", "--state", '"x"', *args],
+        [str(AGENTMAP), "run", source, "--state", '"x"', *args],
         cwd=project,
         env=clean_env(),
         stdout=subprocess.PIPE,
@@ -561,30 +563,82 @@ def test_the_documented_approval_example_waits_then_publishes(repo: Path, tmp_pa
 SUBGRAPH_ASKING = [
     csv_row("Parent", "Sub", "graph", edge="After", output="answer", context={"graph": "Child"}),
     csv_row("Parent", "After", "echo", inputs="answer", output="after"),
+    csv_row("Child", "Prep", "step", edge="Ask", output="prep"),
     csv_row("Child", "Ask", "human", output="answer", prompt="Name?"),
 ]
 
 
 def test_a_question_inside_a_subgraph_is_answered_at_once_when_someone_can_answer(
-    project: Path, graph_csv: Callable[..., Path]
+    project: Path, flow: Callable[[list[str]], Path]
 ) -> None:
-    graph_csv(*SUBGRAPH_ASKING)
+    flow(SUBGRAPH_ASKING)
     result = run_graph("flow.csv::Parent", ask=lambda node, pause: "Grace")
     assert result.status == "succeeded"
     assert result.final_state["after"]["answer"] == "Grace"  # the child's final state
 
 
-def test_a_question_inside_a_subgraph_fails_its_graph_node_when_nobody_can_answer(
-    project: Path, graph_csv: Callable[..., Path]
+def test_a_question_inside_a_subgraph_waits_and_resuming_carries_the_subgraph_on(
+    project: Path, flow: Callable[[list[str]], Path]
 ) -> None:
-    graph_csv(*SUBGRAPH_ASKING)
-    result = run_graph("flow.csv::Parent")
-    assert result.status == "failed"
-    assert result.final_state["error"] == (
-        "subgraph 'Child' stopped to wait for a person at 'Ask'; a subgraph's questions can only "
-        "be answered at once (in a terminal, or with ask=) — move the question into this graph "
-        "to wait for it"
+    flow(SUBGRAPH_ASKING)
+    waiting = agentmap(project, "run", "flow.csv::Parent", "--json")
+    assert waiting.returncode == 3, waiting.stderr
+    document = json.loads(waiting.stdout)
+    [question] = document["waiting"]
+    assert (question["node"], question["question"]) == ("Sub", "Name?")
+    child = open_run_store().get(question["child_run"])
+    assert (child.status, child.parent_run_id, child.parent_node) == (
+        "waiting",
+        document["run_id"],
+        "Sub",
     )
+    assert [r.id for r in open_run_store().list()] == [document["run_id"]]  # parts aren't listed
+    done = agentmap(project, "resume", document["run_id"], "--value", "Grace", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["final_state"]["after"]["answer"] == "Grace"
+    assert ran(project) == ["Prep"]  # the subgraph's finished node did not run again
+    assert open_run_store().get(child.id).status == "succeeded"
+
+
+def test_a_wrong_answer_for_a_subgraph_question_is_refused_before_anything_runs(
+    project: Path, flow: Callable[[list[str]], Path]
+) -> None:
+    rows = [*SUBGRAPH_ASKING[:3]]
+    rows.append(
+        csv_row("Child", "Ask", "human", output="answer", context={"interaction_type": "approval"})
+    )
+    flow(rows)
+    run_id = run_graph("flow.csv::Parent").run_id
+    with pytest.raises(ResumeError, match="it asks to approve or reject"):
+        resume_run(run_id, "yes")
+    assert open_run_store().get(run_id).status == "waiting"
+    assert resume_run(run_id, True).status == "succeeded"
+
+
+def test_a_crash_inside_a_subgraph_resumes_the_subgraph_where_it_stopped(
+    project: Path, flow: Callable[[list[str]], Path]
+) -> None:
+    flow(
+        [
+            csv_row(
+                "Parent",
+                "Sub",
+                "graph",
+                edge="After",
+                inputs="input",
+                output="child",
+                context={"graph": "Child"},
+            ),
+            csv_row("Parent", "After", "step", inputs="child", output="after"),
+            csv_row("Child", "Prep", "step", edge="Slow", inputs="input", output="prep"),
+            csv_row("Child", "Slow", "step", inputs="prep", output="slow"),
+        ]
+    )
+    run_id = stop_in(project, "Slow", signal.SIGKILL, source="flow.csv::Parent")
+    done = agentmap(project, "resume", run_id, "--json")
+    assert done.returncode == 0, done.stderr
+    assert ran(project) == ["Prep", "Slow", "Slow", "After"]
+    assert json.loads(done.stdout)["final_state"]["child"]["slow"] == "Slow+Prep+x"
 
 
 def test_an_ask_function_that_gets_no_answer_leaves_the_run_waiting(

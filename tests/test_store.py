@@ -546,11 +546,12 @@ def test_version_1_store_is_upgraded_and_keeps_its_runs(store_url: str, raw: Raw
     with RunStore.open(store_url) as store:
         old = store.get("00d1")
     assert (old.graph_name, old.status, old.initial_state) == ("Old", "succeeded", {"input": "old"})
-    assert stored_version(raw) == str(schema.LATEST) == "2"
+    assert stored_version(raw) == str(schema.LATEST) == "3"
     assert raw.indexes("agentmap_runs") == {
         "ix_agentmap_runs_started",
         "ix_agentmap_runs_graph",
         "ix_agentmap_runs_status",
+        "ix_agentmap_runs_parent",
     }
 
 

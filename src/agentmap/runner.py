@@ -99,13 +99,21 @@ class ExecutionResult:
 
 
 class Waiting(NamedTuple):
-    """A node waiting for a person: where, and what it asks."""
+    """A node waiting for a person: where, and what it asks.
+
+    For a ``graph`` node, the question is its subgraph's, and ``child_run`` is the subgraph's
+    run (which the answer resumes).
+    """
 
     node: str
     pause: Pause
+    child_run: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"node": self.node, **self.pause.to_dict()}
+        data = {"node": self.node, **self.pause.to_dict()}
+        if self.child_run is not None:
+            data["child_run"] = self.child_run
+        return data
 
 
 Ask = Callable[[str, Pause], Any]
@@ -115,8 +123,9 @@ Ask = Callable[[str, Pause], Any]
 class _Parked(Exception):
     """A node paused and nobody can answer now: its branch waits (internal to the runner)."""
 
-    def __init__(self, pause: Pause) -> None:
+    def __init__(self, pause: Pause, child_run: str | None = None) -> None:
         self.pause = pause
+        self.child_run = child_run
 
 
 class Clock:
@@ -186,6 +195,9 @@ class _Run:
     journal: RunJournal | None = None
     ask: Ask | None = None
     answers: dict[str, Any] = field(default_factory=dict)  # node → answer, when resuming
+    children: dict[str, tuple[str, Any]] = field(default_factory=dict)  # graph node → (child
+    # run to resume, raw answer or NO_ANSWER), when resuming a run stopped inside a subgraph
+    force: bool = False  # resuming on a changed graph was allowed (so for its subgraphs too)
     waiting: list[Waiting] = field(default_factory=list)
     t0: float = 0.0
 
@@ -274,6 +286,7 @@ class GraphRunnerService:
         timeout: float | None = None,
         parent_run_id: str | None = None,
         ask: Ask | None = None,
+        parent_node: str | None = None,
     ) -> ExecutionResult:
         """Run ``graph`` from its entry node on ``state`` and return the result.
 
@@ -286,11 +299,13 @@ class GraphRunnerService:
         """
         initial = self._state.initial_state(state)
         run = self._new_run(graph, uuid.uuid4().hex, handlers, timeout, parent_run_id, ask)
-        if self._store is not None and parent_run_id is None:
+        # A subgraph's run is recorded when its parent's is (``parent_node`` is then given).
+        if self._store is not None and (parent_run_id is None or parent_node is not None):
             from agentmap.store.journal import RunJournal
 
+            parent = (parent_run_id, parent_node) if parent_run_id and parent_node else None
             run.journal = RunJournal.start(
-                self._store, run.id, graph, initial, checkpoints=self._checkpoints
+                self._store, run.id, graph, initial, checkpoints=self._checkpoints, parent=parent
             )
         return await self._go(run, initial, [run.branches.start(graph.entry, initial)])
 
@@ -302,16 +317,19 @@ class GraphRunnerService:
         handlers: Iterable[Handler] = (),
         timeout: float | None = None,
         ask: Ask | None = None,
+        parent_run_id: str | None = None,
     ) -> ExecutionResult:
         """Carry on a stored run from its checkpoints (see ``agentmap.api.resume_run``)."""
         from agentmap.store.journal import RunJournal
 
         if self._store is None:
             raise RunError("resuming a run needs a run store; storage.url is 'none'")
-        run = self._new_run(graph, resumption.run_id, handlers, timeout, None, ask)
+        run = self._new_run(graph, resumption.run_id, handlers, timeout, parent_run_id, ask)
         run.branches = resumption.branches
         run.ended = list(resumption.ended)
         run.answers = dict(resumption.answers)
+        run.force = resumption.forced
+        run.children = self._children_to_resume(run, dict(resumption.children))
         run.count = len(resumption.results)
         run.tracker.restore(resumption.results, resumption.elapsed, resumption.started_at)
         run.t0 -= resumption.elapsed
@@ -337,6 +355,43 @@ class GraphRunnerService:
         """Sync twin of ``aresume``."""
         return run_sync(
             self.aresume(graph, resumption, handlers=handlers, timeout=timeout, ask=ask)
+        )
+
+    def _children_to_resume(
+        self, run: _Run, children: dict[str, tuple[str, Any]]
+    ) -> dict[str, tuple[str, Any]]:
+        """Subgraph runs to carry on: those waiting for answers, and those a stop cut short."""
+        from agentmap.store.records import RESUMABLE
+        from agentmap.store.replay import NO_ANSWER
+
+        assert self._store is not None
+        for branch in run.branches.live.values():
+            node = run.graph.nodes.get(branch.node or "")
+            if node is None or node.name in children or not is_subgraph(node):
+                continue
+            child = self._store.child_run(run.id, node.name)
+            if child is not None and child.status in RESUMABLE and child.checkpoints:
+                children[node.name] = (child.id, NO_ANSWER)
+        return children
+
+    async def _resume_child(
+        self, run: _Run, step: _Step, child_run: str, answer: Any
+    ) -> ExecutionResult:
+        """Carry on the subgraph run a ``graph`` node started before its run stopped."""
+        from agentmap.store.replay import plan_resume
+
+        assert self._store is not None and step.subgraph is not None
+        record = self._store.get(child_run)
+        plan = plan_resume(
+            record,
+            self._store.checkpoints(child_run),
+            step.subgraph,
+            self.reducers_for(step.subgraph),
+            answer=answer,
+            force=run.force,
+        )
+        return await self.aresume(
+            step.subgraph, plan, handlers=run.extra, ask=run.ask, parent_run_id=run.id
         )
 
     def reducers_for(self, graph: Graph) -> dict[str, str]:
@@ -436,7 +491,7 @@ class GraphRunnerService:
             try:
                 ran = await self._run_node(run, step, branch.state)
             except _Parked as parked:
-                run.waiting.append(Waiting(step.node.name, parked.pause))
+                run.waiting.append(Waiting(step.node.name, parked.pause, parked.child_run))
                 run.branches.park(branch)
                 return
             branch.state = ran.state
@@ -524,9 +579,18 @@ class GraphRunnerService:
         """The agent's return value; sync agents go to the thread pool when others run too."""
         work: Awaitable[Any]
         if step.subgraph is not None:
-            work = self.arun(
-                step.subgraph, inputs, handlers=run.extra, parent_run_id=run.id, ask=run.ask
-            )
+            child = run.children.pop(step.node.name, None) if run.children else None
+            if child is not None:
+                work = self._resume_child(run, step, *child)
+            else:
+                work = self.arun(
+                    step.subgraph,
+                    inputs,
+                    handlers=run.extra,
+                    parent_run_id=run.id,
+                    ask=run.ask,
+                    parent_node=step.node.name if run.journal is not None else None,
+                )
         elif step.is_async:
             work = step.process(step.owner, inputs)
         elif step.timeout is None and run.branches.alone and run.limit is None:
@@ -750,14 +814,8 @@ async def _no_process(inputs: Mapping[str, Any]) -> None:
 def _subgraph_value(step: _Step, result: ExecutionResult) -> tuple[Any, ExecutionSummary]:
     """The ``graph`` node's return value (or ``Failure``) from its child run's result."""
     assert step.spec is not None
-    if result.waiting:
-        asking = result.waiting[0].node
-        error = (
-            f"subgraph '{result.graph_name}' stopped to wait for a person at '{asking}'; a "
-            "subgraph's questions can only be answered at once (in a terminal, or with ask=) — "
-            "move the question into this graph to wait for it"
-        )
-        return Failure(error), result.summary
+    if result.waiting:  # the subgraph's run waits for a person: so does this node
+        raise _Parked(result.waiting[0].pause, result.run_id)
     value = parent_output(step.node, step.spec, result.final_state)
     if result.success:
         return value, result.summary

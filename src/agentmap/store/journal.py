@@ -52,8 +52,9 @@ class RunJournal:
         initial: Mapping[str, Any],
         *,
         checkpoints: bool,
+        parent: tuple[str, str] | None = None,
     ) -> RunJournal:
-        """Record a new run as ``running``."""
+        """Record a new run as ``running``; ``parent`` (run id, node) for a subgraph's run."""
         digest, nodes = fingerprint(graph)
         state = _initial_json(initial, checkpoints)
         host, pid, started = this_process()
@@ -75,6 +76,8 @@ class RunJournal:
             "process_start": started,
             "checkpoints": checkpoints,
             "version": __version__,
+            "parent_run_id": parent[0] if parent else None,
+            "parent_node": parent[1] if parent else None,
         }
         store.maintain()
         connection = store.writer()

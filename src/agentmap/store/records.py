@@ -50,6 +50,8 @@ class RunRecord:
     final_state: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     waiting: tuple[dict[str, Any], ...] = ()
+    parent_run_id: str | None = None  # set for a subgraph's run
+    parent_node: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""

@@ -39,6 +39,9 @@ class Resumption:
     seq: int
     drop_from: int | None = None
     changes: tuple[str, ...] = field(default=())
+    children: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
+    """``graph`` nodes waiting on their subgraph's run: node → (that run, the answer for it)."""
+    forced: bool = False
 
 
 def plan_resume(
@@ -60,6 +63,7 @@ def plan_resume(
         drop_from, kept = _rewind(record, checkpoints)
         branches, ended = _replay(graph, reducers, record, kept)
     changes = _check_graph(record, graph, branches, force)
+    answers, children = _answers(record, answer, node)
     results = tuple(_result(c) for c in kept if c.kind == "node")
     ends = [(c.started or 0) + (c.duration or 0) for c in kept if c.kind == "node"]
     return Resumption(
@@ -68,7 +72,9 @@ def plan_resume(
         branches=branches,
         ended=tuple(ended),
         results=results,
-        answers=_answers(record, answer, node),
+        answers=answers,
+        children=children,
+        forced=force,
         elapsed=max(ends, default=0.0),
         started_at=record.started_at,
         seq=checkpoints[-1].seq if checkpoints else 0,
@@ -168,8 +174,11 @@ def _check_graph(
     return tuple(changes)
 
 
-def _answers(record: RunRecord, answer: Any, node: str | None) -> dict[str, Any]:
-    """The answers to put in waiting nodes: the one given, and ``None`` for suspended nodes."""
+def _answers(
+    record: RunRecord, answer: Any, node: str | None
+) -> tuple[dict[str, Any], dict[str, tuple[str, Any]]]:
+    """The answers to put in waiting nodes (the one given; ``None`` for suspended nodes), and
+    the subgraph runs to carry on with theirs (a ``graph`` node waits on its subgraph's run)."""
     waiting = {str(w["node"]): w for w in record.waiting}
     if answer is not NO_ANSWER and not waiting:
         raise ResumeError(
@@ -186,20 +195,26 @@ def _answers(record: RunRecord, answer: Any, node: str | None) -> dict[str, Any]
             f"run {record.id} waits for answers at {', '.join(waiting)} — say which with --node"
         )
     answers: dict[str, Any] = {}
+    children: dict[str, tuple[str, Any]] = {}
     for name, question in waiting.items():
         pause = Pause(question["question"], question["kind"], tuple(question.get("options", ())))
         given = answer is not NO_ANSWER and (node is None or node == name)
+        child = question.get("child_run")
+        if child:  # the question is its subgraph's: that run takes the answer, as given
+            children[name] = (str(child), answer if given else NO_ANSWER)
         if not given:
-            if pause.kind == "suspend":
+            if pause.kind == "suspend" and not child:
                 answers[name] = None
             continue
         try:
-            answers[name] = answer_value(pause, answer)
+            value = answer_value(pause, answer)  # checked here, before anything runs
         except ValueError as exc:
             raise ResumeError(
                 f"node '{name}' of run {record.id} can't take that answer: {exc}"
             ) from None
-    return answers
+        if not child:
+            answers[name] = value
+    return answers, children
 
 
 def _result(checkpoint: Checkpoint) -> NodeResult:

@@ -125,10 +125,21 @@ class RunStore:
         return _record((exact or rows)[0], full=True)
 
     def list(
-        self, *, graph: str | None = None, status: Status | None = None, limit: int | None = 20
+        self,
+        *,
+        graph: str | None = None,
+        status: Status | None = None,
+        limit: int | None = 20,
+        subgraphs: bool = False,
     ) -> builtins.list[RunRecord]:
-        """Runs, newest first; ``graph`` / ``status`` filter, ``limit`` caps (None: all)."""
+        """Runs, newest first; ``graph`` / ``status`` filter, ``limit`` caps (None: all).
+
+        A subgraph's runs are parts of their parent's run, so they are listed only with
+        ``subgraphs=True``.
+        """
         where, params = where_runs(graph, status)
+        if not subgraphs:
+            where += " AND parent_run_id IS NULL" if where else " WHERE parent_run_id IS NULL"
         query = f"SELECT {_LISTED} FROM {schema.RUNS}{where} ORDER BY started_at DESC"
         crashed_or_running = status in ("running", "crashed")
         if limit is not None and not crashed_or_running:
@@ -138,6 +149,16 @@ class RunStore:
         if crashed_or_running:  # which "running" runs crashed is only known by their processes
             records = [record for record in records if record.status == status]
         return records[:limit] if limit is not None else records
+
+    def child_run(self, parent_run_id: str, node: str) -> RunRecord | None:
+        """The latest run of the subgraph that node ``node`` of run ``parent_run_id`` started."""
+        query = (
+            f"SELECT id FROM {schema.RUNS} WHERE parent_run_id = :parent AND parent_node = :node "
+            "ORDER BY started_at DESC LIMIT 1"
+        )
+        with self.translated_errors(), self.reader() as connection:
+            rows = connection.execute(query, {"parent": parent_run_id, "node": node})
+        return self.get(rows[0]["id"]) if rows else None
 
     def checkpoints(self, run_id: str) -> builtins.list[Checkpoint]:
         """Every checkpoint of run ``run_id``, in the order they were written."""
@@ -343,6 +364,8 @@ def _record(data: Row, full: bool = False) -> RunRecord:
         final_state=loads(data["final_state"]) if full else None,
         summary=json.loads(data["summary"]) if full and data["summary"] else None,
         waiting=tuple(json.loads(data["waiting"] or "[]")),
+        parent_run_id=data["parent_run_id"],
+        parent_node=data["parent_node"],
     )
 
 

@@ -40,6 +40,8 @@ RUN_COLUMNS = (
     "process_start",
     "checkpoints",
     "version",
+    "parent_run_id",  # a subgraph's run: the run of the graph node that started it (v3)
+    "parent_node",  # ... and that node's name
 )
 CHECKPOINT_COLUMNS = (
     "run_id",
@@ -114,7 +116,14 @@ _INDEX_HISTORY = (
     f"CREATE INDEX IF NOT EXISTS ix_agentmap_runs_status ON {RUNS} (status, started_at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_CREATE_TABLES, _INDEX_HISTORY)
+_SUBGRAPH_RUNS = (
+    # A subgraph's run is recorded too, so resuming its parent resumes it where it stopped.
+    f"ALTER TABLE {RUNS} ADD COLUMN parent_run_id VARCHAR(32)",
+    f"ALTER TABLE {RUNS} ADD COLUMN parent_node TEXT",
+    f"CREATE INDEX IF NOT EXISTS ix_agentmap_runs_parent ON {RUNS} (parent_run_id, parent_node)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_CREATE_TABLES, _INDEX_HISTORY, _SUBGRAPH_RUNS)
 """Migration ``i`` (its statements, in order) takes a store from version ``i`` to ``i + 1``."""
 LATEST = len(MIGRATIONS)
 
