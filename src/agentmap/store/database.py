@@ -13,6 +13,7 @@ its transaction begins (``BEGIN IMMEDIATE``), so many processes can share one fi
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -62,8 +63,6 @@ def open_database(url: str, busy_timeout: float) -> Database:
 
 def errors() -> tuple[type[Exception], ...]:
     """The exception classes a database call may raise (SQLAlchemy's only if it is loaded)."""
-    import sys
-
     loaded = sys.modules.get("sqlalchemy.exc")
     server = (loaded.SQLAlchemyError,) if loaded is not None else ()
     return (sqlite3.Error, *server)
