@@ -600,6 +600,21 @@ def test_a_question_inside_a_subgraph_waits_and_resuming_carries_the_subgraph_on
     assert open_run_store().get(child.id).status == "succeeded"
 
 
+def test_a_subgraph_run_is_resumed_through_its_parent_not_on_its_own(
+    project: Path, flow: Callable[[list[str]], Path]
+) -> None:
+    flow(SUBGRAPH_ASKING)
+    parent = run_graph("flow.csv::Parent")
+    child = parent.waiting[0].child_run
+    assert child is not None
+    refused = agentmap(project, "resume", child, "--value", "Ada")
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"error: run {child} is the subgraph run of node 'Sub' of run {parent.run_id} — resume "
+        f"that run: agentmap resume {parent.run_id}\n"
+    )
+
+
 def test_a_wrong_answer_for_a_subgraph_question_is_refused_before_anything_runs(
     project: Path, flow: Callable[[list[str]], Path]
 ) -> None:

@@ -131,6 +131,11 @@ def resume_run(
     with _using(config) as container:
         store = _store(container)
         record = store.get(run_id)
+        if record.parent_run_id is not None:
+            raise ResumeError(
+                f"run {record.id} is the subgraph run of node '{record.parent_node}' of run "
+                f"{record.parent_run_id} — resume that run: agentmap resume {record.parent_run_id}"
+            )
         if graph is None:
             if record.graph_file is None:
                 raise ResumeError(
