@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agentmap.runner import Clock
+from agentmap.clock import Clock
+from agentmap.graph.loader import resolve_source
+from agentmap.graph.model import Graph
 
 
 class FakeClock(Clock):
@@ -125,3 +127,33 @@ def ctrl_c_works() -> None:
     that; Python then installs no Ctrl-C handler at all, and a test's signal would do nothing.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# The public API builds its own container from configuration; tests that replace a service
+# (the clock, the agent catalog) build a container, override it, and run through these —
+# what run_graph / validate_graph do, on that container.
+
+
+def load_in(container: Any, source: Any, graph: str | None = None, start: str | None = None) -> Any:
+    """``load_graph`` on ``container``."""
+    return container.loader().load(*resolve_source(source, graph), start)
+
+
+def validate_in(container: Any, source: Any, graph: str | None = None) -> Any:
+    """``validate_graph`` on ``container``."""
+    return container.loader().validate(*resolve_source(source, graph))
+
+
+def run_in(container: Any, source: Any, state: Any = None, **options: Any) -> Any:
+    """``run_graph`` on ``container`` (``graph=`` and ``start=`` pick what to load)."""
+    return container.runner().run(_graph_in(container, source, options), state, **options)
+
+
+async def arun_in(container: Any, source: Any, state: Any = None, **options: Any) -> Any:
+    """``arun_graph`` on ``container``."""
+    return await container.runner().arun(_graph_in(container, source, options), state, **options)
+
+
+def _graph_in(container: Any, source: Any, options: dict[str, Any]) -> Any:
+    graph, start = options.pop("graph", None), options.pop("start", None)
+    return source if isinstance(source, Graph) else load_in(container, source, graph, start)

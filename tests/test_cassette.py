@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from agentmap import ExecutionResult, run_graph
 from agentmap.cli.app import app
 from agentmap.events import Event, NodeOutputChunk
+from helpers import run_in
 from llm_server import LLMServer
 from test_llm_agents import (
     AGENTMAP,
@@ -177,9 +178,9 @@ def test_a_retried_request_replays_its_recorded_failure_first(
     llm_server.reply("Paris.")
     path = two_models(graph_csv)
     container, clock = with_clock(llm_config(llm_server, record=str(cassette)))
-    recorded = run_graph(path, {"country": "France"}, config=container)
+    recorded = run_in(container, path, {"country": "France"})
     container, replay_clock = with_clock(replay_config(llm_server.url, cassette))
-    replayed = run_graph(path, {"country": "France"}, config=container)
+    replayed = run_in(container, path, {"country": "France"})
     assert attempts(replayed) == attempts(recorded) == [(False, 1), (True, 2)]
     assert replay_clock.sleeps == clock.sleeps == [5.0]
     assert len(llm_server.requests) == 3

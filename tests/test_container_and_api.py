@@ -19,6 +19,7 @@ from agentmap.agents.catalog import AgentCatalog
 from agentmap.config import Settings
 from agentmap.container import build_container
 from agentmap.runner import GraphRunnerService
+from helpers import run_in
 
 SRC = Path(agentmap.__file__).resolve().parent
 
@@ -100,7 +101,7 @@ def test_container_settings_reach_the_runner(project: Path, graph_csv: Callable[
     path = graph_csv("Main,A,success,A,,,,,,,")
     container = build_container({"execution": {"max_steps": 3}})
     with pytest.raises(agentmap.RunError) as caught:
-        run_graph(path, config=container)
+        run_in(container, path)
     assert caught.value.result is not None
     assert caught.value.result.summary.execution_path == ("A", "A", "A")
 
@@ -111,7 +112,7 @@ def test_overriding_agents_swaps_in_new_agent_types(
     path = graph_csv("Main,Loud,shout,,,,text,loud,,,")
     container = build_container({})
     container.agents.override(providers.Object(AgentCatalog({"shout": ShoutAgent})))
-    result = run_graph(path, {"text": "hi"}, config=container)
+    result = run_in(container, path, {"text": "hi"})
     assert result.final_state == {"text": "hi", "loud": "HI", "last_action_success": True}
 
 
@@ -121,7 +122,7 @@ def test_overriding_agents_can_replace_a_built_in(
     path = graph_csv("Main,A,echo,,,,text,out,,,")
     container = build_container({})
     container.agents.override(providers.Object(AgentCatalog({"echo": ReplacementEchoAgent})))
-    assert run_graph(path, {"text": "hi"}, config=container).final_state["out"] == "replaced"
+    assert run_in(container, path, {"text": "hi"}).final_state["out"] == "replaced"
 
 
 def test_agent_type_unknown_without_the_override(
@@ -129,7 +130,7 @@ def test_agent_type_unknown_without_the_override(
 ) -> None:
     path = graph_csv("Main,Loud,shout,,,,text,loud,,,")
     with pytest.raises(GraphValidationError, match="unknown agent type 'shout'"):
-        run_graph(path, {"text": "hi"}, config=build_container({}))
+        run_in(build_container({}), path, {"text": "hi"})
 
 
 def test_run_graph_returns_an_execution_result(
@@ -174,12 +175,15 @@ EXPECTED_ALL = [
     "GraphFileError",
     "GraphSelectionError",
     "GraphValidationError",
+    "LLMError",
     "Node",
     "NodeCompleted",
     "NodeFailed",
+    "NodeOutputChunk",
     "NodeResult",
     "NodeRetrying",
     "NodeStarted",
+    "Output",
     "Pause",
     "Problem",
     "ResumeError",
@@ -192,14 +196,25 @@ EXPECTED_ALL = [
     "RunStarted",
     "StateError",
     "StoreError",
+    "TransientLLMError",
+    "Usage",
+    "ValidationReport",
     "Waiting",
     "__version__",
     "agent",
     "arun_graph",
+    "convert_graph",
+    "export_runs",
+    "graph_json_schema",
+    "init_project",
     "load_graph",
     "open_run_store",
     "resume_run",
     "run_graph",
+    "runs_stats",
+    "scaffold_graph",
+    "to_dot",
+    "to_mermaid",
     "validate_graph",
 ]
 

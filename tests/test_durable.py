@@ -70,9 +70,15 @@ FORK = [
 def flow(
     project: Path, write_file: Callable[..., Path], graph_csv: Callable[..., Path], store_url: str
 ) -> Callable[[list[str]], Path]:
-    """Writes the graph; the project's config points at the store under test (SQLite, PG)."""
+    """Writes the graph; the project's config points at the store under test (SQLite, PG).
+
+    Checkpoints are committed node by node (``durability: sync``), whose guarantee these
+    tests check exactly; test_durability_modes.py checks the other modes'.
+    """
     write_file("agents/steps.py", STEP_AGENT)
-    write_file("agentmap_config.yaml", f"storage:\n  url: {json.dumps(store_url)}\n")
+    write_file(
+        "agentmap_config.yaml", f"storage:\n  url: {json.dumps(store_url)}\n  durability: sync\n"
+    )
 
     def write(rows: list[str]) -> Path:
         return graph_csv(*rows)

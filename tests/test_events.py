@@ -34,8 +34,6 @@ from agentmap import (
     RunError,
     RunFailed,
     RunStarted,
-    arun_graph,
-    run_graph,
 )
 from agentmap import events as events_module
 from agentmap.agents.catalog import AgentCatalog
@@ -45,7 +43,7 @@ from agentmap.container import Container, build_container
 from agentmap.events import EventBus
 from agentmap.runner import Clock
 from agentmap.tracking import ExecutionTrackingService
-from helpers import FakeClock, csv_row, in_terminal
+from helpers import FakeClock, arun_in, csv_row, in_terminal, run_in
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
 DURATION = re.compile(r" \d+\.\d ms")
@@ -107,7 +105,7 @@ def parent_and_child(graph_csv: Callable[..., Path]) -> Path:
 
 def test_a_two_node_run_emits_this_exact_sequence(two_nodes: Path) -> None:
     seen: list[Event] = []
-    result = run_graph(two_nodes, "hi", config=container_for(), handlers=[seen.append])
+    result = run_in(container_for(), two_nodes, "hi", handlers=[seen.append])
     run_id = result.run_id
     assert run_id
     assert seen == [
@@ -133,7 +131,7 @@ def test_a_retried_node_emits_node_retrying_with_the_delay(graph_csv: Callable[.
     )
     seen: list[Event] = []
     container = container_for({"flaky": Flaky(failures=1).process})
-    result = run_graph(path, config=container, handlers=[seen.append])
+    result = run_in(container, path, handlers=[seen.append])
     r = result.run_id
     assert seen == [
         RunStarted(r, "G", {}, None),
@@ -154,7 +152,7 @@ def test_a_failing_node_emits_node_failed(graph_csv: Callable[..., Path]) -> Non
         row("Handler"),
     )
     seen: list[Event] = []
-    result = run_graph(path, config=container_for(), handlers=[seen.append])
+    result = run_in(container_for(), path, handlers=[seen.append])
     r = result.run_id
     assert seen == [
         RunStarted(r, "G", {}, None),
@@ -171,7 +169,7 @@ def test_a_run_stopped_by_max_steps_emits_run_failed(graph_csv: Callable[..., Pa
     seen: list[Event] = []
     container = container_for(config={"execution": {"max_steps": 3}})
     with pytest.raises(RunError) as caught:
-        run_graph(path, config=container, handlers=[seen.append])
+        run_in(container, path, handlers=[seen.append])
     message = (
         "graph 'G' ran 3 steps without finishing (a loop that never exits?) — fix the routing "
         "or raise execution.max_steps"
@@ -203,7 +201,7 @@ def test_a_cancelled_run_emits_run_cancelled(graph_csv: Callable[..., Path]) -> 
             await asyncio.sleep(30)
 
         container = container_for({"block": block})
-        task = asyncio.create_task(arun_graph(path, config=container, handlers=[seen.append]))
+        task = asyncio.create_task(arun_in(container, path, handlers=[seen.append]))
         await asyncio.wait_for(started.wait(), 5)
         task.cancel()
         with pytest.raises(RunCancelled) as caught:
@@ -237,7 +235,7 @@ def test_sync_and_async_handlers_both_receive_every_event(two_nodes: Path) -> No
         await asyncio.sleep(0.02)  # still at work when the run itself is done
         async_seen.append(event)
 
-    run_graph(two_nodes, "hi", config=container_for(), handlers=[sync_seen.append, slow])
+    run_in(container_for(), two_nodes, "hi", handlers=[sync_seen.append, slow])
     assert len(sync_seen) == 6
     assert {id(e) for e in async_seen} == {id(e) for e in sync_seen}  # the same event objects
 
@@ -250,7 +248,7 @@ def test_async_handlers_are_awaited_before_arun_graph_returns(two_nodes: Path) -
         done.append(type(event).__name__)
 
     async def main() -> int:
-        await arun_graph(two_nodes, "hi", config=container_for(), handlers=[slow])
+        await arun_in(container_for(), two_nodes, "hi", handlers=[slow])
         return len(done)
 
     assert asyncio.run(main()) == 6
@@ -265,7 +263,7 @@ def test_a_raising_sync_handler_never_breaks_the_run_and_is_logged(
         raise RuntimeError("handler bug")
 
     with caplog.at_level(logging.WARNING, logger="agentmap.events"):
-        result = run_graph(two_nodes, "hi", config=container_for(), handlers=[broken, seen.append])
+        result = run_in(container_for(), two_nodes, "hi", handlers=[broken, seen.append])
     assert result.success is True
     assert result.final_state == {
         "input": "hi",
@@ -293,7 +291,7 @@ def test_a_raising_async_handler_never_breaks_the_run_and_is_logged(
         raise RuntimeError("async handler bug")
 
     with caplog.at_level(logging.WARNING, logger="agentmap.events"):
-        result = run_graph(two_nodes, "hi", config=container_for(), handlers=[broken])
+        result = run_in(container_for(), two_nodes, "hi", handlers=[broken])
     assert result.success is True
     records = [r for r in caplog.records if r.name == "agentmap.events"]
     assert len(records) == 6
@@ -314,7 +312,7 @@ def test_a_raising_handler_does_not_stop_a_failing_run_from_being_reported(
 
     container = container_for(config={"execution": {"max_steps": 2}})
     with pytest.raises(RunError, match="ran 2 steps"):
-        run_graph(path, config=container, handlers=[broken])
+        run_in(container, path, handlers=[broken])
 
 
 def test_a_handler_subscribed_on_the_containers_event_bus_receives_every_event(
@@ -323,7 +321,7 @@ def test_a_handler_subscribed_on_the_containers_event_bus_receives_every_event(
     container = container_for()
     seen: list[Event] = []
     container.events().subscribe(seen.append)
-    result = run_graph(two_nodes, "hi", config=container)
+    result = run_in(container, two_nodes, "hi")
     assert kinds(seen) == [
         ("RunStarted", "G"),
         ("NodeStarted", "G", "Start"),
@@ -340,7 +338,7 @@ def test_bus_and_run_handlers_each_receive_every_event_once(two_nodes: Path) -> 
     on_bus: list[Event] = []
     on_run: list[Event] = []
     container.events().subscribe(on_bus.append)
-    run_graph(two_nodes, "hi", config=container, handlers=[on_run.append])
+    run_in(container, two_nodes, "hi", handlers=[on_run.append])
     assert len(on_bus) == 6
     assert on_bus == on_run
 
@@ -349,19 +347,19 @@ def test_unsubscribing_from_the_event_bus_stops_the_events(two_nodes: Path) -> N
     container = container_for()
     seen: list[Event] = []
     unsubscribe = container.events().subscribe(seen.append)
-    run_graph(two_nodes, "hi", config=container)
+    run_in(container, two_nodes, "hi")
     assert len(seen) == 6
     unsubscribe()
-    run_graph(two_nodes, "hi", config=container)
+    run_in(container, two_nodes, "hi")
     assert len(seen) == 6
 
 
 def test_a_handler_subscribed_after_a_run_receives_the_next_runs_events(two_nodes: Path) -> None:
     container = container_for()
-    run_graph(two_nodes, "hi", config=container)
+    run_in(container, two_nodes, "hi")
     seen: list[Event] = []
     container.events().subscribe(seen.append)
-    result = run_graph(two_nodes, "hi", config=container)
+    result = run_in(container, two_nodes, "hi")
     assert len(seen) == 6
     assert {e.run_id for e in seen} == {result.run_id}
 
@@ -413,7 +411,7 @@ def test_a_subgraph_run_emits_run_started_with_the_parent_run_id_on_the_bus(
     container = container_for()
     seen: list[Event] = []
     container.events().subscribe(seen.append)
-    result = run_graph(f"{parent_and_child}::G", "hi", config=container)
+    result = run_in(container, f"{parent_and_child}::G", "hi")
     assert_child_run_nested(seen, result.run_id)
 
 
@@ -421,9 +419,7 @@ def test_a_subgraph_runs_events_reach_the_handlers_passed_to_the_run(
     parent_and_child: Path,
 ) -> None:
     seen: list[Event] = []
-    result = run_graph(
-        f"{parent_and_child}::G", "hi", config=container_for(), handlers=[seen.append]
-    )
+    result = run_in(container_for(), f"{parent_and_child}::G", "hi", handlers=[seen.append])
     assert_child_run_nested(seen, result.run_id)
 
 
@@ -489,7 +485,7 @@ def test_a_runs_summary_is_its_events_replayed_into_a_tracker(
     clock = FakeClock()
     container = container_for({"flaky": Flaky(failures=1).process}, clock=clock)
     seen: list[Event] = []
-    result = run_graph(path, config=container, handlers=[seen.append])
+    result = run_in(container, path, handlers=[seen.append])
     replay_clock = FakeClock()
     tracker = container.tracking().create_tracker("G", clock=replay_clock.now)
     for event in seen:  # the replay's clock reads what the event says the time was

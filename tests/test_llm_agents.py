@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from dependency_injector import providers
+from dependency_injector import containers, providers
 from typer.testing import CliRunner
 
 from agentmap import ExecutionResult, run_graph
@@ -31,7 +31,7 @@ from agentmap.cli.app import app
 from agentmap.config import settings_from_dict
 from agentmap.container import build_container
 from agentmap.events import Event, NodeOutputChunk
-from helpers import FakeClock, csv_row
+from helpers import FakeClock, csv_row, run_in
 from helpers import in_terminal as terminal_output
 from llm_server import LLMServer
 
@@ -91,9 +91,11 @@ def ask_graph(
 
 
 def run(path: Path, config: Any, state: Any = None, **options: Any) -> ExecutionResult:
-    return run_graph(
-        path, {"country": "France"} if state is None else state, config=config, **options
-    )
+    """Run with ``config`` (settings), or on a container ``with_clock`` made."""
+    state = {"country": "France"} if state is None else state
+    if isinstance(config, containers.Container):
+        return run_in(config, path, state, **options)
+    return run_graph(path, state, config=config, **options)
 
 
 def with_clock(config: dict[str, Any]) -> tuple[Any, FakeClock]:

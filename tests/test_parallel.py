@@ -26,14 +26,12 @@ from agentmap import (
     Failure,
     GraphValidationError,
     RunError,
-    run_graph,
-    validate_graph,
 )
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.cli.app import app
 from agentmap.container import Container, build_container
 from agentmap.functions import FunctionCatalog
-from helpers import csv_row
+from helpers import csv_row, run_in, validate_in
 
 CONFLICT_FIX = (
     'write different keys, or declare a reducer (Context {"reduce": "append"} on the writing '
@@ -128,7 +126,7 @@ def run(
     config: Mapping[str, Any] | None = None,
     agents: Mapping[str, Any] | None = None,
 ) -> ExecutionResult:
-    return run_graph(path, state, config=container_for(config, agents))
+    return run_in(container_for(config, agents), path, state)
 
 
 def assert_fan_in(path: tuple[str, ...], start: str, middle: list[str], join: str) -> None:
@@ -487,7 +485,7 @@ def test_conflicting_writes_seen_in_the_table_are_a_validation_error(
         row("B", edge="Join", output="x"),
         row("Join", "echo", inputs="x", output="joined"),
     )
-    report = validate_graph(path, config=container_for())
+    report = validate_in(container_for(), path)
     assert [(p.row, p.cell, p.field, p.message) for p in report.errors] == [
         (
             2,
@@ -509,7 +507,7 @@ def test_a_declared_reducer_makes_a_static_conflict_valid(graph_csv: Callable[..
         row("B", edge="Join", output="x"),
         row("Join", "echo", inputs="x", output="joined"),
     )
-    report = validate_graph(path, config=container_for({"execution": {"reducers": {"x": "sum"}}}))
+    report = validate_in(container_for({"execution": {"reducers": {"x": "sum"}}}), path)
     assert report.errors == ()
 
 
@@ -528,7 +526,7 @@ def test_conflicting_writes_seen_only_at_run_time_are_a_run_error(
     graph_csv: Callable[..., Path],
 ) -> None:
     path = conflict_at_run_time(graph_csv)
-    assert validate_graph(path, config=container_for()).errors == ()
+    assert validate_in(container_for(), path).errors == ()
     with pytest.raises(RunError) as caught:
         run(path)
     error = caught.value
@@ -796,7 +794,7 @@ VALIDATION_TABLE = [
 def test_parallel_settings_problems_are_validation_errors(
     graph_csv: Callable[..., Path], rows: list[str], cell: str, message: str
 ) -> None:
-    report = validate_graph(graph_csv(*rows), config=container_for())
+    report = validate_in(container_for(), graph_csv(*rows))
     assert [(p.cell, p.message) for p in report.errors] == [(cell, message)]
 
 

@@ -32,14 +32,12 @@ from agentmap import (
     NodeResult,
     RetryPolicy,
     RunError,
-    run_graph,
-    validate_graph,
 )
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.cli.app import app
 from agentmap.container import Container, build_container
 from agentmap.runner import Clock
-from helpers import FakeClock, clean_env, csv_row, ctrl_c_works
+from helpers import FakeClock, clean_env, csv_row, ctrl_c_works, run_in, validate_in
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
 
@@ -241,14 +239,14 @@ def test_from_dict_type_picks_the_class(data: dict[str, Any], kind: type[RetryPo
         ),
         pytest.param(
             {"type": "fixed", "dealy": 1},
-            "bad fixed retry settings: FixedDelayRetryPolicy.__init__() got an unexpected "
-            "keyword argument 'dealy'",
+            "unknown fixed retry setting 'dealy' — did you mean 'delay'? (fixed policies take "
+            "delay, jitter, max_retries, retry_on)",
             id="unknown-setting",
         ),
         pytest.param(
             {"type": "exponential", "delay": 1},
-            "bad exponential retry settings: ExponentialBackoffRetryPolicy.__init__() got an "
-            "unexpected keyword argument 'delay'",
+            "unknown exponential retry setting 'delay' — did you mean 'max_delay'? (exponential "
+            "policies take initial_delay, max_delay, multiplier, jitter, max_retries, retry_on)",
             id="setting-of-the-other-type",
         ),
         pytest.param(
@@ -317,7 +315,7 @@ def test_a_run_retries_only_the_listed_exception_types(
     clock, agent = FakeClock(), Flaky(failures=2)
     retry = {"type": "fixed", "delay": 1, "retry_on": retry_on}
     path = flaky_graph(graph_csv, {"retry": retry})
-    result = run_graph(path, config=container_for({"flaky": agent.process}, clock=clock))
+    result = run_in(container_for({"flaky": agent.process}, clock=clock), path)
     assert clock.sleeps == sleeps
     assert results(result, "Flaky") == flaky
 
@@ -331,7 +329,7 @@ def test_a_node_failing_twice_succeeds_on_the_third_attempt_after_the_policys_de
     clock, agent = FakeClock(), Flaky(failures=2)
     retry = {"type": "exponential", "initial_delay": 0.5, "max_retries": 3}
     path = flaky_graph(graph_csv, {"retry": retry})
-    result = run_graph(path, config=container_for({"flaky": agent.process}, clock=clock))
+    result = run_in(container_for({"flaky": agent.process}, clock=clock), path)
     assert clock.sleeps == [0.5, 1.0]
     assert agent.calls == 3
     assert result.summary.execution_path == ("Start", "Flaky", "End")
@@ -353,7 +351,7 @@ def test_a_node_that_keeps_failing_fails_after_max_retries_and_follows_failure_n
 ) -> None:
     clock, agent = FakeClock(), Flaky(failures=10)
     path = flaky_graph(graph_csv, {"retry": {"type": "fixed", "delay": 2, "max_retries": 2}})
-    result = run_graph(path, config=container_for({"flaky": agent.process}, clock=clock))
+    result = run_in(container_for({"flaky": agent.process}, clock=clock), path)
     assert clock.sleeps == [2.0, 2.0]
     assert result.summary.execution_path == ("Start", "Flaky", "Handler")
     assert results(result, "Flaky") == [
@@ -423,7 +421,7 @@ def test_where_the_retry_policy_comes_from(
     container = container_for(
         {"flaky": agent.process}, config={"execution": execution}, clock=clock
     )
-    result = run_graph(flaky_graph(graph_csv, context or None), config=container)
+    result = run_in(container, flaky_graph(graph_csv, context or None))
     assert clock.sleeps == sleeps
     assert result.summary.execution_path == path
     assert agent.calls == len(sleeps) + 1
@@ -443,7 +441,7 @@ def test_an_agent_returning_failure_is_not_retried(graph_csv: Callable[..., Path
         row("End"),
         row("Handler"),
     )
-    result = run_graph(path, config=container_for({"refuse": refuse}, clock=clock))
+    result = run_in(container_for({"refuse": refuse}, clock=clock), path)
     assert len(calls) == 1
     assert clock.sleeps == []
     assert result.summary.execution_path == ("Start", "Flaky", "Handler")
@@ -490,7 +488,7 @@ def test_a_node_timeout_is_a_failure_routed_to_failure_next(
         row("End"),
         row("Handler"),
     )
-    result = run_graph(path, config=container_for(slow_agents(release)))
+    result = run_in(container_for(slow_agents(release)), path)
     assert result.summary.execution_path == ("Start", "Slow", "Handler")
     assert results(result, "Slow") == [(False, "timed out after 0.1s", 1)]
     assert result.final_state == {"last_action_success": True, "error": "timed out after 0.1s"}
@@ -521,7 +519,7 @@ def test_a_timed_out_node_is_retried_when_a_policy_applies(graph_csv: Callable[.
         row("End"),
         row("Handler"),
     )
-    result = run_graph(path, config=container_for({"slow_once": slow_once}, clock=clock))
+    result = run_in(container_for({"slow_once": slow_once}, clock=clock), path)
     assert clock.sleeps == [0.5]
     assert result.summary.execution_path == ("Start", "Slow", "End")
     assert result.summary.node_results == (
@@ -551,7 +549,7 @@ def test_a_run_timeout_stops_the_run_with_a_run_error_and_the_partial_path(
     path = slow_chain(graph_csv, agent_type)
     began = time.perf_counter()
     with pytest.raises(RunError) as caught:
-        run_graph(path, "hi", config=container_for(slow_agents(release)), timeout=0.2)
+        run_in(container_for(slow_agents(release)), path, "hi", timeout=0.2)
     assert time.perf_counter() - began < 1.2, "the run waited for the agent"
     error = caught.value
     assert error.message == "run of graph 'G' timed out after 0.2s"
@@ -571,7 +569,7 @@ def test_execution_timeout_in_config_bounds_a_run(
 ) -> None:
     container = container_for(slow_agents(release), config={"execution": {"timeout": 0.2}})
     with pytest.raises(RunError, match=r"^run of graph 'G' timed out after 0.2s$"):
-        run_graph(slow_chain(graph_csv, "slow_async"), "hi", config=container)
+        run_in(container, slow_chain(graph_csv, "slow_async"), "hi")
 
 
 SLOW_AGENT_FILE = """
@@ -644,8 +642,8 @@ def test_run_timeout_option_must_be_positive(project: Path, graph_csv: Callable[
         ),
         pytest.param(
             {"retry": {"type": "fixed", "dealy": 1}},
-            "bad retry policy: bad fixed retry settings: FixedDelayRetryPolicy.__init__() got an "
-            "unexpected keyword argument 'dealy'",
+            "bad retry policy: unknown fixed retry setting 'dealy' — did you mean 'delay'? "
+            "(fixed policies take delay, jitter, max_retries, retry_on)",
             id="retry-unknown-setting",
         ),
         pytest.param(
@@ -667,7 +665,7 @@ def test_bad_retry_and_timeout_context_are_validation_errors_at_the_context_cell
     graph_csv: Callable[..., Path], context: dict[str, Any], message: str
 ) -> None:
     path = graph_csv(row("Start", edge="Work"), row("Work", context=context))
-    report = validate_graph(path, config=container_for({}))
+    report = validate_in(container_for({}), path)
     assert [(p.row, p.cell, p.field, p.message) for p in report.errors] == [
         (3, "J3", "Context", message)
     ]
@@ -686,7 +684,7 @@ def test_good_retry_and_timeout_context_are_valid(
     graph_csv: Callable[..., Path], context: dict[str, Any]
 ) -> None:
     path = graph_csv(row("Start", edge="Work"), row("Work", context=context))
-    assert validate_graph(path, config=container_for({})).errors == ()
+    assert validate_in(container_for({}), path).errors == ()
 
 
 # --- Ctrl-C: a real SIGINT to a real process --------------------------------------------------

@@ -32,11 +32,12 @@ from agentmap.api import open_run_store
 from agentmap.config import settings_from_dict
 from agentmap.container import build_container
 from agentmap.exceptions import ConfigError, RunCancelled, RunError, StateError, StoreError
-from agentmap.runner import ExecutionResult
+from agentmap.results import ExecutionResult
 from agentmap.store import schema
 from agentmap.store.codec import UnsavableValue, dumps, loads
 from agentmap.store.records import Checkpoint, RunRecord
 from agentmap.store.runstore import RunStore
+from helpers import run_in
 
 HELLO = (
     "Hello,Start,echo,Respond,,,input,echoed,,,Echo the input",
@@ -72,7 +73,9 @@ RUN_ONE = """
 import sys
 from agentmap import run_graph
 
-run_graph(sys.argv[1], {"mark": sys.argv[2]}, config={"storage": {"url": sys.argv[3]}})
+# durability sync: every checkpoint made is committed before the next node starts
+config = {"storage": {"url": sys.argv[3], "durability": "sync"}}
+run_graph(sys.argv[1], {"mark": sys.argv[2]}, config=config)
 """
 GraphFile = Callable[..., Path]
 
@@ -623,7 +626,7 @@ def real_store(folder: Path) -> bytes:
     (folder / "flow.csv").write_text("GraphName,Node,AgentType,Output_Field\nG,Start,echo,out\n")
     container = build_container({"storage": {"url": f"sqlite:///{folder / 'runs.db'}"}})
     for _ in range(5):
-        run_graph(folder / "flow.csv", {"input": "x" * 3000}, config=container)
+        run_in(container, folder / "flow.csv", {"input": "x" * 3000})
     store = container.store()
     assert store is not None
     store.close()  # the last connection to close writes the WAL back into the file
@@ -736,16 +739,15 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from agentmap import run_graph
-from agentmap.container import build_container
 
 graph, url, folder, index, runs = sys.argv[1:]
 folder = Path(folder)
-container = build_container({"storage": {"url": url}})
+config = {"storage": {"url": url}}
 (folder / f"ready-{index}").touch()
 while not (folder / "go").exists():
     time.sleep(0.002)
 for n in range(int(runs)):
-    result = run_graph(graph, {"input": f"{index}-{n}"}, config=container)
+    result = run_graph(graph, {"input": f"{index}-{n}"}, config=config)
     assert result.status == "succeeded", result.status
 """
 PROCESSES, RUNS = 8, 50

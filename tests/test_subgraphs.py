@@ -20,15 +20,11 @@ from agentmap import (
     ExecutionResult,
     GraphValidationError,
     RunCancelled,
-    arun_graph,
-    load_graph,
-    run_graph,
-    validate_graph,
 )
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.container import Container, build_container
-from agentmap.tracking import ExecutionSummary
-from helpers import csv_row
+from agentmap.results import ExecutionSummary
+from helpers import arun_in, csv_row, load_in, run_in, validate_in
 
 
 def greet(inputs: Mapping[str, Any]) -> str:
@@ -57,7 +53,7 @@ def container() -> Container:
 
 
 def run(source: str | Path, state: Any = None) -> ExecutionResult:
-    return run_graph(source, state, config=container())
+    return run_in(container(), source, state)
 
 
 def sub_result(result: ExecutionResult, node: str) -> ExecutionSummary:
@@ -377,7 +373,7 @@ def test_cancelling_the_run_while_a_child_runs_cancels_the_parent_run(
 
         built = container()
         built.agents.override(providers.Object(AgentCatalog({"block": block})))
-        task = asyncio.create_task(arun_graph(f"{path}::Parent", config=built))
+        task = asyncio.create_task(arun_in(built, f"{path}::Parent"))
         await asyncio.wait_for(started.wait(), 5)
         task.cancel()
         with pytest.raises(RunCancelled) as caught:
@@ -399,7 +395,7 @@ def test_a_graph_running_itself_is_rejected(graph_csv: Callable[..., Path]) -> N
         row("A", "Start", edge="Again"), row("A", "Again", "graph", context={"graph": "A"})
     )
     with pytest.raises(GraphValidationError) as caught:
-        load_graph(path, config=container())
+        load_in(container(), path)
     assert problems(caught.value) == [
         (str(path), 3, "J3", "subgraphs can't recurse: A → A — break the cycle")
     ]
@@ -411,11 +407,11 @@ def test_two_graphs_running_each_other_are_rejected(graph_csv: Callable[..., Pat
         row("B", "RunA", "graph", context={"graph": "A"}),
     )
     with pytest.raises(GraphValidationError) as caught:
-        load_graph(f"{path}::A", config=container())
+        load_in(container(), f"{path}::A")
     assert problems(caught.value) == [
         (str(path), 3, "J3", "subgraphs can't recurse: A → B → A — break the cycle")
     ]
-    assert problems(validate_graph(path, config=container())) == [
+    assert problems(validate_in(container(), path)) == [
         (str(path), 2, "J2", "subgraphs can't recurse: B → A → B — break the cycle"),
         (str(path), 3, "J3", "subgraphs can't recurse: A → B → A — break the cycle"),
     ]
@@ -427,7 +423,7 @@ def test_graphs_of_two_files_running_each_other_are_rejected(
 ) -> None:
     a = graph_csv(row("A", "RunB", "graph", context={"graph": "b.csv::B"}), name="flows/a.csv")
     b = graph_csv(row("B", "RunA", "graph", context={"graph": back}), name="flows/b.csv")
-    report = validate_graph(a.relative_to(project), config=container())
+    report = validate_in(container(), a.relative_to(project))
     assert [(Path(p.file or "").resolve(), p.row, p.cell, p.message) for p in report.errors] == [
         (b.resolve(), 2, "J2", "subgraphs can't recurse: A → B → A — break the cycle")
     ]
@@ -494,7 +490,7 @@ def test_a_bad_child_reference_is_a_validation_error_at_the_context_cell(
         name="flows/parent.csv",
     )
     source = path.relative_to(project)
-    report = validate_graph(f"{source}::Parent", config=container())
+    report = validate_in(container(), f"{source}::Parent")
     expected = message.replace("{file}", str(source)).replace("{folder}", str(source.parent))
     assert problems(report) == [(str(source), 2, "J2", expected)]
 
@@ -512,7 +508,7 @@ def test_a_child_graphs_own_errors_are_reported_when_validating_the_parent(
     )
     source = parent.relative_to(project)
     child = str(source.parent / "child.csv")
-    report = validate_graph(source, config=container())
+    report = validate_in(container(), source)
     assert problems(report) == [
         (
             child,

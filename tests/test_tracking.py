@@ -14,9 +14,9 @@ from agentmap import ConfigError, ExecutionSummary, Graph, Node, NodeResult, run
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.config import SuccessPolicySettings, TrackingSettings
 from agentmap.functions import FunctionCatalog
+from agentmap.plan import Compiler, RunPolicy
 from agentmap.prompts import PromptCatalog
 from agentmap.runner import GraphRunnerService
-from agentmap.state import StateAdapterService
 from agentmap.tracking import ExecutionTrackingService
 
 AGENTS = """
@@ -346,13 +346,8 @@ def test_runner_durations_are_exact_with_an_injected_clock(project: Path) -> Non
     service = ExecutionTrackingService(
         TrackingSettings(), SuccessPolicySettings(), clock=lambda: float(next(ticks))
     )
-    runner = GraphRunnerService(
-        agents=AgentCatalog(),
-        functions=FunctionCatalog(),
-        prompts=PromptCatalog(),
-        state_adapter=StateAdapterService(),
-        tracking=service,
-    )
+    compiler = Compiler(AgentCatalog(), FunctionCatalog(), PromptCatalog(), RunPolicy())
+    runner = GraphRunnerService(compiler, service)
     graph = Graph(
         name="Pair",
         nodes={

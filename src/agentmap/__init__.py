@@ -5,14 +5,21 @@ result = run_graph("graphs/hello.csv", {"input": "hi"})
 print(result.final_state, result.success)
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from agentmap._version import __version__
-from agentmap.agents.base import Agent, Failure, Pause, agent
+from agentmap.agents.base import Agent, agent
 from agentmap.api import (
     arun_graph,
+    export_runs,
     load_graph,
     open_run_store,
     resume_run,
     run_graph,
+    runs_stats,
     validate_graph,
 )
 from agentmap.events import (
@@ -20,6 +27,7 @@ from agentmap.events import (
     EventBus,
     NodeCompleted,
     NodeFailed,
+    NodeOutputChunk,
     NodeRetrying,
     NodeStarted,
     RunCompleted,
@@ -42,10 +50,41 @@ from agentmap.exceptions import (
     StateError,
     StoreError,
 )
+from agentmap.graph.loader import ValidationReport
 from agentmap.graph.model import Graph, Node
+from agentmap.outcomes import Failure, Output, Pause, Usage
+from agentmap.results import ExecutionResult, ExecutionSummary, NodeResult, Waiting
 from agentmap.retry import ExponentialBackoffRetryPolicy, FixedDelayRetryPolicy, RetryPolicy
-from agentmap.runner import ExecutionResult, Waiting
-from agentmap.tracking import ExecutionSummary, NodeResult
+
+if TYPE_CHECKING:
+    from agentmap.convert import convert_graph
+    from agentmap.graph.diagram import to_dot, to_mermaid
+    from agentmap.graph.schema import graph_json_schema
+    from agentmap.llm.errors import LLMError, TransientLLMError
+    from agentmap.project import init_project
+    from agentmap.scaffold import scaffold_graph
+
+# Imported on first use: each pulls in code a plain `agentmap run` never needs.
+_LAZY = {
+    "LLMError": "agentmap.llm.errors",
+    "TransientLLMError": "agentmap.llm.errors",
+    "convert_graph": "agentmap.convert",
+    "graph_json_schema": "agentmap.graph.schema",
+    "init_project": "agentmap.project",
+    "scaffold_graph": "agentmap.scaffold",
+    "to_dot": "agentmap.graph.diagram",
+    "to_mermaid": "agentmap.graph.diagram",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentmap' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Agent",
@@ -64,12 +103,15 @@ __all__ = [
     "GraphFileError",
     "GraphSelectionError",
     "GraphValidationError",
+    "LLMError",
     "Node",
     "NodeCompleted",
     "NodeFailed",
+    "NodeOutputChunk",
     "NodeResult",
     "NodeRetrying",
     "NodeStarted",
+    "Output",
     "Pause",
     "Problem",
     "ResumeError",
@@ -82,13 +124,24 @@ __all__ = [
     "RunStarted",
     "StateError",
     "StoreError",
+    "TransientLLMError",
+    "Usage",
+    "ValidationReport",
     "Waiting",
     "__version__",
     "agent",
     "arun_graph",
+    "convert_graph",
+    "export_runs",
+    "graph_json_schema",
+    "init_project",
     "load_graph",
     "open_run_store",
     "resume_run",
     "run_graph",
+    "runs_stats",
+    "scaffold_graph",
+    "to_dot",
+    "to_mermaid",
     "validate_graph",
 ]

@@ -1,33 +1,48 @@
-"""The public Python API: load, validate and run graph files. The CLI calls exactly these."""
+"""The public Python API: load, validate, run and resume graphs. The CLI calls exactly these.
+
+Each function takes configuration — a config file path, a mapping of settings, ``Settings``,
+or nothing (``agentmap_config.yaml`` is looked for, else the defaults) — and ``agents``, agent
+types to add to the project's: ``{"shout": ShoutAgent}`` maps an AgentType to an ``Agent``
+subclass or an ``@agent`` function.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentmap.container import ConfigSource, Container, as_container
+from agentmap.agents.catalog import AgentSource
+from agentmap.container import ConfigSource, Container, build_container
 from agentmap.events import Handler
 from agentmap.exceptions import ResumeError, StoreError
 from agentmap.graph.loader import ValidationReport, resolve_source
 from agentmap.graph.model import Graph
-from agentmap.runner import Ask, ExecutionResult, GraphRunnerService
-from agentmap.store.replay import NO_ANSWER, plan_resume
+from agentmap.pauses import NO_ANSWER, Ask
+from agentmap.results import ExecutionResult
 
 if TYPE_CHECKING:
-    from agentmap.store.runstore import RunStore
+    import pandas as pd
 
-logger = logging.getLogger(__name__)
+    from agentmap.store.analytics import ExportFormat
+    from agentmap.store.records import Status
+    from agentmap.store.runstore import RunStore
 
 GraphSource = str | os.PathLike[str]
 """A graph file path, optionally with ``::GraphName`` appended."""
 
+Agents = Mapping[str, AgentSource]
+"""Agent types to add to the project's: type name → ``Agent`` subclass or ``@agent`` function."""
+
 
 def validate_graph(
-    source: GraphSource, graph: str | None = None, *, config: ConfigSource | Container = None
+    source: GraphSource,
+    graph: str | None = None,
+    *,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
 ) -> ValidationReport:
     """Check a graph file (every graph in it, or just ``graph``) and report all problems.
 
@@ -37,7 +52,8 @@ def validate_graph(
     >>> validate_graph("graphs/hello.csv").ok  # doctest: +SKIP
     True
     """
-    return as_container(config).loader().validate(*resolve_source(source, graph))
+    with _session(config, agents) as container:
+        return container.loader().validate(*resolve_source(source, graph))
 
 
 def load_graph(
@@ -45,7 +61,8 @@ def load_graph(
     graph: str | None = None,
     *,
     start: str | None = None,
-    config: ConfigSource | Container = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
 ) -> Graph:
     """Load one graph, validated and ready to run.
 
@@ -54,8 +71,8 @@ def load_graph(
     >>> load_graph("graphs/hello.csv").entry  # doctest: +SKIP
     'Start'
     """
-    path, name = resolve_source(source, graph)
-    return as_container(config).loader().load(path, name, start)
+    with _session(config, agents) as container:
+        return _load(container, source, graph, start)
 
 
 async def arun_graph(
@@ -64,14 +81,16 @@ async def arun_graph(
     *,
     graph: str | None = None,
     start: str | None = None,
-    config: ConfigSource | Container = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
     handlers: Iterable[Handler] = (),
     timeout: float | None = None,
     ask: Ask | None = None,
 ) -> ExecutionResult:
     """Async twin of ``run_graph``: await it from your own event loop."""
-    with _using(config) as container:
-        runner, to_run = _prepare(source, graph, start, container)
+    with _session(config, agents) as container:
+        to_run = _graph(container, source, graph, start)
+        runner = container.runner()
         return await runner.arun(to_run, state, handlers=handlers, timeout=timeout, ask=ask)
 
 
@@ -81,7 +100,8 @@ def run_graph(
     *,
     graph: str | None = None,
     start: str | None = None,
-    config: ConfigSource | Container = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
     handlers: Iterable[Handler] = (),
     timeout: float | None = None,
     ask: Ask | None = None,
@@ -90,19 +110,20 @@ def run_graph(
 
     ``state`` may be a dict, a pydantic model, an object, or a bare value (which becomes
     ``{"input": value}``). A node's failure is routed by the graph, never raised; bad input
-    raises an ``AgentMapError`` subclass that names the file, row and column. ``handlers``
-    receive the run's events (sync or async functions); ``timeout`` bounds the whole run in
-    seconds (``RunError`` when it runs out). The run is recorded in the run store
-    (``storage.url``) under ``result.run_id``. A ``human`` node asks ``ask(node, pause)`` if
-    given; otherwise the run stops with ``result.status == "waiting"`` for ``resume_run``.
+    raises an ``AgentMapError`` subclass that names the file, row and column. ``agents`` adds
+    agent types (``{"shout": ShoutAgent}``); ``handlers`` receive the run's events (sync or
+    async functions); ``timeout`` bounds the whole run in seconds (``RunError`` when it runs
+    out). The run is recorded in the run store (``storage.url``) under ``result.run_id``. A
+    ``human`` node asks ``ask(node, pause)`` if given; otherwise the run stops with
+    ``result.status == "waiting"`` for ``resume_run``.
 
     >>> result = run_graph("graphs/hello.csv", {"input": "hi"})  # doctest: +SKIP
     >>> result.final_state["echoed"]  # doctest: +SKIP
     'hi'
     """
-    with _using(config) as container:
-        runner, to_run = _prepare(source, graph, start, container)
-        return runner.run(to_run, state, handlers=handlers, timeout=timeout, ask=ask)
+    with _session(config, agents) as container:
+        to_run = _graph(container, source, graph, start)
+        return container.runner().run(to_run, state, handlers=handlers, timeout=timeout, ask=ask)
 
 
 def resume_run(
@@ -112,7 +133,8 @@ def resume_run(
     node: str | None = None,
     force: bool = False,
     graph: Graph | None = None,
-    config: ConfigSource | Container = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
     handlers: Iterable[Handler] = (),
     timeout: float | None = None,
     ask: Ask | None = None,
@@ -128,9 +150,8 @@ def resume_run(
     >>> resume_run("3f2a9c", value=True).status  # doctest: +SKIP
     'succeeded'
     """
-    with _using(config) as container:
-        store = _store(container)
-        record = store.get(run_id)
+    with _session(config, agents) as container:
+        record = _store(container).get(run_id)
         if record.parent_run_id is not None:
             raise ResumeError(
                 f"run {record.id} is the subgraph run of node '{record.parent_node}' of run "
@@ -142,23 +163,20 @@ def resume_run(
                     f"run {record.id} ran a graph built in Python, not read from a file — pass "
                     "it: resume_run(run_id, graph=my_graph)"
                 )
-            graph = load_graph(Path(record.graph_file), record.graph_name, config=container)
-        runner = container.runner()
-        plan = plan_resume(
+            graph = _load(container, Path(record.graph_file), record.graph_name, None)
+        return container.runner().resume_stored(
             record,
-            store.checkpoints(record.id),
             graph,
-            runner.reducers_for(graph),
             answer=value,
             node=node,
             force=force,
+            handlers=handlers,
+            timeout=timeout,
+            ask=ask,
         )
-        for change in plan.changes:
-            logger.warning("resuming run %s on a changed graph: %s", record.id, change)
-        return runner.resume(graph, plan, handlers=handlers, timeout=timeout, ask=ask)
 
 
-def open_run_store(config: ConfigSource | Container = None) -> RunStore:
+def open_run_store(config: ConfigSource = None) -> RunStore:
     """The run store ``storage.url`` names, for run history (``list``, ``get``, ``prune``...).
 
     Close it when done (it is a context manager).
@@ -167,20 +185,51 @@ def open_run_store(config: ConfigSource | Container = None) -> RunStore:
     ...     [run.status for run in store.list(limit=2)]
     ['succeeded', 'waiting']
     """
-    return _store(as_container(config))
+    return _store(build_container(config))
+
+
+def runs_stats(graph: str | None = None, *, config: ConfigSource = None) -> pd.DataFrame:
+    """Per graph and node over the stored runs: runs, times run, success rate, p50 and p95
+    duration (what ``agentmap runs stats`` shows). Needs pandas (``agentmap[analytics]``).
+
+    >>> runs_stats("Hello")[["node", "success_rate"]]  # doctest: +SKIP
+    """
+    from agentmap.store.analytics import node_stats
+
+    with open_run_store(config) as store:
+        return node_stats(store, graph)
+
+
+def export_runs(
+    path: str | os.PathLike[str],
+    format: ExportFormat = "csv",
+    *,
+    graph: str | None = None,
+    status: Status | None = None,
+    nodes: bool = False,
+    config: ConfigSource = None,
+) -> int:
+    """Write the stored runs (or, with ``nodes``, every node run) to a csv or parquet file, as
+    ``agentmap runs export`` does; return how many rows were written.
+
+    >>> export_runs("runs.parquet", "parquet", graph="Hello")  # doctest: +SKIP
+    12
+    """
+    from agentmap.store.analytics import export_runs as export
+
+    with open_run_store(config) as store:
+        return export(store, path, format, graph=graph, status=status, nodes=nodes)
 
 
 @contextlib.contextmanager
-def _using(config: ConfigSource | Container) -> Iterator[Container]:
-    """The container to work with; one made here for this call is shut down after it
-    (closing its run store), so a loop of ``run_graph(..., config={...})`` holds no connections.
-    """
-    container = as_container(config)
+def _session(config: ConfigSource, agents: Agents | None) -> Iterator[Container]:
+    """A container for one call, shut down after it (closing its run store), so a loop of
+    ``run_graph(...)`` holds no connections."""
+    container = build_container(config, agents)
     try:
         yield container
     finally:
-        if container is not config:
-            container.shutdown_resources()
+        container.shutdown_resources()
 
 
 def _store(container: Container) -> RunStore:
@@ -190,14 +239,14 @@ def _store(container: Container) -> RunStore:
     return store
 
 
-def _prepare(
-    source: GraphSource | Graph,
-    graph: str | None,
-    start: str | None,
-    config: ConfigSource | Container,
-) -> tuple[GraphRunnerService, Graph]:
-    container = as_container(config)
+def _load(container: Container, source: GraphSource, graph: str | None, start: str | None) -> Graph:
+    path, name = resolve_source(source, graph)
+    return container.loader().load(path, name, start)
+
+
+def _graph(
+    container: Container, source: GraphSource | Graph, graph: str | None, start: str | None
+) -> Graph:
     if isinstance(source, Graph):
-        return container.runner(), source.with_entry(start) if start else source
-    loaded = load_graph(source, graph, start=start, config=container)  # bad input first
-    return container.runner(), loaded
+        return source.with_entry(start) if start else source
+    return _load(container, source, graph, start)  # bad input first

@@ -11,12 +11,17 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from agentmap.exceptions import ConfigError
+from agentmap.pydantic_errors import error_key, error_text
 from agentmap.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    import yaml
 
 CONFIG_FILENAME = "agentmap_config.yaml"
 ENV_PREFIX = "AGENTMAP_"
@@ -71,7 +76,7 @@ class ExecutionSettings(_Section):
         from agentmap.retry import RetryPolicy
 
         if value is not None:
-            RetryPolicy.from_dict(value)  # a ValueError here is reported with the key
+            RetryPolicy.from_dict(value)  # a RetryPolicyError (a ValueError): reported at the key
         return value
 
     @field_validator("retry_by_graph")
@@ -161,6 +166,13 @@ class StorageSettings(_Section):
     checkpoints: bool = True
     retention_days: float = Field(default=30, ge=0)
     busy_timeout: float = Field(default=30, gt=0)
+    durability: Literal["sync", "async", "exit"] = "async"
+    """When checkpoints reach the store: before the next node starts (``sync``), in batches
+    by a writer alongside the run (``async``), or only when the run stops (``exit``)."""
+    flush_interval: float = Field(default=0.05, gt=0, le=60)
+    """``async``: the longest a checkpoint waits before it is committed, in seconds."""
+    flush_batch: int = Field(default=256, ge=1, le=100_000)
+    """``async``: the most checkpoints a run may have uncommitted; it waits for the writer."""
 
     @field_validator("url")
     @classmethod
@@ -168,14 +180,16 @@ class StorageSettings(_Section):
         if value.strip().lower() in NO_STORE:
             return "none"
         if value.startswith("sqlite:") and value.partition("?")[0] in _IN_MEMORY:
-            raise ValueError(
+            raise PydanticCustomError(
+                "in_memory_store",
                 "an in-memory SQLite store forgets every run when the process ends, so no run "
-                "could be resumed — give a file (sqlite:///path), or 'none' to record nothing"
+                "could be resumed — give a file (sqlite:///path), or 'none' to record nothing",
             )
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+", "postgres:")):
-            raise ValueError(
+            raise PydanticCustomError(
+                "store_url_scheme",
                 "a store URL starts with sqlite:/// (a file) or postgresql:// (a server); "
-                "'none' runs without a store"
+                "'none' runs without a store",
             )
         return value
 
@@ -262,19 +276,7 @@ def _find_config_file(path: str | os.PathLike[str] | None, cwd: Path) -> Path | 
 
 
 def _read_yaml(file: Path) -> dict[str, Any]:
-    import yaml  # only paid for when there is a config file
-
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
-    except yaml.MarkedYAMLError as exc:
-        row = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError(
-            f"{file}:{row}: not valid YAML ({exc.problem}) — fix the syntax at that line",
-            file=str(file),
-            row=row,
-        ) from exc
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{file}: can't read the config file ({exc})", file=str(file)) from exc
+    data = read_yaml_file(file, "the config file")
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -284,6 +286,50 @@ def _read_yaml(file: Path) -> dict[str, Any]:
             file=str(file),
         )
     return data
+
+
+def read_yaml_file(file: Path, what: str) -> Any:
+    """The YAML document in ``file``: the one translation of errors reading a settings file.
+
+    A file that can't be read, isn't UTF-8 or isn't YAML is a ``ConfigError`` with the file,
+    the line where there is one, and a fix; ``what`` names the file ("the prompts registry").
+    """
+    import yaml  # only paid for when there is such a file
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{file}: {what} is not UTF-8 text ({exc.reason} at byte {exc.start}) — save it as "
+            "UTF-8",
+            file=str(file),
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"{file}: can't read {what} ({exc.strerror})", file=str(file)) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        row, problem, fix = _yaml_problem(exc, text)
+        where = f"{file}:{row}" if row else str(file)
+        raise ConfigError(
+            f"{where}: not valid YAML ({problem}) — {fix}", file=str(file), row=row
+        ) from exc
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int | None, str, str]:
+    """Where YAML stopped (a line), why, and what to do — from the error's fields, by its type."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        row = exc.problem_mark.line + 1 if exc.problem_mark else None
+        return row, str(exc.problem), "fix the syntax at that line"
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        return (
+            text[: exc.position].count("\n") + 1,
+            f"character #x{exc.character:04X} is not allowed: {exc.reason}",
+            "remove it, or write it as an escape in a double-quoted string",
+        )
+    return None, str(exc), "fix the file"  # PyYAML raises only the two above
 
 
 def _overlay_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
@@ -331,7 +377,7 @@ def _config_error(
 ) -> ConfigError:
     lines = []
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"])
+        key = error_key(err)
         where = _variable_for(key, env_keys) or (f"{source}" if source else "settings")
         if err["type"] == "extra_forbidden":
             parent = Settings
@@ -343,5 +389,5 @@ def _config_error(
             hint = did_you_mean(str(err["loc"][-1]), list(parent.model_fields))
             lines.append(f"{where}: unknown key '{key}' — remove it or fix its spelling{hint}")
         else:
-            lines.append(f"{where}: {key}: {err['msg']} (got {err.get('input')!r})")
+            lines.append(f"{where}: {key}: {error_text(err)} (got {err.get('input')!r})")
     return ConfigError("\n".join(lines), file=str(source) if source else None)

@@ -1,9 +1,10 @@
 """Wiring: configuration in, services out. The only module that knows dependency-injector.
 
-Tests build one from a dict and ``override()`` any provider::
+The public API builds a container per call from configuration (``build_container``) and never
+hands it out. Tests build one from a dict and ``override()`` any provider::
 
     container = build_container({"execution": {"max_steps": 5}})
-    container.agents.override(providers.Object(AgentCatalog({"mine": MyAgent})))
+    container.clock.override(providers.Object(FakeClock()))
 """
 
 from __future__ import annotations
@@ -14,29 +15,41 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from agentmap.agents.catalog import AgentCatalog
-from agentmap.config import Settings, load_settings, settings_from_dict
+from agentmap.agents.catalog import AgentCatalog, AgentSource
+from agentmap.clock import Clock
+from agentmap.config import Settings, StorageSettings, load_settings, settings_from_dict
+from agentmap.durability import Journaling
 from agentmap.events import EventBus
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.loader import GraphLoader
+from agentmap.plan import Compiler, RunPolicy
 from agentmap.prompts import PromptCatalog
-from agentmap.runner import Clock, GraphRunnerService
-from agentmap.state import StateAdapterService
+from agentmap.runner import GraphRunnerService
 from agentmap.store import store_resource
+from agentmap.store.journal import Durability
+from agentmap.store.runstore import RunStore
 from agentmap.tracking import ExecutionTrackingService
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Settings | None
 """A config file path, a settings mapping, ready ``Settings``, or ``None`` (find or default)."""
 
 
+def journaling_for(store: RunStore | None, settings: StorageSettings) -> Journaling | None:
+    """How runs are recorded in ``store`` (None: no store, nothing recorded)."""
+    if store is None:
+        return None
+    durability = Durability(settings.durability, settings.flush_interval, settings.flush_batch)
+    return Journaling(store, settings.checkpoints, durability)
+
+
 class Container(containers.DeclarativeContainer):
     """Every service agentmap runs with, built once per container from ``settings``."""
 
     settings = providers.Dependency(instance_of=Settings)
+    extra_agents: providers.Object[Mapping[str, AgentSource] | None] = providers.Object(None)
 
-    state_adapter = providers.Singleton(StateAdapterService)
     agents = providers.Singleton(
-        AgentCatalog.discover, settings.provided.paths.custom_agents, settings
+        AgentCatalog.discover, settings.provided.paths.custom_agents, settings, extra_agents
     )
     functions = providers.Singleton(FunctionCatalog.discover, settings.provided.paths.functions)
     prompts = providers.Singleton(PromptCatalog.load, settings.provided.paths.prompts)
@@ -49,43 +62,45 @@ class Container(containers.DeclarativeContainer):
     loader = providers.Singleton(
         GraphLoader, agents, functions, prompts, settings.provided.execution.reducers
     )
-    events = providers.Singleton(EventBus)
-    clock = providers.Singleton(Clock)
-    store = providers.Resource(store_resource, settings.provided.storage)
-    runner = providers.Singleton(
-        GraphRunnerService,
-        agents=agents,
-        functions=functions,
-        prompts=prompts,
-        state_adapter=state_adapter,
-        tracking=tracking,
-        loader=loader,
+    policy = providers.Singleton(
+        RunPolicy.from_settings,
         max_steps=settings.provided.execution.max_steps,
         max_concurrency=settings.provided.execution.max_concurrency,
         timeout=settings.provided.execution.timeout,
         retry=settings.provided.execution.retry,
         retry_by_graph=settings.provided.execution.retry_by_graph,
         reducers=settings.provided.execution.reducers,
+    )
+    compiler = providers.Singleton(
+        Compiler, agents, functions, prompts, policy, subgraphs=loader.provided.subgraph
+    )
+    events = providers.Singleton(EventBus)
+    clock = providers.Singleton(Clock)
+    store = providers.Resource(store_resource, settings.provided.storage)
+    journaling = providers.Singleton(journaling_for, store, settings.provided.storage)
+    runner = providers.Singleton(
+        GraphRunnerService,
+        compiler,
+        tracking,
+        policy,
         events=events,
+        journaling=journaling,
         clock=clock,
-        store=store,
-        checkpoints=settings.provided.storage.checkpoints,
     )
 
 
-def as_container(config: ConfigSource | Container) -> Container:
-    """``config`` itself if it is already a container, else a new container built from it."""
-    if isinstance(config, containers.Container):
-        return config  # type: ignore[return-value]  # instances are DynamicContainers
-    return build_container(config)
-
-
-def build_container(config: ConfigSource = None) -> Container:
-    """A container for ``config``: a file path, a mapping, ``Settings``, or ``None``."""
+def build_container(
+    config: ConfigSource = None, agents: Mapping[str, AgentSource] | None = None
+) -> Container:
+    """A container for ``config`` (a file path, a mapping, ``Settings``, or ``None``), with
+    ``agents`` (type name → ``Agent`` class or function) added to the project's."""
     if isinstance(config, Settings):
         settings = config
     elif isinstance(config, Mapping):
         settings = settings_from_dict(config)
     else:
         settings = load_settings(config)
-    return Container(settings=providers.Object(settings))
+    container = Container(settings=providers.Object(settings))
+    if agents:
+        container.extra_agents.override(providers.Object(dict(agents)))
+    return container

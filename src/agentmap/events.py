@@ -16,6 +16,7 @@ Events are named tuples: one is made per node start and finish, so they must be 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -179,3 +180,32 @@ async def settle(handler: Handler, pending: Awaitable[None]) -> None:
         await pending
     except Exception:
         logger.warning("event handler %r failed", handler, exc_info=True)
+
+
+class Emitter:
+    """One run's events: recorded by its tracker first, then handed to every handler.
+
+    The tracker is part of the run (its errors are the run's); handlers are not (their errors
+    are logged). Async handlers' work is awaited by ``flush`` before the run returns.
+    """
+
+    __slots__ = ("_handlers", "_pending", "_record")
+
+    def __init__(self, record: Callable[[Event], None], handlers: tuple[Handler, ...]) -> None:
+        self._record = record
+        self._handlers = handlers
+        self._pending: list[asyncio.Future[None]] = []
+
+    def emit(self, event: Event) -> None:
+        """Tell the tracker and every handler about ``event``."""
+        self._record(event)
+        for handler in self._handlers:
+            work = deliver(handler, event)
+            if work is not None:
+                self._pending.append(asyncio.ensure_future(settle(handler, work)))
+
+    async def flush(self) -> None:
+        """Wait for async handlers still at work."""
+        while self._pending:
+            pending, self._pending = self._pending, []
+            await asyncio.gather(*pending)

@@ -2,6 +2,8 @@
 
     AgentMapError                 base: catch this to catch everything agentmap raises
     ├── ConfigError               agentmap_config.yaml or an AGENTMAP_* variable is wrong
+    │   └── RetryPolicyError      a retry policy's type or settings are wrong (also a
+    │                             ValueError, as RetryPolicy.from_dict raised before)
     ├── GraphError                a graph file can't be used
     │   ├── GraphFileError        the file can't be read at all (missing, not UTF-8, not CSV)
     │   ├── GraphSelectionError   the graph or start node asked for is not in the file
@@ -9,17 +11,28 @@
     ├── StateError                the initial state can't be turned into a state mapping
     ├── AgentError                an agent broke its contract (e.g. a missing output key)
     ├── LLMError                  a model call failed (agentmap.llm.errors; a node failure)
-    │   └── TransientLLMError     ... in a way worth retrying (429, 5xx, connection)
+    │   ├── TransientLLMError     ... in a way worth retrying (429, 5xx, connection)
+    │   └── CassetteMiss          a replayed run asked what its cassette has no reply for
     ├── RunError                  the run itself went wrong (max_steps, a routing function,
     │   │                         a branch conflict, the run's timeout, an unsavable state value)
     │   └── RunCancelled          the run was cancelled (Ctrl-C); ``result`` holds the partial run
     ├── RunNotFoundError          no stored run has the id asked for
     ├── ResumeError               a stored run can't be resumed (finished, changed, bad answer)
+    │   └── AnswerError           a person's answer doesn't fit the question (also a
+    │                             ValueError, as answer_value raised before)
     └── StoreError                the run store can't be opened, read or written
 
 Every error carries where it happened (``file``, ``row``, ``column``, ``graph``, ``node``,
 whichever apply) and says how to fix it, so the CLI can print one clear line and pick an exit
 code from the class alone.
+
+Other libraries' errors are translated by their type, once, where they come in (and chained
+with ``raise ... from``): pydantic's in ``pydantic_errors`` (for ``config`` and
+``graph.model``), YAML's, CSV's and JSON's in each reader (``graph.csv_reader``,
+``graph.yaml_reader``, ``graph.workbook_reader``, ``config``, ``prompts``), the databases' in
+``store.database.translate_database_error``, the model SDKs' in ``llm.client.translate``, and
+``--state``'s in ``cli.run.parse_state``.
+``tests/test_error_map.py`` holds the table of them.
 """
 
 from __future__ import annotations
@@ -29,7 +42,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from agentmap.runner import ExecutionResult
+    from agentmap.results import ExecutionResult
 
 
 class AgentMapError(Exception):
@@ -62,6 +75,13 @@ class AgentMapError(Exception):
 
 class ConfigError(AgentMapError):
     """The configuration file or an ``AGENTMAP_*`` variable has a wrong key or value."""
+
+
+class RetryPolicyError(ConfigError, ValueError):
+    """A retry policy can't be built: an unknown ``type``, an unknown or negative setting.
+
+    Also a ``ValueError``: ``RetryPolicy.from_dict`` raised that before, and callers catch it.
+    """
 
 
 class GraphError(AgentMapError):
@@ -165,6 +185,13 @@ class RunNotFoundError(AgentMapError):
 
 class ResumeError(AgentMapError):
     """A stored run can't be resumed as asked: already finished, graph changed, wrong answer."""
+
+
+class AnswerError(ResumeError, ValueError):
+    """A person's answer doesn't fit the question: not yes/no, no such choice, not text.
+
+    Also a ``ValueError``: ``answer_value`` raised that before, and callers catch it.
+    """
 
 
 class StoreError(AgentMapError):

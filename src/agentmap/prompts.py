@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agentmap.config import read_yaml_file
 from agentmap.exceptions import ConfigError
 from agentmap.suggest import did_you_mean
 
@@ -51,22 +52,7 @@ class PromptCatalog:
         """Read the registry at ``path``; a missing file is an empty registry."""
         if not path.is_file():
             return cls(source=path)
-        import yaml
-
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except yaml.MarkedYAMLError as exc:
-            line = exc.problem_mark.line + 1 if exc.problem_mark else None
-            raise ConfigError(
-                f"{path}:{line}: the prompts registry is not valid YAML ({exc.problem}) — fix "
-                "the syntax at that line",
-                file=str(path),
-                row=line,
-            ) from exc
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise ConfigError(
-                f"{path}: can't read the prompts registry ({exc})", file=str(path)
-            ) from exc
+        data = read_yaml_file(path, "the prompts registry")
         if data is None:
             data = {}
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):

@@ -30,7 +30,7 @@ def _append(base: Any, values: list[Any]) -> Any:
 def _extend(base: Any, values: list[Any]) -> Any:
     result = [] if base is MISSING else list(base) if isinstance(base, list) else [base]
     for value in values:
-        if not isinstance(value, list | tuple):
+        if not isinstance(value, list | tuple):  # merge_states makes it a ReducerFailed
             raise TypeError(f"extend needs lists, got a {type(value).__name__}")
         result.extend(value)
     return result

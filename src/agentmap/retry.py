@@ -13,17 +13,43 @@ are retried — an agent that *returns* ``Failure`` has decided, and is not aske
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from agentmap.exceptions import RetryPolicyError
+from agentmap.suggest import did_you_mean
+
 _JITTER = random.Random()
+_EXAMPLE = '{"type": "fixed", "delay": 1}'
 
 
 def _non_negative(name: str, value: float) -> float:
-    number = float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:  # float() names neither the setting nor a fix
+        raise RetryPolicyError(f"{name} must be a number, 0 or more (got {value!r})") from exc
     if number < 0:
-        raise ValueError(f"{name} must be 0 or more (got {value!r})")
+        raise RetryPolicyError(f"{name} must be 0 or more (got {value!r})")
     return number
+
+
+def _retry_count(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RetryPolicyError(f"max_retries must be a whole number, 0 or more (got {value!r})")
+    if value < 0:
+        raise RetryPolicyError("max_retries must be 0 or more")
+    return value
+
+
+def _exception_names(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise RetryPolicyError(f"retry_on must be a list of exception names, e.g. [{value!r}]")
+    names = tuple(value) if isinstance(value, Iterable) else None
+    if names is None or not all(isinstance(name, str) for name in names):
+        raise RetryPolicyError(
+            f"retry_on must be a list of exception names such as ['TimeoutError'] (got {value!r})"
+        )
+    return names
 
 
 class RetryPolicy:
@@ -35,16 +61,14 @@ class RetryPolicy:
     """
 
     type: ClassVar[str] = ""
+    setting_names: ClassVar[tuple[str, ...]] = ("max_retries", "retry_on")
+    """The keys ``from_dict`` accepts besides ``type``."""
 
     def __init__(
         self, max_retries: int = 3, retry_on: Sequence[str] = (), rng: random.Random | None = None
     ) -> None:
-        if max_retries < 0:
-            raise ValueError("max_retries must be 0 or more")
-        if isinstance(retry_on, str):
-            raise ValueError(f"retry_on must be a list of exception names, e.g. [{retry_on!r}]")
-        self.max_retries = max_retries
-        self.retry_on = tuple(retry_on)
+        self.max_retries = _retry_count(max_retries)
+        self.retry_on = _exception_names(retry_on)
         self._rng = rng or _JITTER  # seeding a Random per policy costs more than a node run
 
     def get_retry_delay(self, attempt: int, max_retries: int | None = None) -> float | None:
@@ -71,18 +95,28 @@ class RetryPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RetryPolicy:
-        """Build the policy ``data["type"]`` names (``fixed`` or ``exponential``)."""
+        """Build the policy ``data["type"]`` names (``fixed`` or ``exponential``).
+
+        A wrong type or setting raises ``RetryPolicyError`` (a ``ConfigError``, and a
+        ``ValueError``) saying what to write instead.
+        """
+        if not isinstance(data, Mapping):
+            raise RetryPolicyError(f"a retry policy is an object such as {_EXAMPLE} (got {data!r})")
         kinds = {kind.type: kind for kind in (FixedDelayRetryPolicy, ExponentialBackoffRetryPolicy)}
         kind = kinds.get(str(data.get("type", "")))
         if kind is None:
-            raise ValueError(
+            raise RetryPolicyError(
                 f"retry type must be one of {', '.join(kinds)} (got {data.get('type')!r})"
             )
-        settings = {key: value for key, value in data.items() if key != "type"}
-        try:
-            return kind(**settings)
-        except TypeError as exc:
-            raise ValueError(f"bad {kind.type} retry settings: {exc}") from None
+        settings = {str(key): value for key, value in data.items() if key != "type"}
+        known = kind.setting_names
+        for key in settings:
+            if key not in known:
+                raise RetryPolicyError(
+                    f"unknown {kind.type} retry setting '{key}'{did_you_mean(key, known)} "
+                    f"({kind.type} policies take {', '.join(known)})"
+                )
+        return kind(**settings)
 
     def _base_delay(self, attempt: int) -> float:
         raise NotImplementedError
@@ -104,6 +138,7 @@ class FixedDelayRetryPolicy(RetryPolicy):
     """The same ``delay`` before every retry, give or take ``jitter`` (a fraction, 0.1 = ±10%)."""
 
     type = "fixed"
+    setting_names = ("delay", "jitter", *RetryPolicy.setting_names)
 
     def __init__(
         self,
@@ -128,6 +163,13 @@ class ExponentialBackoffRetryPolicy(RetryPolicy):
     """Waits ``initial_delay * multiplier**(attempt-1)``, at most ``max_delay``, ± ``jitter``."""
 
     type = "exponential"
+    setting_names = (
+        "initial_delay",
+        "max_delay",
+        "multiplier",
+        "jitter",
+        *RetryPolicy.setting_names,
+    )
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentmap.agents.base import type_name_of
-from agentmap.container import ConfigSource, Container, as_container
+from agentmap.container import ConfigSource, build_container
 from agentmap.graph.loader import read_graph_file, resolve_source, select_graph
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node
 
@@ -23,14 +23,14 @@ class ScaffoldResult:
 
 
 def scaffold_graph(
-    source: str | Path, graph: str | None = None, *, config: ConfigSource | Container = None
+    source: str | Path, graph: str | None = None, *, config: ConfigSource = None
 ) -> ScaffoldResult:
     """Write a stub per unknown agent type and per missing ``func:`` function of a graph file.
 
     Agents go to ``paths.custom_agents``, functions to ``paths.functions``; each stub is built
     from the rows that use it (description, inputs, output). Existing files are never touched.
     """
-    container = as_container(config)
+    container = build_container(config)
     path, name = resolve_source(source, graph)
     graph_file, _ = read_graph_file(path)
     graphs = [select_graph(graph_file, name)] if name else list(graph_file.graphs.values())

@@ -75,72 +75,93 @@ class State(Mapping[str, Any]):
         return f"State({dict(self)!r})"
 
 
+def initial_state(value: Any) -> State:
+    """A state from a dict, a pydantic model, an object with ``to_dict()`` or attributes.
+
+    A bare value (text, a number, a list) becomes ``{"input": value}``; ``None`` is empty.
+
+    >>> dict(initial_state("hi"))
+    {'input': 'hi'}
+    """
+    data = _as_mapping(value)
+    bad = [key for key in data if not isinstance(key, str)]
+    if bad:
+        raise StateError(f"state keys must be text; {bad[0]!r} is a {type(bad[0]).__name__}")
+    return State(data)
+
+
+def inputs_of(state: State, fields: tuple[tuple[str, str], ...], node: str) -> dict[str, Any]:
+    """A fresh dict of a node's inputs (state key → parameter name); absent keys are None."""
+    inputs = {}
+    for key, param in fields:
+        value = state.get(key, _MISSING)
+        if value is _MISSING:
+            logger.debug("node %r: input %r is not in the state; passing None", node, key)
+            value = None
+        inputs[param] = value
+    return inputs
+
+
+def updated(state: State, outputs: Mapping[str, Any], success: bool, error: str | None) -> State:
+    """A new state with a node's outputs and outcome; ``state`` itself is unchanged.
+
+    ``error`` is only written on failure, so a later error handler can still read it.
+    """
+    for key, value in outputs.items():
+        state = state.set(key, value)
+    state = state.set(SUCCESS_KEY, success)
+    return state if success else state.set(ERROR_KEY, error)
+
+
+def to_dict(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict copy of ``state``, for results and output."""
+    return {key: state[key] for key in state}
+
+
 class StateAdapterService:
-    """Turns caller values into states, states into agent inputs, and outputs into new states."""
+    """The state functions of this module as a service, for code written against that name."""
 
     def initial_state(self, value: Any) -> State:
-        """A state from a dict, a pydantic model, an object with ``to_dict()`` or attributes.
-
-        A bare value (text, a number, a list) becomes ``{"input": value}``; ``None`` is empty.
-
-        >>> dict(StateAdapterService().initial_state("hi"))
-        {'input': 'hi'}
-        """
-        data = self._as_mapping(value)
-        bad = [key for key in data if not isinstance(key, str)]
-        if bad:
-            raise StateError(f"state keys must be text; {bad[0]!r} is a {type(bad[0]).__name__}")
-        return State(data)
+        """See ``initial_state``."""
+        return initial_state(value)
 
     def inputs(
         self, state: State, fields: tuple[tuple[str, str], ...], node: str
     ) -> dict[str, Any]:
-        """A fresh dict of the node's inputs (state key → parameter name); absent keys are None."""
-        inputs = {}
-        for key, param in fields:
-            value = state.get(key, _MISSING)
-            if value is _MISSING:
-                logger.debug("node %r: input %r is not in the state; passing None", node, key)
-                value = None
-            inputs[param] = value
-        return inputs
+        """See ``inputs_of``."""
+        return inputs_of(state, fields, node)
 
     def updated(
         self, state: State, outputs: Mapping[str, Any], success: bool, error: str | None
     ) -> State:
-        """A new state with the node's outputs and outcome; ``state`` itself is unchanged.
-
-        ``error`` is only written on failure, so a later error handler can still read it.
-        """
-        for key, value in outputs.items():
-            state = state.set(key, value)
-        state = state.set(SUCCESS_KEY, success)
-        return state if success else state.set(ERROR_KEY, error)
+        """See ``updated``."""
+        return updated(state, outputs, success, error)
 
     def to_dict(self, state: State) -> dict[str, Any]:
-        """A plain dict copy of ``state``, for results and output."""
-        return {key: state[key] for key in state}
+        """See ``to_dict``."""
+        return to_dict(state)
 
-    def _as_mapping(self, value: Any) -> Mapping[Any, Any]:
-        if value is None:
-            return {}
-        if isinstance(value, Mapping):
-            return value
-        if callable(getattr(value, "model_dump", None)):  # pydantic v2
-            return dict(value.model_dump())
-        if callable(getattr(value, "to_dict", None)):
-            result = value.to_dict()
-            if not isinstance(result, Mapping):
-                raise StateError(
-                    f"{type(value).__name__}.to_dict() returned a "
-                    f"{type(result).__name__}, not a mapping"
-                )
-            return result
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        if isinstance(value, str | bytes | int | float | complex | list | tuple | set | frozenset):
-            return {"input": value}
-        attributes = getattr(value, "__dict__", None)
-        if attributes is not None:
-            return {k: v for k, v in attributes.items() if not k.startswith("_")}
+
+def _as_mapping(value: Any) -> Mapping[Any, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return value
+    if callable(getattr(value, "model_dump", None)):  # pydantic v2
+        return dict(value.model_dump())
+    if callable(getattr(value, "to_dict", None)):
+        result = value.to_dict()
+        if not isinstance(result, Mapping):
+            raise StateError(
+                f"{type(value).__name__}.to_dict() returned a "
+                f"{type(result).__name__}, not a mapping"
+            )
+        return result
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, str | bytes | int | float | complex | list | tuple | set | frozenset):
         return {"input": value}
+    attributes = getattr(value, "__dict__", None)
+    if attributes is not None:
+        return {k: v for k, v in attributes.items() if not k.startswith("_")}
+    return {"input": value}

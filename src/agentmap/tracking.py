@@ -5,85 +5,15 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from dataclasses import replace
+from typing import Any
 
-from agentmap.agents.base import Usage
 from agentmap.config import SuccessPolicySettings, TrackingSettings
 from agentmap.events import Event, NodeCompleted, NodeFailed, NodeRetrying, NodeStarted
 from agentmap.exceptions import ConfigError
 from agentmap.functions import FunctionCatalog
-
-
-class NodeResult(NamedTuple):
-    """One execution of one node (a node in a loop has one result per visit).
-
-    ``started`` is seconds since the run started; ``inputs``/``output`` are only kept when
-    ``execution.tracking.track_inputs`` / ``track_outputs`` are on. (A named tuple: one is made
-    per node run, and it is the cheapest immutable record Python has.)
-    """
-
-    node: str
-    success: bool
-    duration: float
-    started: float
-    error: str | None = None
-    inputs: Mapping[str, Any] | None = None
-    output: Any = None
-    attempt: int = 1
-    subgraph: ExecutionSummary | None = None
-    usage: Usage | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "node": self.node,
-            "success": self.success,
-            "duration": self.duration,
-            "started": self.started,
-            "error": self.error,
-        }
-        if self.inputs is not None:
-            data["inputs"] = dict(self.inputs)
-        if self.output is not None:
-            data["output"] = self.output
-        if self.attempt != 1:
-            data["attempt"] = self.attempt
-        if self.subgraph is not None:
-            data["subgraph"] = self.subgraph.to_dict()
-        if self.usage is not None:
-            data["usage"] = self.usage.to_dict()
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionSummary:
-    """What a run did. ``success`` is decided by ``execution.success_policy``."""
-
-    graph_name: str
-    execution_path: tuple[str, ...]
-    node_results: tuple[NodeResult, ...]
-    failed_nodes: tuple[str, ...]
-    final_node_success: bool | None
-    total_duration: float
-    start_time: float
-    success: bool
-    unfinished: tuple[str, ...] = ()  # started but never finished: the run stopped during them
-    usage: Usage | None = None  # tokens (and cost) of every node's model calls, added up
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "graph_name": self.graph_name,
-            "execution_path": list(self.execution_path),
-            "node_results": [r.to_dict() for r in self.node_results],
-            "failed_nodes": list(self.failed_nodes),
-            "final_node_success": self.final_node_success,
-            "total_duration": self.total_duration,
-            "start_time": self.start_time,
-            "success": self.success,
-            "unfinished": list(self.unfinished),
-            "usage": self.usage.to_dict() if self.usage is not None else None,
-        }
-
+from agentmap.outcomes import Usage
+from agentmap.results import ExecutionSummary, NodeResult
 
 SuccessPolicy = Callable[[ExecutionSummary], bool]
 
@@ -152,6 +82,11 @@ class ExecutionTracker:
                 self._results.append(result)
         self._t0 -= elapsed
         self._start_time = start_time
+
+    @property
+    def last(self) -> NodeResult | None:
+        """The node result recorded last (None when none is, or tracking is off)."""
+        return self._results[-1] if self._results else None
 
     def track_node_start(
         self, node: str, inputs: Mapping[str, Any] | None = None, *, attempt: int = 1

@@ -1,4 +1,8 @@
-"""What an agent is: the ``Agent`` base class, the ``@agent`` decorator and ``Failure``."""
+"""What an agent is: the ``Agent`` base class and the ``@agent`` decorator.
+
+What ``process`` may return besides a plain value (``Failure``, ``Output``, ``Pause``) is plain
+data in ``agentmap.outcomes``, re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -6,103 +10,33 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar, overload
+from contextvars import ContextVar
+from typing import Any, ClassVar, TypeVar, overload
+
+from agentmap.outcomes import Failure, Output, Pause, PauseKind, Usage
+
+__all__ = [
+    "AGENT_TYPE_ATTRIBUTE",
+    "CHUNK_SINK",
+    "Agent",
+    "Failure",
+    "Output",
+    "Pause",
+    "PauseKind",
+    "Usage",
+    "agent",
+    "type_name_of",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+CHUNK_SINK: ContextVar[Callable[[str], None] | None] = ContextVar(
+    "agentmap_chunk_sink", default=None
+)
+"""Where ``emit_chunk`` sends output chunks: set by the runner around each call of a streaming
+agent (an agent serves every run of its graph, so the sink can't live on the agent)."""
+
 AGENT_TYPE_ATTRIBUTE = "__agentmap_agent_type__"
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """Return this from ``process`` to fail without raising.
-
-    The run follows the node's ``Failure_Next``; ``error`` goes into the state's ``error`` key
-    and ``value`` (if not ``None``) into the node's Output_Field.
-
-    >>> Failure("amount is negative", value=-3).error
-    'amount is negative'
-    """
-
-    error: str
-    value: Any = None
-
-
-PauseKind = Literal["text", "approval", "choice", "suspend"]
-
-
-@dataclass(frozen=True, slots=True)
-class Pause:
-    """Return this from ``process`` to stop and wait for a person (or for ``agentmap resume``).
-
-    ``kind`` is ``text`` (a free answer), ``approval`` (approve or reject), ``choice`` (one of
-    ``options``) or ``suspend`` (no question: wait until resumed). In a terminal the CLI asks
-    right away; elsewhere the run stops as ``waiting`` and ``agentmap resume RUN_ID --value ...``
-    (or ``resume_run``) puts the answer in the node's Output_Field.
-
-    >>> Pause("Ship it?", kind="approval").kind
-    'approval'
-    """
-
-    question: str
-    kind: PauseKind = "text"
-    options: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"question": self.question, "kind": self.kind, "options": list(self.options)}
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Tokens a node's model calls used, and their cost when prices are configured."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float | None = None
-    model: str | None = None
-
-    def __add__(self, other: Usage) -> Usage:
-        cost = (
-            None
-            if self.cost is None and other.cost is None
-            else (self.cost or 0) + (other.cost or 0)
-        )
-        return Usage(
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            cost,
-            self.model if self.model == other.model else None,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-        }
-        if self.cost is not None:
-            data["cost"] = self.cost
-        if self.model is not None:
-            data["model"] = self.model
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    """Return this from ``process`` to report more than the value.
-
-    ``updates`` are written to the state besides the Output_Field (a conversation memory, say);
-    ``usage`` is the tokens the node used; ``next`` picks the node to go to — one of the
-    targets of the routing cell that applies (how an orchestrator routes).
-
-    >>> Output("Paris", usage=Usage(12, 3)).usage.prompt_tokens
-    12
-    """
-
-    value: Any
-    updates: Mapping[str, Any] = field(default_factory=dict)
-    usage: Usage | None = None
-    next: str | None = None
 
 
 class Agent:
@@ -128,7 +62,7 @@ class Agent:
     install_hint: ClassVar[str] = ""
     """How to install ``requires``, shown in that validation error."""
     streams: ClassVar[bool] = False
-    """Set by agents that call ``emit_chunk``: only they get a chunk sink (one per node run)."""
+    """Set by agents that call ``emit_chunk``: only their calls get a chunk sink."""
     default_retry: ClassVar[Mapping[str, Any] | None] = None
     """A retry policy (as ``RetryPolicy.from_dict`` reads it) for nodes with none configured."""
 
@@ -171,7 +105,7 @@ class Agent:
 
     def emit_chunk(self, text: str) -> None:
         """Report a piece of output as it is produced (``agentmap run --stream`` shows it)."""
-        sink = getattr(self, "_chunk_sink", None)
+        sink = CHUNK_SINK.get()
         if sink is not None:
             sink(text)
 

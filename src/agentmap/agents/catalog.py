@@ -52,8 +52,11 @@ class AgentCatalog:
         }
 
     @classmethod
-    def discover(cls, folder: Path, settings: Any = None) -> AgentCatalog:
-        """Built-ins plus every ``Agent`` subclass and ``@agent`` function in ``folder``."""
+    def discover(
+        cls, folder: Path, settings: Any = None, extra: Mapping[str, AgentSource] | None = None
+    ) -> AgentCatalog:
+        """Built-ins plus every ``Agent`` subclass and ``@agent`` function in ``folder``, plus
+        ``extra`` (type name → class or function; these win over both)."""
         found: dict[str, tuple[AgentSource, str]] = {}
         for module in import_folder(folder):
             for name, source in _agents_in(module):
@@ -64,7 +67,8 @@ class AgentCatalog:
                         file=module.__file__,
                     )
                 found[name] = (source, str(module.__file__))
-        return cls({name: source for name, (source, _) in found.items()}, settings)
+        sources = {name: source for name, (source, _) in found.items()}
+        return cls({**sources, **{type_name_of(n): s for n, s in (extra or {}).items()}}, settings)
 
     def types(self) -> list[str]:
         """Every known type name, sorted."""

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentmap.agents.base import Agent, Failure, Pause, PauseKind
+from agentmap.exceptions import AnswerError
 
 KINDS: dict[str, PauseKind] = {
     "text_input": "text",
@@ -69,23 +70,24 @@ def answer_value(pause: Pause, answer: Any) -> Any:
     """The node's return value for a person's ``answer`` to ``pause``.
 
     ``approval`` takes a bool (rejecting fails the node), ``choice`` an option's number (from
-    1) or its text, ``text`` a string, ``suspend`` anything. ``ValueError`` says what fits.
+    1) or its text, ``text`` a string, ``suspend`` anything. ``AnswerError`` (a ``ValueError``)
+    says what fits.
     """
     if pause.kind == "suspend":
         return answer
     if pause.kind == "approval":
         if not isinstance(answer, bool):
-            raise ValueError("it asks to approve or reject: answer with --approve or --reject")
+            raise AnswerError("it asks to approve or reject: answer with --approve or --reject")
         return True if answer else Failure("rejected", value=False)
     if pause.kind == "choice":
         numbered = ", ".join(f"{i} = {option}" for i, option in enumerate(pause.options, 1))
         if isinstance(answer, int) and not isinstance(answer, bool):
             if 1 <= answer <= len(pause.options):
                 return pause.options[answer - 1]
-            raise ValueError(f"there is no choice {answer}: choose with --choice N ({numbered})")
+            raise AnswerError(f"there is no choice {answer}: choose with --choice N ({numbered})")
         if isinstance(answer, str) and answer in pause.options:
             return answer
-        raise ValueError(f"it asks for a choice: answer with --choice N ({numbered})")
+        raise AnswerError(f"it asks for a choice: answer with --choice N ({numbered})")
     if not isinstance(answer, str):
-        raise ValueError("it asks a question: answer with --value TEXT")
+        raise AnswerError("it asks a question: answer with --value TEXT")
     return answer

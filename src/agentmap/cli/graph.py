@@ -13,7 +13,7 @@ from agentmap.api import load_graph
 from agentmap.cli.errors import reported_errors
 from agentmap.cli.options import ConfigOption, DebugOption, GraphFileArgument, GraphOption
 from agentmap.cli.render import stderr, stdout
-from agentmap.container import build_container
+from agentmap.config import load_settings
 from agentmap.graph.diagram import (
     LOOP_MARK,
     Outline,
@@ -59,7 +59,7 @@ def graph(
 ) -> None:
     """Show a graph: entry node, agent types, where success and failure go, loops marked."""
     with reported_errors(debug):
-        loaded = load_graph(file, graph_name, config=build_container(config))
+        loaded = load_graph(file, graph_name, config=load_settings(config))
         if output_format is DiagramFormat.MERMAID:
             _show_mermaid(loaded)
         elif output_format is DiagramFormat.DOT:

@@ -16,7 +16,7 @@ from rich.text import Text
 from agentmap.agents.base import Usage
 from agentmap.exceptions import Problem
 from agentmap.graph.loader import ValidationReport
-from agentmap.runner import ExecutionResult
+from agentmap.results import ExecutionResult
 
 
 @cache

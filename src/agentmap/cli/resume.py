@@ -23,8 +23,7 @@ from agentmap.cli.options import (
     VerboseOption,
 )
 from agentmap.cli.run import llm_settings, report
-from agentmap.container import build_container
-from agentmap.store.replay import NO_ANSWER
+from agentmap.pauses import NO_ANSWER
 
 
 def resume(
@@ -80,14 +79,13 @@ def resume(
     with reported_errors(debug):
         settings = llm_settings(config, stream, record, replay)
         configure_logging(settings.logging, verbose)
-        container = build_container(settings)
         code = report(
             lambda handlers: resume_run(
                 run_id,
                 answer,
                 node=node,
                 force=force,
-                config=container,
+                config=settings,
                 handlers=handlers,
                 timeout=timeout,
                 ask=ask if can_ask(no_input) else None,

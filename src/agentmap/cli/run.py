@@ -39,11 +39,10 @@ from agentmap.cli.render import (
     stderr,
 )
 from agentmap.config import Settings, load_settings
-from agentmap.container import build_container
 from agentmap.events import Event, Handler, NodeOutputChunk
 from agentmap.exceptions import RunError, StateError
 from agentmap.graph.loader import split_source
-from agentmap.runner import ExecutionResult
+from agentmap.results import ExecutionResult
 
 
 def run(
@@ -88,7 +87,6 @@ def run(
         _watch(file, graph, state, start, as_json, config, verbose, debug)
     with reported_errors(debug):
         settings = llm_settings(config, stream, record, replay)
-        container = build_container(settings)
         configure_logging(settings.logging, verbose)
         initial = parse_state(state)
         code = report(
@@ -97,7 +95,7 @@ def run(
                 initial,
                 graph=graph,
                 start=start,
-                config=container,
+                config=settings,
                 handlers=handlers,
                 timeout=timeout,
                 ask=ask if can_ask(no_input) else None,
@@ -200,7 +198,7 @@ def _watch(
     from agentmap.watch import saves, watch_targets
 
     with reported_errors(debug):
-        settings = build_container(config).settings()
+        settings = load_settings(config)
         targets = watch_targets(split_source(file)[0], settings)
         text = sys.stdin.read() if state == "-" else state  # stdin can only be read once
     once = functools.partial(
@@ -267,17 +265,21 @@ def parse_state(text: str | None) -> Any:
     if text is None:
         return None
     source = "--state"
-    if text == "-":
-        text, source = sys.stdin.read(), "--state - (stdin)"
-    elif text.startswith("@"):
-        path = Path(text[1:])
-        source = f"--state {text}"
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise StateError(
-                f"{source}: can't read {path} ({exc.strerror}) — check the path"
-            ) from exc
+    try:
+        if text == "-":
+            source = "--state - (stdin)"
+            text = sys.stdin.read()
+        elif text.startswith("@"):
+            source = f"--state {text}"
+            text = Path(text[1:]).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise StateError(
+            f"{source}: can't read {exc.filename or 'it'} ({exc.strerror}) — check the path"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise StateError(
+            f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start}) — save it as UTF-8"
+        ) from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -285,6 +287,8 @@ def parse_state(text: str | None) -> Any:
             f"{source}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}) — "
             'pass a JSON object such as \'{"input": "hi"}\', @file.json, or - for stdin'
         ) from exc
+    except RecursionError as exc:  # json's C parser gives up on very deep nesting this way
+        raise StateError(f"{source}: nested too deeply to read — pass a flatter value") from exc
 
 
 def _show(

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from agentmap.api import open_run_store
+from agentmap.api import export_runs, open_run_store, runs_stats
 from agentmap.cli.errors import reported_errors
 from agentmap.cli.options import ConfigOption, DebugOption
 from agentmap.cli.render import (
@@ -148,16 +148,16 @@ def stats(
     debug: DebugOption = False,
 ) -> None:
     """Per node: runs, times run, success rate, p50 and p95 duration (needs pandas)."""
-    from agentmap.store.analytics import node_stats
-
-    with reported_errors(debug), open_run_store(config) as store:
-        frame = node_stats(store, graph)
+    with reported_errors(debug):
+        frame = runs_stats(graph, config=config)
         if as_json:
             render_json({"nodes": [_plain(row) for row in frame.to_dict(orient="records")]})
         elif len(frame):
             stdout().print(_stats_table(frame))
         else:
-            stderr().print(f"no node runs{_filters(graph, None)} in the run store {store.location}")
+            with open_run_store(config) as store:
+                where = store.location
+            stderr().print(f"no node runs{_filters(graph, None)} in the run store {where}")
 
 
 @runs_app.command()
@@ -191,13 +191,13 @@ def export(
     debug: DebugOption = False,
 ) -> None:
     """Write the runs (or, with --nodes, every node run) to a csv or parquet file."""
-    from agentmap.store.analytics import export_runs
-
     chosen = _format(format, output)
     target = output or Path(f"runs.{chosen}")
     _check_target(target, force)
-    with reported_errors(debug), open_run_store(config) as store:
-        count = export_runs(store, target, chosen, graph=graph, status=_status(status), nodes=nodes)
+    with reported_errors(debug):
+        count = export_runs(
+            target, chosen, graph=graph, status=_status(status), nodes=nodes, config=config
+        )
         noun = "node run" if nodes else "run"
         stdout().print(f"wrote {count} {noun}{'s' if count != 1 else ''} to {target}")
 

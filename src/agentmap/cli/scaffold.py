@@ -8,7 +8,7 @@ from rich.text import Text
 from agentmap.cli.errors import reported_errors
 from agentmap.cli.options import ConfigOption, DebugOption, GraphFileArgument, GraphOption
 from agentmap.cli.render import stderr, stdout
-from agentmap.container import build_container
+from agentmap.config import load_settings
 from agentmap.scaffold import scaffold_graph
 
 
@@ -20,7 +20,7 @@ def scaffold(
 ) -> None:
     """Write a stub module per unknown agent type and missing func: function. Never overwrites."""
     with reported_errors(debug):
-        result = scaffold_graph(file, graph, config=build_container(config))
+        result = scaffold_graph(file, graph, config=load_settings(config))
     for path in result.written:
         stdout().print(Text.assemble(("wrote ", "green"), str(path)))
     for path in result.skipped:

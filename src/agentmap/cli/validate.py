@@ -15,7 +15,7 @@ from agentmap.cli.options import (
     VerboseOption,
 )
 from agentmap.cli.render import render_report
-from agentmap.container import build_container
+from agentmap.config import load_settings
 
 
 def validate(
@@ -27,8 +27,8 @@ def validate(
 ) -> None:
     """Check a graph file and list every problem. Exit 0 if valid, 1 if not, 2 if unreadable."""
     with reported_errors(debug):
-        container = build_container(config)
-        configure_logging(container.settings().logging, verbose)
-        report = validate_graph(file, graph, config=container)
+        settings = load_settings(config)
+        configure_logging(settings.logging, verbose)
+        report = validate_graph(file, graph, config=settings)
         render_report(report)
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FAILED)

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from agentmap.agents.base import type_name_of
-from agentmap.exceptions import Problem
+from agentmap.exceptions import Problem, RetryPolicyError
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node
 from agentmap.graph.problems import problem_at
 from agentmap.reducers import REDUCERS
@@ -26,12 +26,9 @@ def check_node_settings(graph: Graph, node: Node) -> Iterator[Problem]:
     context = node.context if isinstance(node.context, Mapping) else {}
     retry = context.get("retry")
     if retry is not None:
-        try:
-            if not isinstance(retry, Mapping):
-                raise ValueError('write it as an object such as {"type": "fixed", "delay": 1}')
-            RetryPolicy.from_dict(retry)
-        except ValueError as exc:
-            yield _context_problem(graph, node, f"bad retry policy: {exc}")
+        reason = _retry_problem(retry)
+        if reason is not None:
+            yield _context_problem(graph, node, f"bad retry policy: {reason}")
     timeout = context.get("timeout")
     if timeout is not None and not _positive_number(timeout):
         yield _context_problem(
@@ -45,6 +42,17 @@ def check_node_settings(graph: Graph, node: Node) -> Iterator[Problem]:
         )
     elif reduce is not None and not node.outputs:
         yield _context_problem(graph, node, "reduce applies to the node's outputs, but it has none")
+
+
+def _retry_problem(retry: Any) -> str | None:
+    """What is wrong with a Context ``retry`` value, if anything."""
+    if not isinstance(retry, Mapping):
+        return 'write it as an object such as {"type": "fixed", "delay": 1}'
+    try:
+        RetryPolicy.from_dict(retry)
+    except RetryPolicyError as exc:
+        return exc.message
+    return None
 
 
 def check_branches(graph: Graph, reducers: Mapping[str, str]) -> Iterator[Problem]:

@@ -76,8 +76,11 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _header_line(text: str) -> str:
-    """The first line that is not blank (blank rows before the header are allowed)."""
-    for line in io.StringIO(text):
+    """The first line that is not blank (blank rows before the header are allowed).
+
+    Lines end where the CSV reader ends them: at LF, CRLF or a lone CR (old Mac files).
+    """
+    for line in io.StringIO(text, newline=None):
         if line.strip(" \t\r\n,;"):
             return line
     return ""

@@ -17,8 +17,9 @@ from agentmap.graph.csv_dialect import decode_and_sniff
 
 def read_csv_rows(path: Path, display: str) -> list[list[str]]:
     """Every record of the file as a list of cell strings (quoted newlines stay in their cell)."""
+    # Long prompts are normal; the default 128 KiB is not (sniffing reads cells too).
+    csv.field_size_limit(sys.maxsize)
     text, delimiter = decode_and_sniff(read_bytes(path, display), display)
-    csv.field_size_limit(sys.maxsize)  # long prompts are normal; the default 128 KiB is not
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         return list(reader)

@@ -12,7 +12,7 @@ from agentmap.exceptions import GraphFileError, GraphSelectionError, GraphValida
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.csv_reader import read_csv_rows
 from agentmap.graph.model import Graph, GraphFile, Node
-from agentmap.graph.subgraphs import check_subgraphs, spec_of
+from agentmap.graph.subgraphs import check_subgraphs, context_error, spec_of
 from agentmap.graph.table import parse_table
 from agentmap.graph.validation import check_graph
 from agentmap.prompts import PromptCatalog
@@ -193,7 +193,13 @@ class GraphLoader:
     def _resolve(self, parent: Graph, node: Node) -> Graph:
         spec = spec_of(parent, node)
         if spec.file is None:
-            raise ValueError("the graph was not read from a file, so 'Other' can't be found")
+            raise context_error(
+                parent,
+                node,
+                f"graph '{parent.name}' was not read from a file, so there is no file to find "
+                f"graph '{spec.graph}' in — name its file: "
+                f'{{"graph": "file.csv::{spec.graph}"}}',
+            )
         path = spec.file
         if path not in self._files:
             self._files[path], _ = read_graph_file(path)

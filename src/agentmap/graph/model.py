@@ -8,8 +8,20 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
 from pydantic.dataclasses import dataclass
+from pydantic_core import ArgsKwargs, ErrorDetails
+
+from agentmap.exceptions import GraphValidationError, Problem
+from agentmap.pydantic_errors import error_key, error_text
 
 FUNC_PREFIX = "func:"
 
@@ -47,6 +59,14 @@ class Node:
     description: str = ""
     row: int | None = field(default=None, compare=False, repr=False)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _our_errors(cls, data: Any, handler: ModelWrapValidatorHandler[Node]) -> Node:
+        try:
+            return handler(data)
+        except ValidationError as exc:  # a node built in code with a wrong field
+            raise model_error(exc, node=_argument(data, "name", 0)) from exc
+
     @property
     def input_names(self) -> tuple[str, ...]:
         """The state keys this node reads."""
@@ -83,6 +103,14 @@ class Graph(BaseModel):
     node_cells: FrozenMapping[str, FrozenMapping[str, str]] = {}
     node_paths: FrozenMapping[str, str] = {}
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _our_errors(cls, data: Any, handler: ModelWrapValidatorHandler[Graph]) -> Graph:
+        try:
+            return handler(data)
+        except ValidationError as exc:  # a graph built in code with a wrong field
+            raise model_error(exc, graph=_argument(data, "name")) from exc
+
     def with_entry(self, node: str) -> Graph:
         """The same graph, started at ``node``."""
         return self.model_copy(update={"entry": node})
@@ -94,6 +122,40 @@ class Graph(BaseModel):
         if path is not None:
             return f"{path}.{prefix}" if prefix else path
         return f"{prefix}{node.row}" if prefix and node.row is not None else None
+
+
+def model_error(
+    exc: ValidationError, graph: str | None = None, node: str | None = None
+) -> GraphValidationError:
+    """The graph model's one translation of pydantic's error: a problem per wrong field."""
+    who = f"node '{node}': " if node else f"graph '{graph}': " if graph else ""
+    return GraphValidationError(
+        [
+            Problem(
+                who + error_text(error) + _given(error),
+                field=error_key(error) or None,
+                graph=graph,
+                node=node,
+            )
+            for error in exc.errors()
+        ]
+    )
+
+
+def _given(error: ErrorDetails) -> str:
+    return "" if error["type"] == "missing" else f" (got {error['input']!r})"
+
+
+def _argument(data: Any, name: str, position: int | None = None) -> str | None:
+    """Argument ``name`` of a model's call (keyword, else at ``position``), if it is text."""
+    if isinstance(data, ArgsKwargs):
+        args, kwargs = data.args, data.kwargs or {}
+        value = kwargs.get(
+            name, args[position] if position is not None and len(args) > position else None
+        )
+    else:
+        value = data.get(name) if isinstance(data, Mapping) else None
+    return value if isinstance(value, str) else None
 
 
 def graph_folder(graph: Graph) -> Path | None:

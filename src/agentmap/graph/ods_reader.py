@@ -22,6 +22,8 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
+from agentmap.exceptions import GraphFileError
+
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
@@ -289,7 +291,9 @@ def _time(raw: str) -> time | str:
     """
     match = _DURATION.fullmatch(raw.strip())
     if match is None:
-        raise ValueError(f"office:time-value {raw!r} is not a duration like PT10H30M00S")
+        # Like a bad office:value, this makes the whole workbook unreadable (workbook_reader
+        # places it in the file).
+        raise GraphFileError(f"office:time-value {raw!r} is not a duration like PT10H30M00S")
     sign, days, hours, minutes, seconds, fraction = match.groups()
     whole = ((int(days or 0) * 24 + int(hours or 0)) * 60 + int(minutes or 0)) * 60
     micros = (whole + int(seconds or 0)) * 1_000_000 + round(float(f"0.{fraction or 0}") * 1e6)

@@ -18,7 +18,7 @@ from typing import Any
 
 from agentmap.agents.base import type_name_of
 from agentmap.agents.catalog import SUBGRAPH_TYPE
-from agentmap.exceptions import Problem
+from agentmap.exceptions import AgentMapError, GraphError, Problem
 from agentmap.graph.model import Graph, Node, graph_folder
 from agentmap.graph.problems import problem_at
 
@@ -43,12 +43,14 @@ def is_subgraph(node: Node) -> bool:
 
 
 def spec_of(parent: Graph, node: Node) -> SubgraphSpec:
-    """Parse a ``graph`` node's Context; ``ValueError`` says what is wrong with it."""
+    """Parse a ``graph`` node's Context; ``GraphError`` (placed at it) says what is wrong."""
     context = node.context
     reference = context.get("graph") if isinstance(context, Mapping) else None
     if not isinstance(reference, str) or not reference.strip():
-        raise ValueError(
-            'a graph node needs Context {"graph": "Name"} or {"graph": "file.csv::Name"}'
+        raise context_error(
+            parent,
+            node,
+            'a graph node needs Context {"graph": "Name"} or {"graph": "file.csv::Name"}',
         )
     reference = reference.strip()
     file, sep, name = reference.partition("::")
@@ -60,11 +62,15 @@ def spec_of(parent: Graph, node: Node) -> SubgraphSpec:
         if not isinstance(outputs, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in outputs.items()
         ):
-            raise ValueError('Context "outputs" must map parent keys to child keys (text)')
+            raise context_error(
+                parent, node, 'Context "outputs" must map parent keys to child keys (text)'
+            )
         if set(outputs) != set(node.outputs):
-            raise ValueError(
+            raise context_error(
+                parent,
+                node,
                 f'Context "outputs" maps {sorted(outputs)} but Output_Field is '
-                f"{'|'.join(node.outputs) or 'empty'} — list the same keys in both"
+                f"{'|'.join(node.outputs) or 'empty'} — list the same keys in both",
             )
     base = graph_folder(parent) or Path()
     path = (
@@ -73,6 +79,14 @@ def spec_of(parent: Graph, node: Node) -> SubgraphSpec:
         else (Path(parent.file) if parent.file else None)
     )
     return SubgraphSpec(path, name or None, outputs)
+
+
+def context_error(graph: Graph, node: Node, message: str) -> GraphError:
+    """``message`` about the Context of ``graph``'s ``node``, with its place as attributes (the
+    message itself stays unplaced: validation turns it into a ``Problem`` at that cell)."""
+    return GraphError(
+        message, file=graph.file, row=node.row, column="Context", graph=graph.name, node=node.name
+    )
 
 
 def parent_output(node: Node, spec: SubgraphSpec, final: Mapping[str, Any]) -> Any:
@@ -94,7 +108,7 @@ def check_subgraphs(
 ) -> Iterator[Problem]:
     """Problems of ``graph``'s subgraph nodes: bad references, recursion, and the children's own.
 
-    ``resolve`` finds a child graph (raising ``ValueError``/``AgentMapError`` when it can't);
+    ``resolve`` finds a child graph (raising an ``AgentMapError`` when it can't);
     ``on_child`` checks a child graph once; ``seen`` holds the graphs already checked.
     """
     here = _key(graph)
@@ -104,8 +118,8 @@ def check_subgraphs(
             continue
         try:
             child = resolve(graph, node)
-        except Exception as exc:  # the message says what is wrong; its type doesn't matter here
-            yield _problem(graph, node, str(getattr(exc, "message", exc)))
+        except AgentMapError as exc:  # the message says what is wrong; the class doesn't matter
+            yield _problem(graph, node, exc.message)
             continue
         key = _key(child)
         if key in stack:

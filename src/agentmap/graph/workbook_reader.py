@@ -118,8 +118,9 @@ def _read_xlsx(path: Path) -> dict[str, list[list[object]]]:
 
 def _unreadable(path: Path, display: str, exc: Exception) -> GraphFileError:
     kind = path.suffix.lower()
+    reason = str(exc) if isinstance(exc, GraphFileError) else f"{type(exc).__name__}: {exc}"
     return GraphFileError(
-        f"{display}: not a readable {kind} workbook ({type(exc).__name__}: {exc}) — open it in "
+        f"{display}: not a readable {kind} workbook ({reason}) — open it in "
         f"your spreadsheet and save it again as {kind}; a password-protected workbook must be "
         "saved without the password",
         file=display,

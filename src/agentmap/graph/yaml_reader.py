@@ -129,7 +129,14 @@ def _compose_yaml(data: bytes) -> _Item | None:
     except yaml.MarkedYAMLError as exc:
         line = _mark_line(exc)
         raise _Malformed(_yaml_message(exc, _has_tab(data, line)), line) from exc
-    except yaml.YAMLError as exc:  # a ReaderError: a character YAML does not allow
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = data.decode("utf-8", "replace")[: exc.position].count("\n") + 1  # characters
+        raise _Malformed(
+            f"not valid YAML: character #x{exc.character:04X} is not allowed ({exc.reason}) — "
+            "remove it, or write it as an escape in a double-quoted string",
+            line,
+        ) from exc
+    except yaml.YAMLError as exc:  # any other: PyYAML's errors are marked or reader errors
         raise _Malformed(f"not valid YAML: {exc}", None) from exc
     finally:
         parser.dispose()

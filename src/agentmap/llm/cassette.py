@@ -159,17 +159,29 @@ def load_cassette(path: Path) -> Cassette:
 
 def _read_exchanges(path: Path) -> list[dict[str, Any]]:
     exchanges = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(_text(path).splitlines(), 1):
         if not line.strip():
             continue
         try:
             exchange = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise _bad_line(path, number, f"not JSON: {exc}") from exc
         if not _is_exchange(exchange):
             raise _bad_line(path, number, "no request method/path/body or response status")
         exchanges.append(exchange)
     return exchanges
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise LLMError(
+            f"cassette {path} is not UTF-8 text ({exc.reason} at byte {exc.start}) — record the "
+            "cassette again with --record"
+        ) from exc
+    except OSError as exc:
+        raise LLMError(f"can't read the cassette {path} ({exc.strerror})") from exc
 
 
 def _is_exchange(value: Any) -> bool:

@@ -106,7 +106,7 @@ def export_runs(
     3
     """
     if format not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+        raise ConfigError(f"export format must be {' or '.join(FORMATS)}, not {format!r}")
     _require("pandas", "exporting runs")
     if format == "parquet":
         _require("pyarrow", "exporting runs to parquet")

@@ -13,9 +13,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps makes one a call
 TUPLE_TAG = "__tuple__"
 MAPPING_TAG = "__mapping__"
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)  # exact types: a str subclass takes the long way
 
 
 class UnsavableValue(ValueError):
@@ -29,12 +31,19 @@ class UnsavableValue(ValueError):
 
 def dumps(data: Mapping[str, Any]) -> str:
     """``data`` as compact JSON text; ``UnsavableValue`` names the first key JSON can't hold."""
-    return json.dumps(_plain_mapping(data, None), separators=(",", ":"))
+    if type(data) is dict and _flat(data):  # the usual checkpoint: text, numbers, flags
+        return _ENCODER.encode(data)
+    return _ENCODER.encode(_plain_mapping(data, None))
+
+
+def encode(value: Any) -> str:
+    """JSON text of a value made of JSON types only (rows of text, numbers, lists)."""
+    return _ENCODER.encode(value)
 
 
 def dumps_value(value: Any, path: str) -> str:
     """One value as JSON text (``path`` names it in an error)."""
-    return json.dumps(_plain(value, path), separators=(",", ":"))
+    return _ENCODER.encode(_plain(value, path))
 
 
 def loads(text: str | None) -> Any:
@@ -42,6 +51,14 @@ def loads(text: str | None) -> Any:
     if text is None:
         return None
     return json.loads(text, object_hook=_tuples)
+
+
+def _flat(data: dict[Any, Any]) -> bool:
+    """Whether ``data`` needs no conversion: text keys (no tag), scalar values only."""
+    if len(data) == 1 and next(iter(data)) in (TUPLE_TAG, MAPPING_TAG):
+        return False
+    scalar = _SCALAR_TYPES
+    return all(type(k) is str for k in data) and all(type(v) in scalar for v in data.values())
 
 
 def _plain(value: Any, path: str) -> Any:
@@ -63,7 +80,10 @@ def _plain_mapping(value: Mapping[Any, Any], path: str | None) -> dict[str, Any]
         if not isinstance(key, str):
             where = f"{path} key {key!r}" if path is not None else f"key {key!r}"
             raise UnsavableValue(where, key)
-        plain[key] = _plain(item, f"{path}.{key}" if path is not None else key)
+        if type(item) in _SCALAR_TYPES:  # most values: no path to build
+            plain[key] = item
+        else:
+            plain[key] = _plain(item, f"{path}.{key}" if path is not None else key)
     if len(plain) == 1 and next(iter(plain)) in (TUPLE_TAG, MAPPING_TAG):
         return {MAPPING_TAG: [[key, item] for key, item in plain.items()]}  # else read as a tag
     return plain

@@ -33,6 +33,7 @@ class Connection(Protocol):
 
     def execute(self, sql: str, params: Params | None = None) -> list[Row]: ...
     def execute_many(self, sql: str, rows: Sequence[Params]) -> None: ...
+    def write_one(self, sql: str, params: Params) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
     def close(self) -> None: ...
@@ -50,7 +51,6 @@ class Database(Protocol):
     def connect(self, *, write: bool = False) -> Connection: ...
     def enable_wal(self) -> None: ...
     def table_names(self, connection: Connection) -> list[str]: ...
-    def is_missing_table(self, error: Exception) -> bool: ...
     def close(self) -> None: ...
 
 
@@ -66,6 +66,116 @@ def errors() -> tuple[type[Exception], ...]:
     loaded = sys.modules.get("sqlalchemy.exc")
     server = (loaded.SQLAlchemyError,) if loaded is not None else ()
     return (sqlite3.Error, *server)
+
+
+# --- what went wrong: by the driver's error class and code, never by its message's words ---------
+
+Fault = Literal[
+    "statement",
+    "unreadable",
+    "unopenable",
+    "locked",
+    "busy",
+    "io",
+    "unreachable",
+    "refused",
+    "other",
+]
+"""What a database error means for the store (``statement``: the SQL itself failed)."""
+
+_SQLITE_FAULTS: dict[int, Fault] = {
+    sqlite3.SQLITE_ERROR: "statement",  # no such table or column, a syntax error
+    sqlite3.SQLITE_CORRUPT: "unreadable",
+    sqlite3.SQLITE_NOTADB: "unreadable",  # also an encrypted database
+    sqlite3.SQLITE_CANTOPEN: "unopenable",
+    sqlite3.SQLITE_READONLY: "unopenable",
+    sqlite3.SQLITE_PERM: "unopenable",
+    sqlite3.SQLITE_AUTH: "unopenable",
+    sqlite3.SQLITE_BUSY: "locked",
+    sqlite3.SQLITE_LOCKED: "locked",
+    sqlite3.SQLITE_IOERR: "io",
+    sqlite3.SQLITE_FULL: "io",
+}
+"""SQLite's primary result codes (``sqlite_errorcode & 0xFF``) and what they mean here."""
+
+_SQLSTATE_FAULTS: tuple[tuple[str, Fault], ...] = (
+    ("42P01", "statement"),  # undefined_table
+    ("08", "unreachable"),  # connection_exception and its kinds
+    ("57P", "unreachable"),  # the server is shutting down or starting up
+    ("28", "refused"),  # invalid_authorization_specification: a wrong user or password
+    ("3D000", "refused"),  # invalid_catalog_name: no such database
+    ("42501", "refused"),  # insufficient_privilege
+    ("55P03", "busy"),  # lock_not_available
+    ("40P01", "busy"),  # deadlock_detected
+    ("57014", "busy"),  # query_canceled: a statement or lock timeout
+    ("53", "io"),  # insufficient_resources: disk full, out of memory
+)
+"""PostgreSQL SQLSTATE codes (or their classes, by prefix) and what they mean here."""
+
+
+def fault_of(error: Exception) -> Fault:
+    """What ``error`` (a ``sqlite3`` or SQLAlchemy error) means, from its class and codes."""
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)  # absent on the module's own errors
+        return _SQLITE_FAULTS.get(code & 0xFF, "other") if isinstance(code, int) else "other"
+    driver = getattr(error, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
+    state = getattr(driver, "sqlstate", None) or getattr(driver, "pgcode", None)  # psycopg 3 / 2
+    if isinstance(state, str):
+        for prefix, fault in _SQLSTATE_FAULTS:
+            if state.startswith(prefix):
+                return fault
+    exc = sys.modules.get("sqlalchemy.exc")
+    if exc is not None and isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return "unreachable"  # no SQLSTATE: the connection failed before the server answered
+    return "other"
+
+
+def is_missing_table(error: Exception) -> bool:
+    """Whether ``error`` may be a query's table not existing.
+
+    SQLite has no code of its own for that: ``SQLITE_ERROR`` is any fault of the statement,
+    which for a fixed, known-good query means its table is missing. Callers look at the tables
+    next (``table_names``) rather than take this as certain.
+    """
+    return fault_of(error) == "statement"
+
+
+_MESSAGES: dict[Fault, str] = {
+    "unreadable": "{location} is not a readable agentmap run store ({reason}) — it was left as "
+    "it is; move it aside (a new store is made on the next run) or point storage.url elsewhere",
+    "unopenable": "can't open the run store {location} ({reason}) — check the path is a writable "
+    "file, or set storage.url (or 'none' to run without a store)",
+    "locked": "the run store {location} stayed locked for {timeout}s ({reason}) — another "
+    "process holds it; raise storage.busy_timeout if this is expected",
+    "busy": "the run store {location} is busy ({reason}) — another session holds what this one "
+    "needs; try again",
+    "io": "can't read or write the run store {location} ({reason}) — check the disk has room and "
+    "works, or set storage.url (or 'none' to run without a store)",
+    "unreachable": "can't use the run store {location} ({reason}) — check storage.url and the "
+    "server",
+    "refused": "the server refused the run store {location} ({reason}) — check the user, "
+    "password and database name in storage.url, and that the user may use that database",
+    "statement": "the run store {location} failed: {reason}",
+    "other": "the run store {location} failed: {reason}",
+}
+
+
+def translate_database_error(error: Exception, location: str, busy_timeout: float) -> StoreError:
+    """The ``StoreError`` for a database error: what went wrong with store ``location``, and a fix.
+
+    The store's one translation of its drivers' errors (``sqlite3``, SQLAlchemy and the
+    PostgreSQL driver under it); ``RunStore.translated_errors`` applies it.
+    """
+    message = _MESSAGES[fault_of(error)].format(
+        location=location, reason=_reason(error), timeout=f"{busy_timeout:g}"
+    )
+    return StoreError(message, file=location)
+
+
+def _reason(error: Exception) -> str:
+    """The driver's own first line, for the message (never to decide what went wrong)."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 # --- SQLite, through the standard library -------------------------------------------------------
@@ -98,9 +208,6 @@ class SQLiteDatabase:
     def table_names(self, connection: Connection) -> list[str]:
         rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return [row["name"] for row in rows]
-
-    def is_missing_table(self, error: Exception) -> bool:
-        return isinstance(error, sqlite3.OperationalError) and "no such table" in str(error)
 
     def close(self) -> None:
         with self._lock:
@@ -152,6 +259,15 @@ class _SQLiteConnection:
     def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         self._begin()
         self._raw.executemany(sql, rows)
+
+    def write_one(self, sql: str, params: Params) -> None:
+        """One statement committed on its own: SQLite's autocommit takes the write lock (and
+        waits the busy timeout for it) just as ``BEGIN IMMEDIATE`` would, in one call."""
+        if self._raw.in_transaction:
+            self._raw.execute(sql, params)
+            self._raw.commit()
+        else:
+            self._raw.execute(sql, params)
 
     def commit(self) -> None:
         self._raw.commit()
@@ -237,6 +353,12 @@ class ServerDatabase:
                 "install it with: pip install 'agentmap[postgres]'",
                 file=self.location,
             ) from exc
+        except sa.exc.NoSuchModuleError as exc:
+            raise StoreError(
+                f"storage.url {self.location}: SQLAlchemy knows no driver "
+                f"'{parsed.get_driver_name()}' — write postgresql+psycopg:// (or postgresql://)",
+                file=self.location,
+            ) from exc
         self._statements: dict[str, sa.TextClause] = {}
 
     def connect(self, *, write: bool = False) -> _ServerConnection:
@@ -250,10 +372,6 @@ class ServerDatabase:
             "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
         )
         return [row["tablename"] for row in rows]
-
-    def is_missing_table(self, error: Exception) -> bool:
-        code = getattr(getattr(error, "orig", None), "sqlstate", None)
-        return code == "42P01"  # undefined_table
 
     def close(self) -> None:
         self.engine.dispose()
@@ -270,6 +388,10 @@ class _ServerConnection:
 
     def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         self._connection.execute(self._text(sql), [dict(row) for row in rows])
+
+    def write_one(self, sql: str, params: Params) -> None:
+        self._connection.execute(self._text(sql), dict(params))
+        self._connection.commit()
 
     def commit(self) -> None:
         self._connection.commit()

@@ -1,9 +1,19 @@
 """The journal of one run: its record in the store, and a checkpoint after every node.
 
-The runner writes to it at the few points where a run's position changes: the run starts, a
-node finishes (its writes and where the run goes next), branches join, the run stops. Each
-write is its own committed transaction, so a process killed at any moment loses at most the
-node that was running.
+It is told of the few points where a run's position changes: the run starts, a node finishes
+(its writes and where the run goes next), branches join, the run stops. When checkpoints reach
+the database is ``storage.durability``:
+
+- ``sync``: each checkpoint is committed before the next node starts; a process killed at any
+  moment re-runs at most the nodes that were running.
+- ``async``: checkpoints go to the store's writer thread, which commits them in batches at most
+  ``flush_interval`` seconds after they arrive, and never lets a run get more than
+  ``flush_batch`` checkpoints ahead; a kill may also re-run the nodes of that last batch.
+- ``exit``: checkpoints are kept in memory and written when the run stops (ends, waits for a
+  person, fails or is cancelled); a killed run starts again from its beginning.
+
+Whatever the mode, a run's end, pause or failure is committed, with every checkpoint before
+it, before the run returns.
 """
 
 from __future__ import annotations
@@ -11,14 +21,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentmap._version import __version__
 from agentmap.exceptions import RunError, StateError
 from agentmap.store import schema
 from agentmap.store.codec import UnsavableValue, dumps
 from agentmap.store.records import Status, fingerprint, this_process
+from agentmap.store.schema import CheckpointRow, checkpoint_params
+
+
+@dataclass(frozen=True, slots=True)
+class Durability:
+    """When checkpoints reach the database (``storage.durability`` and its two limits)."""
+
+    mode: Literal["sync", "async", "exit"] = "sync"
+    flush_interval: float = 0.05
+    flush_batch: int = 256
+
 
 if TYPE_CHECKING:
     from agentmap.graph.model import Graph
@@ -35,13 +57,27 @@ class RunJournal:
     """Writes one run to the store. Make one with ``start`` (a new run) or ``reopen`` (resume)."""
 
     def __init__(
-        self, store: RunStore, connection: Connection, run_id: str, checkpoints: bool, seq: int
+        self,
+        store: RunStore,
+        connection: Connection,
+        run_id: str,
+        checkpoints: bool,
+        seq: int,
+        durability: Durability = Durability(),
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.checkpoints = checkpoints
+        self.durability = durability
         self._connection = connection
         self._seq = seq
+        self.nodes = 0  # node checkpoints of the run (those a resume kept included)
+        self._held: list[CheckpointRow] = []  # exit: every checkpoint until the run stops
+        self._writer = (
+            store.checkpoint_writer(durability.flush_interval, durability.flush_batch)
+            if durability.mode == "async" and checkpoints
+            else None
+        )
 
     @classmethod
     def start(
@@ -53,6 +89,7 @@ class RunJournal:
         *,
         checkpoints: bool,
         parent: tuple[str, str] | None = None,
+        durability: Durability = Durability(),
     ) -> RunJournal:
         """Record a new run as ``running``; ``parent`` (run id, node) for a subgraph's run."""
         digest, nodes = fingerprint(graph)
@@ -83,12 +120,11 @@ class RunJournal:
         connection = store.writer()
         try:
             with store.translated_errors():
-                connection.execute(schema.INSERT_RUN, row)
-                connection.commit()
+                connection.write_one(schema.INSERT_RUN, row)
         except BaseException:
             connection.close()
             raise
-        return cls(store, connection, run_id, checkpoints, 0)
+        return cls(store, connection, run_id, checkpoints, 0, durability)
 
     @classmethod
     def reopen(
@@ -100,6 +136,7 @@ class RunJournal:
         checkpoints: bool,
         seq: int,
         drop_from: int | None = None,
+        durability: Durability = Durability(),
     ) -> RunJournal:
         """Mark a stored run ``running`` again; checkpoints from ``drop_from`` on are dropped."""
         connection = store.writer()
@@ -109,7 +146,7 @@ class RunJournal:
         except BaseException:
             connection.close()
             raise
-        return cls(store, connection, run_id, checkpoints, seq)
+        return cls(store, connection, run_id, checkpoints, seq, durability)
 
     def node(
         self,
@@ -128,6 +165,7 @@ class RunJournal:
         """Checkpoint: ``branch`` ran ``node``, wrote ``updates`` and goes on to ``next_nodes``."""
         if not self.checkpoints:
             return
+        self.nodes += 1
         try:
             written = dumps(updates)
         except UnsavableValue as exc:
@@ -135,40 +173,32 @@ class RunJournal:
                 f"can't checkpoint node '{node}': state key {exc} — {_FIX}", node=node
             ) from None
         self._write(
-            {
-                "run_id": self.run_id,
-                "seq": self._next(),
-                "kind": "node",
-                "branch": branch,
-                "node": node,
-                "attempt": attempt,
-                "success": success,
-                "error": error,
-                "started": started,
-                "duration": duration,
-                "updates": written,
-                "next": json.dumps(list(next_nodes)),
-                "fork": fork,
-                "children": json.dumps(list(children)) if children else None,
-                "merged": None,
-                "at": time.time(),
-            }
+            (
+                self.run_id,
+                self._next(),
+                "node",
+                branch,
+                node,
+                attempt,
+                success,
+                error,
+                started,
+                duration,
+                written,
+                list(next_nodes),
+                fork,
+                list(children) if children else None,
+                None,
+                time.time(),
+            )
         )
 
     def join(self, node: str, merged: Sequence[int], branch: int) -> None:
         """Checkpoint: the branches ``merged`` joined at ``node`` as ``branch``."""
         if not self.checkpoints:
             return
-        row: dict[str, Any] = dict.fromkeys(schema.CHECKPOINT_COLUMNS)
-        row.update(
-            run_id=self.run_id,
-            seq=self._next(),
-            kind="join",
-            branch=branch,
-            node=node,
-            merged=json.dumps(list(merged)),
-            at=time.time(),
-        )
+        seq = self._next()
+        row = (self.run_id, seq, "join", branch, node, *(None,) * 9, list(merged), time.time())
         self._write(row)
 
     def finish(
@@ -192,7 +222,12 @@ class RunJournal:
             "duration": summary.get("total_duration"),
         }
         try:
+            if self._writer is not None:
+                self._writer.flush()
             with self.store.translated_errors():
+                if self._held:
+                    self.store.insert_checkpoints(self._connection, self._held)
+                    self._held = []
                 assignments = ", ".join(f"{column} = :{column}" for column in values)
                 self._connection.execute(
                     f"UPDATE {schema.RUNS} SET {assignments} WHERE id = :run_id",
@@ -210,10 +245,14 @@ class RunJournal:
         self._seq += 1
         return self._seq
 
-    def _write(self, row: dict[str, Any]) -> None:
-        with self.store.translated_errors():
-            self._connection.execute(schema.INSERT_CHECKPOINT, row)
-            self._connection.commit()
+    def _write(self, row: CheckpointRow) -> None:
+        if self._writer is not None:
+            self._writer.put(row)
+        elif self.durability.mode == "exit":
+            self._held.append(row)
+        else:
+            with self.store.translated_errors():
+                self._connection.write_one(schema.INSERT_CHECKPOINT, checkpoint_params(row))
 
 
 def _reopen(

@@ -84,9 +84,23 @@ class Checkpoint(NamedTuple):
     merged: tuple[int, ...] = ()
 
 
+NODE_RESULTS_FROM = "node_results_from"
+"""Set to ``"checkpoints"`` in a stored summary whose node results are its run's checkpoints."""
+
+
 def this_process() -> tuple[str, int, str | None]:
-    """(host, pid, start time) of this process: enough to tell later whether it still runs."""
-    return socket.gethostname(), os.getpid(), _start_time(os.getpid())
+    """(host, pid, start time) of this process: enough to tell later whether it still runs.
+
+    Read once per process (a forked child reads its own): every run records it.
+    """
+    pid = os.getpid()
+    known = _THIS[0]
+    if known is None or known[1] != pid:
+        known = _THIS[0] = (socket.gethostname(), pid, _start_time(pid))
+    return known
+
+
+_THIS: list[tuple[str, int, str | None] | None] = [None]
 
 
 def still_running(host: str | None, pid: int | None, started: str | None) -> bool:

@@ -13,21 +13,32 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from agentmap.exceptions import RunNotFoundError, StoreError
 from agentmap.store import schema
-from agentmap.store.codec import loads
+from agentmap.store.codec import encode, loads
 from agentmap.store.database import (
     Connection,
     Database,
     Row,
     errors,
+    is_missing_table,
     open_database,
     placeholders,
+    translate_database_error,
 )
-from agentmap.store.records import STATUSES, Checkpoint, RunRecord, Status, still_running
+from agentmap.store.records import (
+    NODE_RESULTS_FROM,
+    STATUSES,
+    Checkpoint,
+    RunRecord,
+    Status,
+    still_running,
+)
+from agentmap.store.schema import CheckpointRow, checkpoint_params
+from agentmap.store.writer import CheckpointWriter
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +66,7 @@ class RunStore:
         self._busy_timeout = busy_timeout
         self._maintained = False
         self._last_pruned: str | None = None  # read when the store was opened
+        self._writer: CheckpointWriter | None = None
 
     @classmethod
     def open(cls, url: str, *, busy_timeout: float = 30.0, retention_days: float = 0) -> RunStore:
@@ -72,7 +84,10 @@ class RunStore:
         return store
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Commit what the checkpoint writer holds, and release the store's connections."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self.database.close()
 
     def __enter__(self) -> RunStore:
@@ -80,6 +95,21 @@ class RunStore:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    def checkpoint_writer(self, interval: float, batch: int) -> CheckpointWriter:
+        """The writer thread of ``durability: async`` (one per store, made on first use)."""
+        if self._writer is None or self._writer.failed:
+            self._writer = CheckpointWriter(
+                self.writer, self.translated_errors, self.insert_checkpoints, interval, batch
+            )
+        return self._writer
+
+    def insert_checkpoints(self, connection: Connection, rows: Sequence[CheckpointRow]) -> None:
+        """Add ``rows`` in ``connection``'s transaction (SQLite: one statement for them all)."""
+        if self.database.dialect == "sqlite":
+            connection.execute(schema.INSERT_CHECKPOINTS_JSON, {"rows": encode(rows)})
+        else:
+            connection.execute_many(schema.INSERT_CHECKPOINT, [checkpoint_params(r) for r in rows])
 
     def writer(self) -> Connection:
         """A connection whose transactions take the write lock as they begin (SQLite)."""
@@ -122,7 +152,14 @@ class RunStore:
                 f"'{run_id}' is the start of more than one run id — give more of it",
                 file=self.location,
             )
-        return _record((exact or rows)[0], full=True)
+        with self.translated_errors():
+            record = _record((exact or rows)[0], full=True)
+        summary = record.summary
+        if summary is not None and summary.pop(NODE_RESULTS_FROM, None) == "checkpoints":
+            summary["node_results"] = [
+                _node_result(c) for c in self.checkpoints(record.id) if c.kind == "node"
+            ]
+        return record
 
     def list(
         self,
@@ -208,11 +245,20 @@ class RunStore:
 
     @contextlib.contextmanager
     def translated_errors(self) -> Iterator[None]:
-        """Turn a database error into a ``StoreError`` that names the store and a fix."""
+        """Turn a database error into a ``StoreError`` that names the store and a fix.
+
+        A stored value that is not the JSON agentmap wrote is a damaged store, too.
+        """
         try:
             yield
         except errors() as exc:
-            raise _store_error(exc, self.location, self._busy_timeout) from exc
+            raise translate_database_error(exc, self.location, self._busy_timeout) from exc
+        except json.JSONDecodeError as exc:
+            raise StoreError(
+                f"the run store {self.location} holds a damaged record (not JSON: {exc.msg}) — "
+                "it was left as it is; move it aside or point storage.url elsewhere",
+                file=self.location,
+            ) from exc
 
     def _migrate(self) -> None:
         with self.reader() as connection:
@@ -250,7 +296,7 @@ class RunStore:
         try:
             rows = connection.execute(f"SELECT key, value FROM {schema.META}")
         except errors() as exc:
-            if not self.database.is_missing_table(exc):
+            if not is_missing_table(exc):
                 raise
             connection.rollback()
             return None
@@ -312,33 +358,6 @@ def _checked_version(version: int, location: str) -> int:
     return version
 
 
-def _store_error(exc: Exception, location: str, busy_timeout: float) -> StoreError:
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    lowered = reason.lower()
-    if "not a database" in lowered or "malformed" in lowered or "encrypted" in lowered:
-        message = (
-            f"{location} is not a readable agentmap run store ({reason}) — it was left as it is; "
-            "move it aside (a new store is made on the next run) or point storage.url elsewhere"
-        )
-    elif "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
-        message = (
-            f"can't open the run store {location} ({reason}) — check the path is a writable "
-            "file, or set storage.url (or 'none' to run without a store)"
-        )
-    elif "locked" in lowered or "busy" in lowered:
-        message = (
-            f"the run store {location} stayed locked for {busy_timeout:g}s ({reason}) — another "
-            "process holds it; raise storage.busy_timeout if this is expected"
-        )
-    elif type(exc).__name__ in ("OperationalError", "InterfaceError"):
-        message = (
-            f"can't use the run store {location} ({reason}) — check storage.url and the server"
-        )
-    else:
-        message = f"the run store {location} failed: {reason}"
-    return StoreError(message, file=location)
-
-
 def _record(data: Row, full: bool = False) -> RunRecord:
     status: Status = data["status"] if data["status"] in STATUSES else "failed"
     if status == "running" and not still_running(data["host"], data["pid"], data["process_start"]):
@@ -367,6 +386,20 @@ def _record(data: Row, full: bool = False) -> RunRecord:
         parent_run_id=data["parent_run_id"],
         parent_node=data["parent_node"],
     )
+
+
+def _node_result(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A node's result as a summary holds it, from the node's checkpoint."""
+    result: dict[str, Any] = {
+        "node": checkpoint.node,
+        "success": checkpoint.success,
+        "duration": checkpoint.duration,
+        "started": checkpoint.started,
+        "error": checkpoint.error,
+    }
+    if checkpoint.attempt != 1:
+        result["attempt"] = checkpoint.attempt
+    return result
 
 
 def _checkpoint(data: Row) -> Checkpoint:

@@ -8,6 +8,9 @@ store newer than this agentmap is refused rather than guessed at. Add a migratio
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 META = "agentmap_meta"
 RUNS = "agentmap_runs"
 CHECKPOINTS = "agentmap_checkpoints"
@@ -137,3 +140,28 @@ def insert(table: str, columns: tuple[str, ...]) -> str:
 
 INSERT_RUN = insert(RUNS, RUN_COLUMNS)
 INSERT_CHECKPOINT = insert(CHECKPOINTS, CHECKPOINT_COLUMNS)
+
+CheckpointRow = tuple[Any, ...]
+"""A checkpoint's values in ``CHECKPOINT_COLUMNS`` order: ``updates`` as JSON text already,
+``next``, ``children`` and ``merged`` as lists of names or ids (or None)."""
+
+_JSON_COLUMNS = frozenset(("next", "children", "merged"))
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+# SQLite: a whole batch of checkpoints in one statement, from one JSON array. One call into
+# SQLite per batch (Python's lock is let go for all of it) instead of one per row. ``updates``
+# travels as a JSON string holding its text: state values may hold what strict JSON can't
+# (NaN), which the codec reads back but SQLite's JSON functions would refuse.
+INSERT_CHECKPOINTS_JSON = (
+    f"INSERT INTO {CHECKPOINTS} ({', '.join(CHECKPOINT_COLUMNS)}) SELECT "
+    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(CHECKPOINT_COLUMNS)))
+    + " FROM json_each(:rows)"
+)
+
+
+def checkpoint_params(row: CheckpointRow) -> dict[str, Any]:
+    """A checkpoint row as the parameters of ``INSERT_CHECKPOINT`` (JSON columns as text)."""
+    return {
+        column: _ENCODE(value) if column in _JSON_COLUMNS and value is not None else value
+        for column, value in zip(CHECKPOINT_COLUMNS, row, strict=True)
+    }

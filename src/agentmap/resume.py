@@ -1,5 +1,8 @@
 """Resuming a stored run: rebuild where it stood from its checkpoints, and check it still fits.
 
+The one place resumes are planned: ``GraphRunnerService.aresume_stored`` calls ``plan_resume``
+for a run asked for by id and for a subgraph's run carried on by its parent.
+
 Replaying the checkpoints in order gives every branch's state and next node without running
 anything: a node's writes are applied to its branch, forks and joins are redone with the ids
 they had. A failed run that finished is rewound to its last failed node, which runs again.
@@ -11,17 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentmap.agents.base import Pause
 from agentmap.agents.human import answer_value
 from agentmap.branches import Branch, Branches
 from agentmap.exceptions import ResumeError
 from agentmap.graph.model import Graph
+from agentmap.graph.subgraphs import is_subgraph
+from agentmap.outcomes import Pause
+from agentmap.pauses import NO_ANSWER
+from agentmap.results import NodeResult
 from agentmap.state import State
 from agentmap.store.records import RESUMABLE, Checkpoint, RunRecord, fingerprint
-from agentmap.tracking import NodeResult
-
-NO_ANSWER: Any = object()
-"""``answer`` when none was given (``None`` is an answer a ``suspend`` node may get)."""
+from agentmap.store.runstore import RunStore
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,8 @@ class Resumption:
 
 
 def plan_resume(
+    store: RunStore,
     record: RunRecord,
-    checkpoints: Sequence[Checkpoint],
     graph: Graph,
     reducers: Mapping[str, str],
     *,
@@ -56,6 +59,7 @@ def plan_resume(
 ) -> Resumption:
     """Where ``record``'s run stands and how to carry it on, or ``ResumeError`` saying why not."""
     _check_status(record)
+    checkpoints = store.checkpoints(record.id)
     drop_from = None
     branches, ended = _replay(graph, reducers, record, checkpoints)
     kept = list(checkpoints)
@@ -64,6 +68,7 @@ def plan_resume(
         branches, ended = _replay(graph, reducers, record, kept)
     changes = _check_graph(record, graph, branches, force)
     answers, children = _answers(record, answer, node)
+    children.update(_cut_short(store, record, graph, branches, children))
     results = tuple(_result(c) for c in kept if c.kind == "node")
     ends = [(c.started or 0) + (c.duration or 0) for c in kept if c.kind == "node"]
     return Resumption(
@@ -215,6 +220,25 @@ def _answers(
         if not child:
             answers[name] = value
     return answers, children
+
+
+def _cut_short(
+    store: RunStore,
+    record: RunRecord,
+    graph: Graph,
+    branches: Branches,
+    children: Mapping[str, tuple[str, Any]],
+) -> dict[str, tuple[str, Any]]:
+    """Subgraph runs a stop cut short, to carry on where they stood rather than start again."""
+    found: dict[str, tuple[str, Any]] = {}
+    for branch in branches.live.values():
+        node = graph.nodes.get(branch.node or "")
+        if node is None or node.name in children or not is_subgraph(node):
+            continue
+        child = store.child_run(record.id, node.name)
+        if child is not None and child.status in RESUMABLE and child.checkpoints:
+            found[node.name] = (child.id, NO_ANSWER)
+    return found
 
 
 def _result(checkpoint: Checkpoint) -> NodeResult:

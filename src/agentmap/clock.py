@@ -1,0 +1,23 @@
+"""Time for a run's durations and retry waits; tests pass a clock that doesn't really sleep."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class Clock:
+    """A monotonic clock whose ``sleep`` never blocks other branches of a run."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic clock."""
+        return time.perf_counter()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` without blocking other branches (a loop-less run just sleeps)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # driven without a loop: this run has no other branch to block
+            time.sleep(seconds)
+            return
+        await asyncio.sleep(seconds)

@@ -1,0 +1,80 @@
+"""Calling a node's agent: async agents on the run's loop, sync agents in line when nothing else
+can run meanwhile, else on a thread pool — within the node's timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agentmap.agents.base import CHUNK_SINK
+from agentmap.driving import inline_call
+from agentmap.plan import Step
+
+
+class NodeTimeout(TimeoutError):
+    """A node's agent ran past the node's ``timeout`` (a failure, routed like any other)."""
+
+
+class Dispatcher:
+    """Runs agents' ``process``; owns the thread pool sync agents share (made on first use)."""
+
+    def __init__(self, max_threads: int = 64) -> None:
+        self._max_threads = max_threads
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    async def call(
+        self,
+        step: Step,
+        inputs: dict[str, Any],
+        *,
+        alone: bool,
+        sink: Callable[[str], None] | None = None,
+    ) -> Any:
+        """The agent's return value. ``alone``: no other branch nor a run timeout needs the
+        loop's thread, so a sync agent runs right here. ``sink`` gets streamed output chunks."""
+        token = CHUNK_SINK.set(sink) if step.streams else None
+        try:
+            return await self._call(step, inputs, alone)
+        finally:
+            if token is not None:
+                CHUNK_SINK.reset(token)
+
+    async def _call(self, step: Step, inputs: dict[str, Any], alone: bool) -> Any:
+        work: Awaitable[Any]
+        if step.is_async:
+            work = step.process(step.owner, inputs)
+        elif step.timeout is None and alone:
+            with inline_call():  # Ctrl-C now interrupts this call itself
+                return step.process(step.owner, inputs)
+        else:
+            context = contextvars.copy_context()  # the chunk sink goes with the call
+            work = asyncio.get_running_loop().run_in_executor(
+                self._threads(), context.run, step.process, step.owner, inputs
+            )
+        return await within(work, step.timeout)
+
+    def close(self) -> None:
+        """Let the pool's threads go (runs still going keep theirs until they finish)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def _threads(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                self._max_threads, thread_name_prefix="agentmap-agent"
+            )
+        return self._pool
+
+
+async def within(work: Awaitable[Any], timeout: float | None) -> Any:
+    """``await work``, or ``NodeTimeout`` when it takes longer than ``timeout`` seconds."""
+    if timeout is None:
+        return await work
+    try:
+        return await asyncio.wait_for(work, timeout)
+    except TimeoutError:
+        raise NodeTimeout(f"timed out after {timeout:g}s") from None

@@ -1,0 +1,279 @@
+"""Compile a graph into a plan: everything each node needs, resolved once before any node runs.
+
+A ``Step`` holds a node's agent (built and bound), the state keys it reads, where it goes on
+success and on failure, its retry policy, its timeout and — for a ``graph`` node — the plan of
+the graph it runs. The run loop reads steps and nothing else: no catalog lookup, prompt
+resolution or file read happens while a run is going. Plans are cached by graph identity, so a
+graph run many times (jobs, batches, a service) is compiled once; its agents are built once and
+serve every run of it (per-run data belongs in the state, not on the agent).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from agentmap.agents.base import Agent
+from agentmap.agents.catalog import AgentCatalog, Process
+from agentmap.exceptions import AgentMapError, RunError
+from agentmap.functions import FunctionCatalog
+from agentmap.graph.branch_checks import declared_reducers
+from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
+from agentmap.graph.subgraphs import SubgraphSpec, is_subgraph, spec_of
+from agentmap.prompts import PromptCatalog, PromptError
+from agentmap.retry import RetryPolicy
+from agentmap.state import State
+
+Route = tuple[str, ...] | Callable[[State], tuple[str, ...]]
+"""Where a node goes on an outcome: node names (several = parallel), or a routing function."""
+
+SubgraphResolver = Callable[[Graph, Node], Graph]
+"""Finds the checked graph a ``graph`` node runs (the loader's ``subgraph``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunPolicy:
+    """The settings every run of a runner follows (``execution.*``), resolved once."""
+
+    max_steps: int = 10_000
+    max_concurrency: int = 64
+    timeout: float | None = None
+    retry: RetryPolicy | None = None
+    retry_by_graph: Mapping[str, RetryPolicy] = field(default_factory=lambda: MappingProxyType({}))
+    reducers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def from_settings(
+        cls,
+        max_steps: int = 10_000,
+        max_concurrency: int = 64,
+        timeout: float | None = None,
+        retry: Mapping[str, Any] | None = None,
+        retry_by_graph: Mapping[str, Mapping[str, Any]] | None = None,
+        reducers: Mapping[str, str] | None = None,
+    ) -> RunPolicy:
+        """A policy from ``execution`` settings as configured (retry policies as dicts)."""
+        return cls(
+            max_steps=max_steps,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            retry=RetryPolicy.from_dict(retry) if retry else None,
+            retry_by_graph=MappingProxyType(
+                {name: RetryPolicy.from_dict(p) for name, p in (retry_by_graph or {}).items()}
+            ),
+            reducers=MappingProxyType(dict(reducers or {})),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A node ready to run: its agent built, its routes and policies resolved."""
+
+    node: Node
+    fields: tuple[tuple[str, str], ...]  # (state key, input name): Input_Fields and agent extras
+    process: Callable[[Any, dict[str, Any]], Any]  # called as process(owner, inputs)
+    owner: Any  # the agent (process is its class's function), or an @agent function
+    is_async: bool
+    streams: bool  # the agent reports output chunks as it works
+    on_success: Route
+    on_failure: Route
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
+    subplan: Plan | None = None
+    spec: SubgraphSpec | None = None
+
+    def next_nodes(self, state: State, success: bool) -> tuple[str, ...]:
+        """Where the node's outcome leads (several nodes: the run forks)."""
+        route = self.on_success if success else self.on_failure
+        return route(state) if callable(route) else route
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A compiled graph: a step per node, how branches merge, and whether it needs a loop."""
+
+    graph: Graph
+    steps: Mapping[str, Step]
+    reducers: Mapping[str, str]
+    needs_loop: bool
+    """Anything concurrent, waiting or timed (async agents, ``A|B``, subgraphs, timeouts)."""
+
+
+class Compiler:
+    """Compiles graphs into plans with the project's agents, functions and prompts; keeps the
+    last plans made (by graph identity) so a graph run again is not compiled again."""
+
+    def __init__(
+        self,
+        agents: AgentCatalog,
+        functions: FunctionCatalog,
+        prompts: PromptCatalog,
+        policy: RunPolicy,
+        subgraphs: SubgraphResolver | None = None,
+        cache_size: int = 64,
+    ) -> None:
+        self._agents = agents
+        self._functions = functions
+        self._prompts = prompts
+        self._policy = policy
+        self._subgraphs = subgraphs
+        self._cache: OrderedDict[int, Plan] = OrderedDict()
+        self._cache_size = cache_size
+
+    def compile(self, graph: Graph) -> Plan:
+        """The plan of ``graph`` (and of every graph its ``graph`` nodes run)."""
+        plan = self._cache.get(id(graph))
+        if plan is not None and plan.graph is graph:
+            self._cache.move_to_end(id(graph))
+            return plan
+        plan = self._compile(graph, ())
+        self._cache[id(graph)] = plan  # the plan holds the graph: its id can't be reused
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return plan
+
+    def reducers_for(self, graph: Graph) -> dict[str, str]:
+        """How ``graph``'s parallel branches merge each key: configured, then declared."""
+        return {**self._policy.reducers, **declared_reducers(graph)}
+
+    def _compile(self, graph: Graph, running: tuple[tuple[str | None, str], ...]) -> Plan:
+        key: tuple[str | None, str] = (graph.file, graph.name)
+        running = (*running, key)
+        steps = {name: self._step(graph, node, running) for name, node in graph.nodes.items()}
+        return Plan(
+            graph=graph,
+            steps=MappingProxyType(steps),
+            reducers=MappingProxyType(self.reducers_for(graph)),
+            needs_loop=any(_needs_loop(step) for step in steps.values()),
+        )
+
+    def _step(self, graph: Graph, node: Node, running: tuple[tuple[str | None, str], ...]) -> Step:
+        context = node.context if isinstance(node.context, Mapping) else {}
+        spec, subplan = self._subgraph(graph, node, running) if is_subgraph(node) else (None, None)
+        process = _no_process if subplan else self._process(graph, node)
+        agent = getattr(process, "__self__", None)
+        # Keep the agent and its class's function rather than a bound method per node: one
+        # object fewer per node for the garbage collector to scan in long runs.
+        method = getattr(process, "__func__", None)
+        fields = node.inputs
+        if isinstance(agent, Agent) and type(agent).state_keys is not Agent.state_keys:
+            fields += tuple((key, key) for key in agent.state_keys())
+        return Step(
+            node=node,
+            fields=fields,
+            process=method if agent is not None and method is not None else _call_plain,
+            owner=agent if agent is not None else process,
+            is_async=subplan is not None or self._agents.is_async(node.agent_type),
+            streams=isinstance(agent, Agent) and agent.streams,
+            on_success=self._route(graph, node, node.edge or node.success_next),
+            on_failure=self._route(graph, node, node.edge or node.failure_next),
+            retry=self._retry_policy(graph, context, getattr(agent, "default_retry", None)),
+            timeout=float(context["timeout"]) if context.get("timeout") is not None else None,
+            subplan=subplan,
+            spec=spec,
+        )
+
+    def _process(self, graph: Graph, node: Node) -> Process:
+        try:
+            prompt = self._prompts.resolve(node.prompt, graph_folder(graph))
+        except PromptError as exc:  # only for graphs built in code and never validated
+            raise RunError(f"node '{node.name}': {exc}", graph=graph.name, node=node.name) from exc
+        return self._agents.process_for(node, prompt, graph)
+
+    def _subgraph(
+        self, graph: Graph, node: Node, running: tuple[tuple[str | None, str], ...]
+    ) -> tuple[SubgraphSpec, Plan]:
+        """The ``graph`` node's spec and its graph's plan (a graph that runs itself is refused)."""
+        try:
+            spec = spec_of(graph, node)
+            if self._subgraphs is None:
+                raise RunError("no loader was given to find the graphs that graph nodes run")
+            child = self._subgraphs(graph, node)
+        except (AgentMapError, ValueError) as exc:
+            message = getattr(exc, "message", str(exc))
+            raise RunError(
+                f"node '{node.name}': {message}", graph=graph.name, node=node.name
+            ) from exc
+        if (child.file, child.name) in running:
+            raise RunError(
+                f"node '{node.name}' runs graph '{child.name}', which is already running above "
+                "it — a graph can't run itself",
+                graph=graph.name,
+                node=node.name,
+            )
+        return spec, self._compile(child, running)
+
+    def _retry_policy(
+        self, graph: Graph, context: Mapping[str, Any], agent_default: Mapping[str, Any] | None
+    ) -> RetryPolicy | None:
+        """The node's policy: its Context, else its graph's, else the config's, else its agent's."""
+        if "retry" not in context:
+            configured = self._policy.retry_by_graph.get(graph.name, self._policy.retry)
+            if configured is None and agent_default:
+                return RetryPolicy.from_dict(agent_default)
+            return configured
+        data = context["retry"]
+        return RetryPolicy.from_dict(data) if data else None  # {"retry": null}: none here
+
+    def _route(self, graph: Graph, node: Node, cell: str | None) -> Route:
+        if cell is None:
+            return ()
+        if not cell.startswith(FUNC_PREFIX):
+            return (cell,) if "|" not in cell else tuple(t.strip() for t in cell.split("|"))
+        name = cell[len(FUNC_PREFIX) :].strip()
+        function = self._functions.get(name)
+        if function is None:
+            raise RunError(
+                f"node '{node.name}': no routing function named '{name}'",
+                graph=graph.name,
+                node=node.name,
+            )
+        return _routing(graph, node, name, function)
+
+
+def _routing(graph: Graph, node: Node, name: str, function: Callable[..., Any]) -> Route:
+    """A route that asks ``function(state, success_next, failure_next)`` where to go."""
+    targets = (_plain(node.success_next), _plain(node.failure_next))
+
+    def decide(state: State) -> tuple[str, ...]:
+        try:
+            chosen: str | None = function(state, *targets)
+        except Exception as exc:
+            raise RunError(
+                f"routing function '{name}' (node '{node.name}') raised "
+                f"{type(exc).__name__}: {exc}",
+                graph=graph.name,
+                node=node.name,
+            ) from exc
+        if chosen is not None and chosen not in graph.nodes:
+            raise RunError(
+                f"routing function '{name}' (node '{node.name}') returned {chosen!r}, which is "
+                f"no node of graph '{graph.name}' — return a node name, or None to end the run",
+                graph=graph.name,
+                node=node.name,
+            )
+        return () if chosen is None else (chosen,)
+
+    return decide
+
+
+def _needs_loop(step: Step) -> bool:
+    """Whether ``step`` can run concurrently with others, wait, or time out."""
+    parallel = not callable(step.on_success) and len(step.on_success) > 1
+    parallel |= not callable(step.on_failure) and len(step.on_failure) > 1
+    return step.is_async or parallel or step.timeout is not None
+
+
+def _plain(target: str | None) -> str | None:
+    return target if target and not target.startswith(FUNC_PREFIX) else None
+
+
+def _call_plain(function: Process, inputs: dict[str, Any]) -> Any:
+    return function(inputs)
+
+
+async def _no_process(inputs: Mapping[str, Any]) -> None:
+    """Process of a ``graph`` node: the runner runs its subgraph itself."""

@@ -1,0 +1,189 @@
+"""Each ``storage.durability`` mode keeps the guarantee it states, with real processes killed.
+
+A run killed at a random moment and resumed ends in the state an undisturbed run reaches, and
+runs again at most the nodes its mode says it may lose:
+
+- ``sync``: only the node that was running;
+- ``async``: also the checkpoints not yet committed — ``flush_batch`` of them at the most;
+- ``exit``: every node (it writes nothing until the run stops).
+
+Whatever the mode, a run that stops on its own — cancelled, failed, waiting for a person — has
+every checkpoint committed before it returns.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agentmap.api import open_run_store
+from helpers import clean_env, csv_row, ctrl_c_works
+from test_durable import AGENTMAP, agentmap, ran
+
+NODES = 24
+BATCH = 4  # async: the most checkpoints that may be uncommitted at any moment
+
+# Each node logs its name to ran.log (to count how often each node ran), then takes 10 ms;
+# started-<node> marks that a node began; fail-<node> makes that node fail.
+STEP_AGENT = """
+import time
+from pathlib import Path
+
+from agentmap import Agent, Failure
+
+
+class StepAgent(Agent):
+    def process(self, inputs):
+        with open("ran.log", "a", encoding="utf-8") as log:
+            log.write(self.name + "\\n")
+        Path(f"started-{self.name}").write_text("")
+        time.sleep(0.01)
+        if Path(f"fail-{self.name}").exists():
+            return Failure(f"{self.name} is told to fail")
+        return "+".join([self.name, *(str(v) for v in inputs.values())])
+"""
+
+
+def chain(n: int = NODES) -> list[str]:
+    rows = []
+    for i in range(n):
+        source = "input" if i == 0 else f"v{i - 1}"
+        edge = f"N{i + 1}" if i + 1 < n else ""
+        rows.append(csv_row("G", f"N{i}", "step", edge=edge, inputs=source, output=f"v{i}"))
+    return rows
+
+
+@pytest.fixture
+def mode_project(
+    project: Path, write_file: Callable[..., Path], graph_csv: Callable[..., Path]
+) -> Callable[[str], Path]:
+    """A project whose store uses the given durability mode, with a chain of NODES nodes."""
+    write_file("agents/steps.py", STEP_AGENT)
+    graph_csv(*chain())
+
+    def configure(mode: str) -> Path:
+        write_file(
+            "agentmap_config.yaml",
+            f"storage:\n  durability: {mode}\n  flush_batch: {BATCH}\n  flush_interval: 0.05\n",
+        )
+        return project
+
+    return configure
+
+
+def expected_state() -> dict[str, str]:
+    state = {"input": "x", "last_action_success": True}
+    value = "x"
+    for i in range(NODES):
+        value = f"N{i}+{value}"
+        state[f"v{i}"] = value
+    return state
+
+
+def start_run(project: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(AGENTMAP), "run", "flow.csv", "--state", '"x"', "--json"],
+        cwd=project,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_works,
+    )
+
+
+def stop_after(project: Path, how: signal.Signals, nodes_started: int) -> str:
+    """Run the chain, send ``how`` once ``nodes_started`` nodes began; the run's id."""
+    for marker in project.glob("started-*"):
+        marker.unlink()
+    process = start_run(project)
+    try:
+        deadline = time.monotonic() + 30
+        while not (project / f"started-N{nodes_started - 1}").exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the run never got that far"
+            time.sleep(0.002)
+        process.send_signal(how)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    (run,) = open_run_store().list(limit=1)
+    return run.id
+
+
+def twice(names: list[str]) -> list[str]:
+    return sorted(name for name, count in collections.Counter(names).items() if count > 1)
+
+
+# The most nodes a kill may make run again, by mode: the running one, plus what was not yet
+# committed (async: BATCH at most; exit: everything that ran).
+RERUN_BOUND = {"sync": 1, "async": BATCH + 1, "exit": NODES}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async", "exit"])
+def test_a_killed_run_resumes_to_the_same_state_rerunning_only_what_its_mode_may_lose(
+    mode_project: Callable[[str], Path], mode: str
+) -> None:
+    project = mode_project(mode)
+    chances = random.Random(f"durability-{mode}")
+    for _ in range(3):
+        (project / "ran.log").unlink(missing_ok=True)
+        run_id = stop_after(project, signal.SIGKILL, chances.randint(2, NODES - 2))
+        assert open_run_store().get(run_id).status == "crashed"
+        done = agentmap(project, "resume", run_id, "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["final_state"] == expected_state()
+        log = ran(project)
+        assert sorted(set(log)) == sorted(f"N{i}" for i in range(NODES))  # every node ran
+        assert len(twice(log)) <= RERUN_BOUND[mode], (mode, twice(log))
+        if mode == "sync":
+            assert len(log) <= NODES + 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async", "exit"])
+def test_a_cancelled_run_has_every_checkpoint_committed_whatever_the_mode(
+    mode_project: Callable[[str], Path], mode: str
+) -> None:
+    project = mode_project(mode)
+    run_id = stop_after(project, signal.SIGINT, 6)
+    with open_run_store() as store:
+        record, checkpoints = store.get(run_id), store.checkpoints(run_id)
+    assert record.status == "cancelled"
+    finished = [c.node for c in checkpoints]
+    assert finished == [f"N{i}" for i in range(len(finished))]
+    assert len(finished) >= 5  # N0..N4 had finished before N5 started
+    done = agentmap(project, "resume", run_id, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["final_state"] == expected_state()
+    assert len(twice(ran(project))) <= 1  # only the node Ctrl-C interrupted
+
+
+@pytest.mark.parametrize("mode", ["sync", "async", "exit"])
+def test_a_failed_run_is_committed_and_resumes_at_its_failed_node(
+    mode_project: Callable[[str], Path], mode: str
+) -> None:
+    project = mode_project(mode)
+    (project / "fail-N7").write_text("")
+    failed = agentmap(project, "run", "flow.csv", "--state", '"x"', "--json")
+    assert failed.returncode == 1, failed.stderr
+    run_id = json.loads(failed.stdout)["run_id"]
+    with open_run_store() as store:
+        checkpoints = store.checkpoints(run_id)
+    assert len(checkpoints) == NODES  # the chain goes on past N7's failure: all committed
+    assert [c.node for c in checkpoints if c.success is False] == ["N7"]
+    (project / "fail-N7").unlink()
+    (project / "ran.log").unlink()
+    done = agentmap(project, "resume", run_id, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["final_state"] == expected_state()
+    assert ran(project) == [f"N{i}" for i in range(7, NODES)]  # from the failed node on
