@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from agentmap import export_runs, run_graph, runs_stats
 from agentmap.api import open_run_store
+from agentmap.store.analytics import node_counts
 from helpers import clean_env, csv_row, ctrl_c_works
 from test_durable import AGENTMAP, agentmap, ran
 
@@ -187,3 +189,33 @@ def test_a_failed_run_is_committed_and_resumes_at_its_failed_node(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["final_state"] == expected_state()
     assert ran(project) == [f"N{i}" for i in range(7, NODES)]  # from the failed node on
+
+
+def test_history_reads_the_same_checkpoints_whatever_the_mode(
+    mode_project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """sync writes a row per checkpoint; async and exit write pages: readers can't tell."""
+    seen = {}
+    for mode in ("sync", "async", "exit"):
+        project = mode_project(mode)
+        url = f"sqlite:///{tmp_path / mode}.db"
+        config = {"storage": {"url": url, "durability": mode}}
+        run_id = run_graph(project / "flow.csv", "x", config=config).run_id
+        with open_run_store(config) as store:
+            checkpoints = store.checkpoints(run_id)
+            record = store.get(run_id)
+            counts = node_counts(store, [run_id])
+        assert record.summary is not None
+        results = [(r["node"], r["success"]) for r in record.summary["node_results"]]
+        stats = runs_stats(config=config)[["node", "count", "success_rate"]]
+        exported = export_runs(tmp_path / f"{mode}.csv", nodes=True, config=config)
+        seen[mode] = (
+            [(c.seq, c.kind, c.node, c.success, c.updates, c.next) for c in checkpoints],
+            [isinstance(c.started, float) and isinstance(c.duration, float) for c in checkpoints],
+            results,
+            counts[run_id],
+            stats.to_dict(orient="records"),
+            exported,
+        )
+    assert seen["async"] == seen["sync"] == seen["exit"]
+    assert seen["sync"][3] == NODES == seen["sync"][5]

@@ -186,9 +186,14 @@ def _utc() -> Iterator[None]:
 def empty(
     project: Path, write_file: Callable[..., Path], graph_csv: Callable[..., Path]
 ) -> History:
-    """A project (the current directory) with graphs and a config whose store is ./runs.db."""
+    """A project (the current directory) with graphs and a config whose store is ./runs.db.
+
+    Checkpoints are written one by one (``durability: sync``), so tests can pin their rows;
+    test_durability_modes.py checks that history reads the same from checkpoint pages.
+    """
     config = write_file(
-        "agentmap_config.yaml", "storage:\n  url: sqlite:///runs.db\nexecution:\n  max_steps: 5\n"
+        "agentmap_config.yaml",
+        "storage:\n  url: sqlite:///runs.db\n  durability: sync\nexecution:\n  max_steps: 5\n",
     )
     for name, graph_rows in {"hello": HELLO, "broken": BROKEN, "ship": SHIP, "loop": LOOP}.items():
         graph_csv(*graph_rows, name=f"{name}.csv")
@@ -602,7 +607,9 @@ def test_node_stats_is_a_dataframe_sorted_by_graph_then_node(measured: History) 
 def test_stats_and_export_give_the_same_figures_on_sqlite_and_postgresql(
     project: Path, write_file: Callable[..., Path], graph_csv: Callable[..., Path], store_url: str
 ) -> None:
-    config = write_file("agentmap_config.yaml", f"storage:\n  url: {store_url}\n")
+    config = write_file(
+        "agentmap_config.yaml", f"storage:\n  url: {store_url}\n  durability: sync\n"
+    )
     graph_csv(*BROKEN, name="broken.csv")
     history = History(project, config, open_run_store(config), {})
     for i in range(2):

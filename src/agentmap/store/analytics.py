@@ -17,6 +17,7 @@ from agentmap.store import schema
 from agentmap.store.database import placeholders
 from agentmap.store.records import Checkpoint, RunRecord, Status, still_running
 from agentmap.store.runstore import where_runs
+from agentmap.store.schema import page_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,10 +60,11 @@ def node_stats(store: RunStore, graph: str | None = None) -> pd.DataFrame:
     import pandas as pd
 
     where, params = where_runs(graph, None)
-    frame = _frame(
+    frame = _node_points(
         store,
-        f"SELECT r.graph_name, c.node, c.run_id, c.success, c.duration FROM {schema.CHECKPOINTS} c "
-        f"JOIN {schema.RUNS} r ON r.id = c.run_id{_and(where)} c.kind = 'node'",
+        ["r.graph_name"],
+        ["node", "run_id", "success", "duration"],
+        where,
         params,
         ["graph", "node", "run_id", "success", "duration"],
     )
@@ -126,15 +128,17 @@ def node_counts(store: RunStore, run_ids: Sequence[str]) -> dict[str, int]:
     if not run_ids:
         return {}
     ids, params = placeholders("id", run_ids)
-    query = (
+    queries = (
         f"SELECT run_id, COUNT(*) AS n FROM {schema.CHECKPOINTS} "
-        f"WHERE run_id IN {ids} AND kind = 'node' GROUP BY run_id"
+        f"WHERE run_id IN {ids} AND kind = 'node' GROUP BY run_id",
+        f"SELECT run_id, SUM(nodes) AS n FROM {schema.PAGES} WHERE run_id IN {ids} GROUP BY run_id",
     )
+    counts = dict.fromkeys(run_ids, 0)
     with store.translated_errors(), store.reader() as connection:
-        counts: dict[str, int] = {
-            row["run_id"]: row["n"] for row in connection.execute(query, params)
-        }
-    return {run_id: counts.get(run_id, 0) for run_id in run_ids}
+        for query in queries:
+            for row in connection.execute(query, params):
+                counts[row["run_id"]] += int(row["n"])
+    return counts
 
 
 def run_path(record: RunRecord, checkpoints: Iterable[Checkpoint]) -> list[Step]:
@@ -205,22 +209,52 @@ def _run_frame(store: RunStore, graph: str | None, status: Status | None) -> pd.
 def _node_frame(store: RunStore, graph: str | None, status: Status | None) -> pd.DataFrame:
     point_columns = ["seq", "branch", "node", "attempt", "success", "error", "started"]
     point_columns += ["duration", "updates"]
-    selected = ["c.run_id", "r.graph_name", "r.status"]
-    selected += [f"c.{name}" for name in point_columns] + [f"r.{name}" for name in _PROCESS]
+    run_columns = ["r.started_at", "r.graph_name", "r.status", *(f"r.{n}" for n in _PROCESS)]
     where, params = where_runs(graph, status)
-    query = (
-        f"SELECT {', '.join(selected)} FROM {schema.CHECKPOINTS} c "
-        f"JOIN {schema.RUNS} r ON r.id = c.run_id{_and(where)} c.kind = 'node' "
-        "ORDER BY r.started_at, c.run_id, c.seq"
-    )
-    names = ["run_id", "graph", "status", *point_columns, *_PROCESS]
-    frame = _with_status(_frame(store, query, params, names), status)
+    names = ["started_at", "graph", "status", *_PROCESS, "run_id", *point_columns]
+    frame = _node_points(store, run_columns, ["run_id", *point_columns], where, params, names)
+    frame = frame.sort_values(["started_at", "run_id", "seq"], kind="stable")
+    frame = frame[["run_id", "graph", "status", *point_columns, *_PROCESS]]
+    frame = _with_status(frame.reset_index(drop=True), status)
     frame["success"] = frame["success"].astype("boolean")
     frame["attempt"] = frame["attempt"].fillna(1).astype(int)
     frame["error"] = frame["error"].astype("string")
     for column in ("started", "duration"):
         frame[column] = frame[column].astype(float)
     return frame.drop(columns=["status"])
+
+
+def _node_points(
+    store: RunStore,
+    run_columns: list[str],
+    point_columns: list[str],
+    where: str,
+    params: dict[str, Any],
+    names: list[str],
+) -> pd.DataFrame:
+    """A frame of ``run_columns`` (of the runs table, ``r.``) then ``point_columns`` (of the
+    checkpoints) for every node checkpoint of the runs ``where`` picks, written one by one or
+    in pages."""
+    import pandas as pd
+
+    selected = ", ".join([*run_columns, *(f"c.{name}" for name in point_columns)])
+    single = (
+        f"SELECT {selected} FROM {schema.CHECKPOINTS} c "
+        f"JOIN {schema.RUNS} r ON r.id = c.run_id{_and(where)} c.kind = 'node'"
+    )
+    paged = (
+        f"SELECT {', '.join(run_columns)}, p.run_id, p.body, p.at FROM {schema.PAGES} p "
+        f"JOIN {schema.RUNS} r ON r.id = p.run_id{where} ORDER BY p.run_id, p.first_seq"
+    )
+    with store.translated_errors(), store.reader() as connection:
+        # Plain tuples: pandas builds a frame from row objects several times slower.
+        rows = [tuple(row.values()) for row in connection.execute(single, params)]
+        for page in connection.execute(paged, params):
+            run = tuple(page.values())[: len(run_columns)]
+            for point in page_rows(page["run_id"], page["body"], page["at"]):
+                if point["kind"] == "node":
+                    rows.append((*run, *(point[name] for name in point_columns)))
+    return pd.DataFrame(rows, columns=names)
 
 
 def _and(where: str) -> str:

@@ -18,6 +18,7 @@ TUPLE_TAG = "__tuple__"
 MAPPING_TAG = "__mapping__"
 _SCALARS = (str, int, float, bool, type(None))
 _SCALAR_TYPES = frozenset(_SCALARS)  # exact types: a str subclass takes the long way
+_TEXT = frozenset((str,))
 
 
 class UnsavableValue(ValueError):
@@ -36,11 +37,6 @@ def dumps(data: Mapping[str, Any]) -> str:
     return _ENCODER.encode(_plain_mapping(data, None))
 
 
-def encode(value: Any) -> str:
-    """JSON text of a value made of JSON types only (rows of text, numbers, lists)."""
-    return _ENCODER.encode(value)
-
-
 def dumps_value(value: Any, path: str) -> str:
     """One value as JSON text (``path`` names it in an error)."""
     return _ENCODER.encode(_plain(value, path))
@@ -57,8 +53,7 @@ def _flat(data: dict[Any, Any]) -> bool:
     """Whether ``data`` needs no conversion: text keys (no tag), scalar values only."""
     if len(data) == 1 and next(iter(data)) in (TUPLE_TAG, MAPPING_TAG):
         return False
-    scalar = _SCALAR_TYPES
-    return all(type(k) is str for k in data) and all(type(v) in scalar for v in data.values())
+    return set(map(type, data)) <= _TEXT and set(map(type, data.values())) <= _SCALAR_TYPES
 
 
 def _plain(value: Any, path: str) -> Any:

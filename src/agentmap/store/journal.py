@@ -30,7 +30,7 @@ from agentmap.exceptions import RunError, StateError
 from agentmap.store import schema
 from agentmap.store.codec import UnsavableValue, dumps
 from agentmap.store.records import Status, fingerprint, this_process
-from agentmap.store.schema import CheckpointRow, checkpoint_params
+from agentmap.store.schema import CheckpointRow, checkpoint_params, page_params
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,14 +182,14 @@ class RunJournal:
                 attempt,
                 success,
                 error,
-                started,
-                duration,
+                repr(started),  # see CheckpointRow
+                repr(duration),
                 written,
                 list(next_nodes),
                 fork,
                 list(children) if children else None,
                 None,
-                time.time(),
+                None,
             )
         )
 
@@ -198,7 +198,7 @@ class RunJournal:
         if not self.checkpoints:
             return
         seq = self._next()
-        row = (self.run_id, seq, "join", branch, node, *(None,) * 9, list(merged), time.time())
+        row = (self.run_id, seq, "join", branch, node, *(None,) * 9, list(merged), None)
         self._write(row)
 
     def finish(
@@ -252,7 +252,9 @@ class RunJournal:
             self._held.append(row)
         else:
             with self.store.translated_errors():
-                self._connection.write_one(schema.INSERT_CHECKPOINT, checkpoint_params(row))
+                self._connection.write_one(
+                    schema.INSERT_CHECKPOINT, checkpoint_params(row, time.time())
+                )
 
 
 def _reopen(
@@ -265,10 +267,7 @@ def _reopen(
     digest, nodes = fingerprint(graph)
     host, pid, started = this_process()
     if drop_from is not None:
-        connection.execute(
-            f"DELETE FROM {schema.CHECKPOINTS} WHERE run_id = :run_id AND seq >= :seq",
-            {"run_id": run_id, "seq": drop_from},
-        )
+        _drop_checkpoints(connection, run_id, drop_from)
     connection.execute(
         f"UPDATE {schema.RUNS} SET status = 'running', graph_hash = :hash, node_hashes = :nodes, "
         "error = NULL, waiting = NULL, finished_at = NULL, updated_at = :now, pid = :pid, "
@@ -285,6 +284,29 @@ def _reopen(
         },
     )
     connection.commit()
+
+
+def _drop_checkpoints(connection: Connection, run_id: str, drop_from: int) -> None:
+    """Forget run ``run_id``'s checkpoints from ``drop_from`` on (a page is cut where it must)."""
+    where = {"run_id": run_id, "seq": drop_from}
+    connection.execute(
+        f"DELETE FROM {schema.CHECKPOINTS} WHERE run_id = :run_id AND seq >= :seq", where
+    )
+    connection.execute(
+        f"DELETE FROM {schema.PAGES} WHERE run_id = :run_id AND first_seq >= :seq", where
+    )
+    cut = connection.execute(
+        f"SELECT first_seq, body FROM {schema.PAGES} "
+        "WHERE run_id = :run_id AND first_seq < :seq AND last_seq >= :seq",
+        where,
+    )
+    for page in cut:
+        kept = [row for row in json.loads(page["body"]) if row[0] < drop_from]
+        connection.execute(
+            f"DELETE FROM {schema.PAGES} WHERE run_id = :run_id AND first_seq = :first",
+            {"run_id": run_id, "first": page["first_seq"]},
+        )
+        connection.execute(schema.INSERT_PAGE, page_params([(run_id, *row) for row in kept]))
 
 
 def _initial_json(initial: Mapping[str, Any], checkpoints: bool) -> str:

@@ -18,10 +18,11 @@ from typing import Any
 
 from agentmap.exceptions import RunNotFoundError, StoreError
 from agentmap.store import schema
-from agentmap.store.codec import encode, loads
+from agentmap.store.codec import loads
 from agentmap.store.database import (
     Connection,
     Database,
+    Params,
     Row,
     errors,
     is_missing_table,
@@ -37,7 +38,7 @@ from agentmap.store.records import (
     Status,
     still_running,
 )
-from agentmap.store.schema import CheckpointRow, checkpoint_params
+from agentmap.store.schema import CheckpointRow, page_params, page_rows
 from agentmap.store.writer import CheckpointWriter
 
 logger = logging.getLogger(__name__)
@@ -105,11 +106,15 @@ class RunStore:
         return self._writer
 
     def insert_checkpoints(self, connection: Connection, rows: Sequence[CheckpointRow]) -> None:
-        """Add ``rows`` in ``connection``'s transaction (SQLite: one statement for them all)."""
-        if self.database.dialect == "sqlite":
-            connection.execute(schema.INSERT_CHECKPOINTS_JSON, {"rows": encode(rows)})
+        """Add a batch of checkpoints in ``connection``'s transaction: a page per run."""
+        by_run: dict[str, list[CheckpointRow]] = {}
+        for row in rows:
+            by_run.setdefault(row[0], []).append(row)
+        pages = [page_params(run_rows) for run_rows in by_run.values()]
+        if len(pages) == 1:
+            connection.execute(schema.INSERT_PAGE, pages[0])
         else:
-            connection.execute_many(schema.INSERT_CHECKPOINT, [checkpoint_params(r) for r in rows])
+            connection.execute_many(schema.INSERT_PAGE, pages)
 
     def writer(self) -> Connection:
         """A connection whose transactions take the write lock as they begin (SQLite)."""
@@ -199,9 +204,9 @@ class RunStore:
 
     def checkpoints(self, run_id: str) -> builtins.list[Checkpoint]:
         """Every checkpoint of run ``run_id``, in the order they were written."""
-        query = f"SELECT * FROM {schema.CHECKPOINTS} WHERE run_id = :run_id ORDER BY seq"
         with self.translated_errors(), self.reader() as connection:
-            return [_checkpoint(row) for row in connection.execute(query, {"run_id": run_id})]
+            rows = checkpoint_rows(connection, "run_id = :run_id", {"run_id": run_id})
+            return [_checkpoint(row) for row in rows]
 
     def prune(self, days: float, *, now: float | None = None) -> int:
         """Delete runs that ended more than ``days`` days ago; return how many.
@@ -224,9 +229,8 @@ class RunStore:
             ]
             for start in range(0, len(doomed), 500):
                 ids, params = placeholders("id", doomed[start : start + 500])
-                connection.execute(
-                    f"DELETE FROM {schema.CHECKPOINTS} WHERE run_id IN {ids}", params
-                )
+                for table in (schema.CHECKPOINTS, schema.PAGES):
+                    connection.execute(f"DELETE FROM {table} WHERE run_id IN {ids}", params)
                 connection.execute(f"DELETE FROM {schema.RUNS} WHERE id IN {ids}", params)
             self._last_pruned = repr(time.time())
             _set_meta(connection, "last_pruned", self._last_pruned)
@@ -386,6 +390,25 @@ def _record(data: Row, full: bool = False) -> RunRecord:
         parent_run_id=data["parent_run_id"],
         parent_node=data["parent_node"],
     )
+
+
+def checkpoint_rows(connection: Connection, where: str, params: Params) -> builtins.list[Row]:
+    """The checkpoint rows of the runs ``where`` picks (a condition on ``run_id``), in run and
+    ``seq`` order — written one by one (``durability: sync``) or in pages."""
+    single = connection.execute(
+        f"SELECT * FROM {schema.CHECKPOINTS} WHERE {where} ORDER BY run_id, seq", params
+    )
+    pages = connection.execute(
+        f"SELECT run_id, body, at FROM {schema.PAGES} WHERE {where} ORDER BY run_id, first_seq",
+        params,
+    )
+    if not pages:
+        return single
+    rows = single + [
+        row for page in pages for row in page_rows(page["run_id"], page["body"], page["at"])
+    ]
+    rows.sort(key=lambda row: (row["run_id"], row["seq"]))
+    return rows
 
 
 def _node_result(checkpoint: Checkpoint) -> dict[str, Any]:

@@ -9,11 +9,14 @@ store newer than this agentmap is refused rather than guessed at. Add a migratio
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Sequence
 from typing import Any
 
 META = "agentmap_meta"
 RUNS = "agentmap_runs"
 CHECKPOINTS = "agentmap_checkpoints"
+PAGES = "agentmap_checkpoint_pages"
 
 CREATE_META = f"""
 CREATE TABLE {META} (
@@ -126,7 +129,28 @@ _SUBGRAPH_RUNS = (
     f"CREATE INDEX IF NOT EXISTS ix_agentmap_runs_parent ON {RUNS} (parent_run_id, parent_node)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_CREATE_TABLES, _INDEX_HISTORY, _SUBGRAPH_RUNS)
+_CHECKPOINT_PAGES = (
+    # Checkpoints written in batches (durability async and exit) are kept a batch to a row:
+    # the database then does one row's work per batch, not per node. ``body`` is a JSON list
+    # of checkpoints (CHECKPOINT_COLUMNS after run_id); ``nodes`` counts the node ones.
+    f"""
+CREATE TABLE {PAGES} (
+    run_id VARCHAR(32) NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    nodes INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (run_id, first_seq)
+)""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _CREATE_TABLES,
+    _INDEX_HISTORY,
+    _SUBGRAPH_RUNS,
+    _CHECKPOINT_PAGES,
+)
 """Migration ``i`` (its statements, in order) takes a store from version ``i`` to ``i + 1``."""
 LATEST = len(MIGRATIONS)
 
@@ -140,28 +164,56 @@ def insert(table: str, columns: tuple[str, ...]) -> str:
 
 INSERT_RUN = insert(RUNS, RUN_COLUMNS)
 INSERT_CHECKPOINT = insert(CHECKPOINTS, CHECKPOINT_COLUMNS)
+PAGE_COLUMNS = ("run_id", "first_seq", "last_seq", "nodes", "body", "at")
+INSERT_PAGE = insert(PAGES, PAGE_COLUMNS)
 
 CheckpointRow = tuple[Any, ...]
-"""A checkpoint's values in ``CHECKPOINT_COLUMNS`` order: ``updates`` as JSON text already,
-``next``, ``children`` and ``merged`` as lists of names or ids (or None)."""
+"""A checkpoint's values in ``CHECKPOINT_COLUMNS`` order, as a page holds them: ``updates`` as
+JSON text already (encoded as the node ends: text holds no object a later change could reach);
+``next``, ``children`` and ``merged`` as lists; ``started`` and ``duration`` as the text of the
+numbers (``repr``, exact: JSON's encoder writes floats through a Python call each, several
+times slower); ``at`` None (the page's own ``at`` says when it was written)."""
 
 _JSON_COLUMNS = frozenset(("next", "children", "merged"))
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
-# SQLite: a whole batch of checkpoints in one statement, from one JSON array. One call into
-# SQLite per batch (Python's lock is let go for all of it) instead of one per row. ``updates``
-# travels as a JSON string holding its text: state values may hold what strict JSON can't
-# (NaN), which the codec reads back but SQLite's JSON functions would refuse.
-INSERT_CHECKPOINTS_JSON = (
-    f"INSERT INTO {CHECKPOINTS} ({', '.join(CHECKPOINT_COLUMNS)}) SELECT "
-    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(CHECKPOINT_COLUMNS)))
-    + " FROM json_each(:rows)"
-)
+
+def checkpoint_params(row: CheckpointRow, at: float) -> dict[str, Any]:
+    """A checkpoint row as the parameters of ``INSERT_CHECKPOINT``, written at ``at``."""
+    params = _table_row(row)
+    params["at"] = at
+    return params
 
 
-def checkpoint_params(row: CheckpointRow) -> dict[str, Any]:
-    """A checkpoint row as the parameters of ``INSERT_CHECKPOINT`` (JSON columns as text)."""
-    return {
+def _table_row(row: CheckpointRow) -> dict[str, Any]:
+    """``row`` as the checkpoints table holds it: JSON columns as text, numbers as numbers."""
+    params = {
         column: _ENCODE(value) if column in _JSON_COLUMNS and value is not None else value
         for column, value in zip(CHECKPOINT_COLUMNS, row, strict=True)
     }
+    for column in ("started", "duration"):
+        if isinstance(params[column], str):
+            params[column] = float(params[column])
+    return params
+
+
+def page_params(rows: Sequence[CheckpointRow]) -> dict[str, Any]:
+    """One run's consecutive checkpoint ``rows`` as the parameters of ``INSERT_PAGE``."""
+    return {
+        "run_id": rows[0][0],
+        "first_seq": rows[0][1],
+        "last_seq": rows[-1][1],
+        "nodes": sum(1 for row in rows if row[2] == "node"),
+        "body": _ENCODE([row[1:] for row in rows]),
+        "at": time.time(),
+    }
+
+
+def page_rows(run_id: str, body: str, at: float) -> list[dict[str, Any]]:
+    """The checkpoints a page written at ``at`` holds, as rows of the checkpoints table."""
+    rows = []
+    for values in json.loads(body):
+        row = _table_row((run_id, *values))
+        row["at"] = at
+        rows.append(row)
+    return rows

@@ -1,17 +1,19 @@
-"""A writer thread that commits checkpoint rows in batches while runs go on (``durability: async``).
+"""Checkpoints committed in batches while runs go on (``durability: async``).
 
-Runs hand it rows and carry on; it commits whatever has arrived — from every run of the store —
-in one transaction, at the latest ``interval`` seconds after a row arrived (given the time to write
-the batch before). Never more than ``batch`` rows are uncommitted: past that a run waits for
-the writer, so what a crash can lose is bounded by count as well as by time. ``flush`` returns
-once every row handed over before it is committed (a run calls it before it records its end, a
-pause or a failure).
+Runs hand rows over and carry on. A batch is written by whoever finds it due: the run itself,
+when ``batch`` rows wait or the oldest has waited ``interval`` seconds (a quick run writes
+batches between its nodes, on its own thread, without waiting for another); else a timer
+thread, when the run is in the middle of a long node. So a checkpoint is committed at most
+``interval`` seconds (plus the time to write the batch before it) after its node ended, and
+never more than ``batch`` rows are uncommitted. ``flush`` returns once every row handed over
+before it is committed (a run calls it before it records its end, a pause or a failure).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from agentmap.exceptions import StoreError
@@ -20,7 +22,7 @@ from agentmap.store.schema import CheckpointRow
 
 
 class CheckpointWriter:
-    """Commits checkpoint rows on a thread of its own, started when the first row comes."""
+    """Batches of checkpoint rows, written in order through one connection of its own."""
 
     def __init__(
         self,
@@ -36,115 +38,102 @@ class CheckpointWriter:
         self._interval = interval
         self._batch = batch
         self._rows: list[CheckpointRow] = []
-        self._changed = threading.Condition()
-        self._queued = 0  # rows handed over, ever
-        self._settled = 0  # rows committed (or lost to an error), ever
+        self._oldest = 0.0  # when the oldest waiting row came (monotonic)
+        self._taken = 0  # rows being written right now
+        self._held = threading.Condition(threading.Lock())  # guards the rows
+        self._writing = threading.Lock()  # one batch written at a time, in the order taken
+        self._connection: Connection | None = None
         self._error: StoreError | None = None
-        self._thread: threading.Thread | None = None
+        self._timer: threading.Thread | None = None
         self._closing = False
-        self._wanted = 0  # rows a flush waits for: the writer doesn't wait for more to come
-
-    def put(self, row: CheckpointRow) -> None:
-        """Hand ``row`` over; waits only while ``batch`` rows are not yet committed."""
-        with self._changed:
-            self._raise_error()
-            self._rows.append(row)
-            self._queued += 1
-            if self._thread is None:
-                self._start()
-            elif len(self._rows) == 1:
-                self._changed.notify_all()  # the writer sleeps until a row comes
-            if self._queued - self._settled >= self._batch:  # too many not yet committed
-                self._changed.notify_all()
-                while self._queued - self._settled >= self._batch and self._error is None:
-                    self._changed.wait()
-                self._raise_error()
-
-    def flush(self) -> None:
-        """Return once every row handed over so far is committed (``StoreError`` if not)."""
-        with self._changed:
-            target = self._wanted = self._queued
-            self._changed.notify_all()
-            while self._settled < target and self._error is None:
-                self._changed.wait()
-            self._raise_error()
-
-    def close(self) -> None:
-        """Commit what is left and stop the thread."""
-        with self._changed:
-            self._closing = True
-            self._changed.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join()
-
-    def _start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="agentmap-checkpoints", daemon=True)
-        self._thread.start()
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            raise StoreError(self._error.message, file=self._error.file) from self._error
 
     @property
     def failed(self) -> bool:
         """Whether a write failed: this writer takes no more rows."""
         return self._error is not None
 
-    def _loop(self) -> None:
+    def put(self, row: CheckpointRow) -> None:
+        """Hand ``row`` over; writes the batch here when it is due."""
+        with self._held:
+            self._raise_error()
+            self._rows.append(row)
+            if len(self._rows) == 1:
+                self._oldest = time.monotonic()
+                self._wake_timer()
+            due = len(self._rows) + self._taken >= self._batch
+            due = due or time.monotonic() - self._oldest >= self._interval
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Return once every row handed over so far is committed (``StoreError`` if not)."""
+        with self._writing:  # a batch another thread took first is written before these
+            with self._held:
+                self._raise_error()
+                rows, self._rows = self._rows, []
+                self._taken = len(rows)
+            try:
+                if rows:
+                    self._write(rows)
+            finally:
+                with self._held:
+                    self._taken = 0
+
+    def close(self) -> None:
+        """Commit what is left, stop the timer and let the connection go."""
+        with self._held:
+            self._closing = True
+            self._held.notify_all()
+            timer = self._timer
+        if timer is not None:
+            timer.join()
+        with contextlib.suppress(StoreError):
+            self.flush()
+        with self._writing:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _wake_timer(self) -> None:
+        """Make sure the timer counts down for the rows now waiting (called holding the rows)."""
+        if self._timer is None:
+            self._timer = threading.Thread(target=self._time, name="agentmap-checkpoints")
+            self._timer.daemon = True
+            self._timer.start()
+        else:
+            self._held.notify_all()
+
+    def _time(self) -> None:
+        """The timer: writes rows that waited ``interval`` while their run is busy."""
+        while True:
+            with self._held:
+                while not self._rows and not self._closing:
+                    self._held.wait()
+                if self._closing:
+                    return
+                left = self._oldest + self._interval - time.monotonic()
+                if left > 0:
+                    self._held.wait(left)
+                    continue  # look again: the run may have written them meanwhile
+            with contextlib.suppress(StoreError):  # the run that puts or flushes next hears of it
+                self.flush()
+
+    def _write(self, rows: list[CheckpointRow]) -> None:
+        """Write ``rows`` in one transaction (called holding ``_writing``)."""
         try:
             with self._translated():
-                connection = self._connect()
+                if self._connection is None:
+                    self._connection = self._connect()
+                self._insert(self._connection, rows)
+                self._connection.commit()
         except StoreError as exc:
-            self._fail(exc)
-            return
-        try:
-            while self._write_next(connection):
-                pass
-        finally:
-            connection.close()
+            if self._connection is not None:
+                with contextlib.suppress(Exception):
+                    self._connection.rollback()
+            with self._held:
+                self._error = exc
+            raise
 
-    def _fail(self, error: StoreError) -> None:
-        with self._changed:
-            self._error = error
-            self._settled = self._queued  # nobody waits for rows that will never be written
-            self._rows = []
-            self._changed.notify_all()
-
-    def _urgent(self) -> bool:
-        """Whether the rows waiting must be written now: enough of them, or asked for."""
-        return (
-            len(self._rows) >= self._batch
-            or self._closing
-            or self._wanted > self._settled
-            or self._queued - self._settled >= self._batch
-        )
-
-    def _write_next(self, connection: Connection) -> bool:
-        """Wait for rows (up to ``interval`` once one is here), write them; False: stop."""
-        with self._changed:
-            while not self._rows and not self._closing:
-                self._changed.wait()
-            if not self._urgent():
-                self._changed.wait(self._interval)  # let a batch gather, unless it's wanted
-            rows, self._rows = self._rows, []
-            self._changed.notify_all()  # a run waiting for room can go on
-        error = self._write(connection, rows) if rows else None
-        if error is not None:
-            self._fail(error)
-            return False
-        with self._changed:
-            self._settled += len(rows)
-            self._changed.notify_all()
-            return not (self._closing and not self._rows)
-
-    def _write(self, connection: Connection, rows: list[CheckpointRow]) -> StoreError | None:
-        try:
-            with self._translated():
-                self._insert(connection, rows)
-                connection.commit()
-        except StoreError as exc:
-            with contextlib.suppress(Exception):
-                connection.rollback()
-            return exc
-        return None
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise StoreError(self._error.message, file=self._error.file) from self._error
