@@ -11,7 +11,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
 
-from agentmap.events import Event, NodeCompleted, NodeFailed, NodeRetrying, NodeStarted
+from agentmap.clock import Clock
+from agentmap.events import Emitter, NodeCompleted, NodeFailed, NodeRetrying, NodeStarted
 from agentmap.exceptions import RunCancelled
 from agentmap.graph.model import Node
 from agentmap.outcomes import Failure, Output, Pause, Usage
@@ -32,9 +33,10 @@ class NodeRun(Protocol):
     @property
     def graph_name(self) -> str: ...
 
-    def now(self) -> float: ...
-    async def sleep(self, seconds: float) -> None: ...
-    def emit(self, event: Event) -> None: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def events(self) -> Emitter: ...
     def answered(self, node: str) -> Any: ...
     async def call(self, step: Step, inputs: dict[str, Any]) -> Any: ...
     async def ask(self, node: str, pause: Pause) -> Any: ...
@@ -57,8 +59,8 @@ async def run_node(run: NodeRun, step: Step, state: State) -> Ran:
     inputs = inputs_of(state, step.fields, node.name)
     attempt = 1
     while True:
-        started = run.now()
-        run.emit(NodeStarted(run.id, run.graph_name, node.name, attempt, inputs, started))
+        started = run.clock.now()
+        run.events.emit(NodeStarted(run.id, run.graph_name, node.name, attempt, inputs, started))
         child: ExecutionSummary | None = None
         try:
             value = run.answered(node.name)  # resumed with a person's answer
@@ -76,18 +78,18 @@ async def run_node(run: NodeRun, step: Step, state: State) -> Ran:
             error, usage, chosen = str(exc) or type(exc).__name__, None, None
             delay = _retry_delay(step.retry, exc, attempt)
             if delay is not None:
-                took = run.now() - started
-                run.emit(
+                took = run.clock.now() - started
+                run.events.emit(
                     NodeRetrying(
                         run.id, run.graph_name, node.name, attempt, error, delay, took, started
                     )
                 )
-                await run.sleep(delay)
+                await run.clock.sleep(delay)
                 attempt += 1
                 continue
             logger.info("node %r failed: %s", node.name, error, exc_info=_debugging())
         event = _finished(run, node, attempt, success, value, error, started, child, usage)
-        run.emit(event)
+        run.events.emit(event)
         return Ran(updated(state, outputs, success, error), success, chosen, event, outputs)
 
 
@@ -102,7 +104,7 @@ def _finished(
     child: ExecutionSummary | None,
     usage: Usage | None,
 ) -> NodeCompleted | NodeFailed:
-    took = run.now() - started
+    took = run.clock.now() - started
     if success:
         return NodeCompleted(
             run.id, run.graph_name, node.name, attempt, value, took, started, child, usage

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agentmap.agents.base import CHUNK_SINK
-from agentmap.driving import inline_call
+from agentmap.driving import INLINE
 from agentmap.plan import Step
 
 
@@ -35,20 +35,24 @@ class Dispatcher:
     ) -> Any:
         """The agent's return value. ``alone``: no other branch nor a run timeout needs the
         loop's thread, so a sync agent runs right here. ``sink`` gets streamed output chunks."""
-        token = CHUNK_SINK.set(sink) if step.streams else None
-        try:
-            return await self._call(step, inputs, alone)
-        finally:
-            if token is not None:
+        if step.streams:
+            token = CHUNK_SINK.set(sink)
+            try:
+                return await self._call(step, inputs, alone)
+            finally:
                 CHUNK_SINK.reset(token)
+        return await self._call(step, inputs, alone)
 
     async def _call(self, step: Step, inputs: dict[str, Any], alone: bool) -> Any:
         work: Awaitable[Any]
         if step.is_async:
             work = step.process(step.owner, inputs)
         elif step.timeout is None and alone:
-            with inline_call():  # Ctrl-C now interrupts this call itself
+            INLINE[0] += 1  # Ctrl-C now interrupts this call itself (see driving.py)
+            try:
                 return step.process(step.owner, inputs)
+            finally:
+                INLINE[0] -= 1
         else:
             context = contextvars.copy_context()  # the chunk sink goes with the call
             work = asyncio.get_running_loop().run_in_executor(

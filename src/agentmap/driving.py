@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import signal
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_INLINE = [0]  # how many sync agents the event loop's thread is running right now
+INLINE = [0]
+"""How many sync agents the event loop's thread is running right now (``dispatch`` counts)."""
 
 
 def drive(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -45,16 +45,6 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-@contextlib.contextmanager
-def inline_call() -> Iterator[None]:
-    """Around a sync agent run on the loop's own thread: Ctrl-C must interrupt the call itself."""
-    _INLINE[0] += 1
-    try:
-        yield
-    finally:
-        _INLINE[0] -= 1
-
-
 def _run_in_new_loop(coroutine: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run``, but with Ctrl-C that stops a run at once.
 
@@ -77,6 +67,6 @@ def _run_in_new_loop(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def _on_sigint(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], *_: object) -> None:
-    if _INLINE[0] or task.done() or task.cancelling():
+    if INLINE[0] or task.done() or task.cancelling():
         raise KeyboardInterrupt  # interrupts the agent running in this thread (or a 2nd Ctrl-C)
     loop.call_soon_threadsafe(task.cancel)

@@ -418,12 +418,6 @@ class _Run:
 
     # What a node's attempts need (attempts.NodeRun):
 
-    def now(self) -> float:
-        return self.clock.now()
-
-    async def sleep(self, seconds: float) -> None:
-        await self.clock.sleep(seconds)
-
     def emit(self, event: Event) -> None:
         self.events.emit(event)
 

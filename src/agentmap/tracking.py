@@ -46,10 +46,8 @@ class ExecutionTracker:
         self._usage: Usage | None = None
         self._open: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
         self._on: dict[type, Callable[[Any], None]] = {
-            NodeStarted: lambda e: self.track_node_start(e.node, e.inputs, attempt=e.attempt),
-            NodeCompleted: lambda e: self.track_node_complete(
-                e.node, True, e.output, attempt=e.attempt, subgraph=e.subgraph, usage=e.usage
-            ),
+            NodeStarted: self._started,
+            NodeCompleted: self._completed,
             NodeFailed: lambda e: self.track_node_complete(
                 e.node,
                 False,
@@ -87,6 +85,16 @@ class ExecutionTracker:
     def last(self) -> NodeResult | None:
         """The node result recorded last (None when none is, or tracking is off)."""
         return self._results[-1] if self._results else None
+
+    def _started(self, event: NodeStarted) -> None:
+        if event.attempt == 1:
+            self._path.append(event.node)
+        self._open[event.node] = (self._clock(), event.inputs)
+
+    def _completed(self, e: NodeCompleted) -> None:
+        self.track_node_complete(
+            e.node, True, e.output, attempt=e.attempt, subgraph=e.subgraph, usage=e.usage
+        )
 
     def track_node_start(
         self, node: str, inputs: Mapping[str, Any] | None = None, *, attempt: int = 1
