@@ -24,6 +24,9 @@ from agentmap.state import State, inputs_of, updated
 
 logger = logging.getLogger("agentmap.runner")
 
+LATER: Any = object()
+"""``call_now``'s answer when the agent must be awaited (async, on a thread, a subgraph)."""
+
 
 class NodeRun(Protocol):
     """What a node's attempts need of the run they belong to."""
@@ -38,6 +41,7 @@ class NodeRun(Protocol):
     @property
     def events(self) -> Emitter: ...
     def answered(self, node: str) -> Any: ...
+    def call_now(self, step: Step, inputs: dict[str, Any]) -> Any: ...
     async def call(self, step: Step, inputs: dict[str, Any]) -> Any: ...
     async def ask(self, node: str, pause: Pause) -> Any: ...
     def subgraph_value(self, step: Step, result: Any) -> tuple[Any, ExecutionSummary]: ...
@@ -65,7 +69,9 @@ async def run_node(run: NodeRun, step: Step, state: State) -> Ran:
         try:
             value = run.answered(node.name)  # resumed with a person's answer
             if value is NO_ANSWER:
-                value = await run.call(step, inputs)
+                value = run.call_now(step, inputs)  # a sync agent, in line: no await needed
+                if value is LATER:
+                    value = await run.call(step, inputs)
             if isinstance(value, Pause):
                 value = await run.ask(node.name, value)
             if step.subplan is not None:
@@ -126,13 +132,8 @@ def _retry_delay(policy: RetryPolicy | None, error: Exception, attempt: int) -> 
     return max(delay, float(hint))
 
 
-class _Outcome(NamedTuple):
-    value: Any
-    outputs: Mapping[str, Any]
-    success: bool
-    error: str | None
-    usage: Usage | None
-    next: str | None
+_Outcome = tuple[Any, Mapping[str, Any], bool, str | None, Usage | None, str | None]
+"""value, outputs, success, error, usage, the next node chosen (a plain tuple: one per node)."""
 
 
 def _outcome(node: Node, value: Any) -> _Outcome:
@@ -146,8 +147,8 @@ def _outcome(node: Node, value: Any) -> _Outcome:
         success, error, value = False, value.error, value.value
     outputs, problem = _outputs(node, value, success)
     if problem is not None:
-        return _Outcome(value, {}, False, problem, usage, None)
-    return _Outcome(value, {**updates, **outputs}, success, error, usage, chosen)
+        return value, {}, False, problem, usage, None
+    return value, {**updates, **outputs} if updates else outputs, success, error, usage, chosen
 
 
 def _outputs(node: Node, value: Any, success: bool) -> tuple[Mapping[str, Any], str | None]:

@@ -25,40 +25,45 @@ class Dispatcher:
         self._max_threads = max_threads
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
-    async def call(
-        self,
-        step: Step,
-        inputs: dict[str, Any],
-        *,
-        alone: bool,
-        sink: Callable[[str], None] | None = None,
-    ) -> Any:
-        """The agent's return value. ``alone``: no other branch nor a run timeout needs the
-        loop's thread, so a sync agent runs right here. ``sink`` gets streamed output chunks."""
-        if step.streams:
-            token = CHUNK_SINK.set(sink)
-            try:
-                return await self._call(step, inputs, alone)
-            finally:
-                CHUNK_SINK.reset(token)
-        return await self._call(step, inputs, alone)
+    @staticmethod
+    def in_line(step: Step, alone: bool) -> bool:
+        """Whether ``step``'s agent runs right here: a sync agent with no timeout, when nothing
+        else (another branch, the run's timeout) needs the loop's thread meanwhile."""
+        return not step.is_async and step.timeout is None and alone
 
-    async def _call(self, step: Step, inputs: dict[str, Any], alone: bool) -> Any:
-        work: Awaitable[Any]
-        if step.is_async:
-            work = step.process(step.owner, inputs)
-        elif step.timeout is None and alone:
-            INLINE[0] += 1  # Ctrl-C now interrupts this call itself (see driving.py)
-            try:
-                return step.process(step.owner, inputs)
-            finally:
-                INLINE[0] -= 1
-        else:
-            context = contextvars.copy_context()  # the chunk sink goes with the call
-            work = asyncio.get_running_loop().run_in_executor(
-                self._threads(), context.run, step.process, step.owner, inputs
-            )
-        return await within(work, step.timeout)
+    @staticmethod
+    def call_in_line(
+        step: Step, inputs: dict[str, Any], sink: Callable[[str], None] | None = None
+    ) -> Any:
+        """The sync agent's return value, called on this thread (see ``in_line``)."""
+        token = CHUNK_SINK.set(sink) if step.streams else None
+        INLINE[0] += 1  # Ctrl-C now interrupts this call itself (see driving.py)
+        try:
+            return step.process(step.owner, inputs)
+        finally:
+            INLINE[0] -= 1
+            if token is not None:
+                CHUNK_SINK.reset(token)
+
+    async def call(
+        self, step: Step, inputs: dict[str, Any], sink: Callable[[str], None] | None = None
+    ) -> Any:
+        """The agent's return value: awaited on the loop (async agents) or from the thread pool
+        (sync ones), within the node's timeout. ``sink`` gets streamed output chunks."""
+        token = CHUNK_SINK.set(sink) if step.streams else None
+        try:
+            work: Awaitable[Any]
+            if step.is_async:
+                work = step.process(step.owner, inputs)
+            else:
+                context = contextvars.copy_context()  # the chunk sink goes with the call
+                work = asyncio.get_running_loop().run_in_executor(
+                    self._threads(), context.run, step.process, step.owner, inputs
+                )
+            return await within(work, step.timeout)
+        finally:
+            if token is not None:
+                CHUNK_SINK.reset(token)
 
     def close(self) -> None:
         """Let the pool's threads go (runs still going keep theirs until they finish)."""

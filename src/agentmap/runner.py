@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from agentmap.attempts import Ran, run_node
+from agentmap.attempts import LATER, Ran, run_node
 from agentmap.branches import Branch, Branches
 from agentmap.clock import Clock
 from agentmap.dispatch import Dispatcher, NodeTimeout, within
@@ -50,6 +50,8 @@ from agentmap.store.runstore import RunStore
 from agentmap.subruns import run_subgraph, subgraph_value
 from agentmap.tracking import ExecutionTracker, ExecutionTrackingService
 
+# Ask, Clock, ExecutionResult, NodeTimeout and Waiting are imported from here by code written
+# before they had modules of their own.
 __all__ = ["Ask", "Clock", "ExecutionResult", "GraphRunnerService", "NodeTimeout", "Waiting"]
 
 logger = logging.getLogger(__name__)
@@ -427,12 +429,19 @@ class _Run:
     async def ask(self, node: str, pause: Pause) -> Any:
         return await answer(self.ask_person, node, pause)
 
+    def call_now(self, step: Step, inputs: dict[str, Any]) -> Any:
+        """A sync agent's return value when it runs in line, else ``LATER``: use ``call``."""
+        alone = self.branches.alone and self.limit is None
+        if step.subplan is not None or not Dispatcher.in_line(step, alone):
+            return LATER
+        sink = self._chunk_sink(step.node.name) if step.streams else None
+        return Dispatcher.call_in_line(step, inputs, sink)
+
     async def call(self, step: Step, inputs: dict[str, Any]) -> Any:
         """The agent's return value (a ``graph`` node: its subgraph run's result)."""
         if step.subplan is None:
-            alone = self.branches.alone and self.limit is None
             sink = self._chunk_sink(step.node.name) if step.streams else None
-            return await self.runner._dispatcher.call(step, inputs, alone=alone, sink=sink)
+            return await self.runner._dispatcher.call(step, inputs, sink)
         work = run_subgraph(
             self.runner,
             step,

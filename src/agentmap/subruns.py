@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from agentmap.events import Handler
 from agentmap.graph.subgraphs import parent_output
 from agentmap.outcomes import Failure
-from agentmap.pauses import NO_ANSWER, Ask, Parked
+from agentmap.pauses import Ask, Parked
 from agentmap.plan import Plan, Step
 from agentmap.results import ExecutionResult, ExecutionSummary
 
@@ -57,7 +57,7 @@ async def run_subgraph(
     ask: Ask | None,
 ) -> ExecutionResult:
     """Run ``step``'s subgraph on the node's inputs, or carry on the child run ``carry_on``
-    (its id and the answer it gets, or ``NO_ANSWER``). ``recorded``: the parent is journaled,
+    (its id and the answer it gets, or ``pauses.NO_ANSWER``). ``recorded``: the parent is journaled,
     so the child's run is recorded as part of it."""
     assert step.subplan is not None
     if carry_on is not None:
@@ -90,6 +90,3 @@ def subgraph_value(step: Step, result: ExecutionResult) -> tuple[Any, ExecutionS
         return value, result.summary
     error = result.final_state.get("error") or f"subgraph '{result.graph_name}' failed"
     return Failure(str(error), value=value), result.summary
-
-
-__all__ = ["NO_ANSWER", "ChildRunner", "run_subgraph", "subgraph_value"]

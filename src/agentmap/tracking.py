@@ -92,9 +92,10 @@ class ExecutionTracker:
         self._open[event.node] = (self._clock(), event.inputs)
 
     def _completed(self, e: NodeCompleted) -> None:
-        self.track_node_complete(
-            e.node, True, e.output, attempt=e.attempt, subgraph=e.subgraph, usage=e.usage
-        )
+        self._last_success = True
+        if e.usage is not None:
+            self._usage = e.usage if self._usage is None else self._usage + e.usage
+        self._record(e.node, True, None, e.output, e.attempt, e.subgraph, e.usage)
 
     def track_node_start(
         self, node: str, inputs: Mapping[str, Any] | None = None, *, attempt: int = 1
