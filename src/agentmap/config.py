@@ -168,11 +168,11 @@ class StorageSettings(_Section):
     busy_timeout: float = Field(default=30, gt=0)
     durability: Literal["sync", "async", "exit"] = "async"
     """When checkpoints reach the store: before the next node starts (``sync``), in batches
-    by a writer alongside the run (``async``), or only when the run stops (``exit``)."""
+    in batches alongside the run (``async``), or only when the run stops (``exit``)."""
     flush_interval: float = Field(default=0.05, gt=0, le=60)
     """``async``: the longest a checkpoint waits before it is committed, in seconds."""
     flush_batch: int = Field(default=256, ge=1, le=100_000)
-    """``async``: the most checkpoints a run may have uncommitted; it waits for the writer."""
+    """``async``: the most checkpoints uncommitted at once; a full batch is written at once."""
 
     @field_validator("url")
     @classmethod

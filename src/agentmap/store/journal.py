@@ -6,9 +6,9 @@ the database is ``storage.durability``:
 
 - ``sync``: each checkpoint is committed before the next node starts; a process killed at any
   moment re-runs at most the nodes that were running.
-- ``async``: checkpoints go to the store's writer thread, which commits them in batches at most
-  ``flush_interval`` seconds after they arrive, and never lets a run get more than
-  ``flush_batch`` checkpoints ahead; a kill may also re-run the nodes of that last batch.
+- ``async``: checkpoints go to the store's ``CheckpointWriter``, which commits them in batches
+  at most ``flush_interval`` seconds after they arrive, never more than ``flush_batch`` of them
+  uncommitted; a kill may also re-run the nodes of that last batch.
 - ``exit``: checkpoints are kept in memory and written when the run stops (ends, waits for a
   person, fails or is cancelled); a killed run starts again from its beginning.
 

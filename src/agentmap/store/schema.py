@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from agentmap.store.codec import encode_json
+
 META = "agentmap_meta"
 RUNS = "agentmap_runs"
 CHECKPOINTS = "agentmap_checkpoints"
@@ -175,7 +177,7 @@ numbers (``repr``, exact: JSON's encoder writes floats through a Python call eac
 times slower); ``at`` None (the page's own ``at`` says when it was written)."""
 
 _JSON_COLUMNS = frozenset(("next", "children", "merged"))
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_ENCODE = encode_json
 
 
 def checkpoint_params(row: CheckpointRow, at: float) -> dict[str, Any]:
