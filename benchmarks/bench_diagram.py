@@ -18,7 +18,6 @@ from pathlib import Path
 from timing import agentmap_command, median_seconds
 
 from agentmap import Graph, load_graph
-from agentmap.container import build_container
 from agentmap.graph.diagram import render_outline_text, to_dot, to_mermaid
 
 HEADER = (
@@ -50,8 +49,8 @@ def write_project(folder: Path, n: int) -> Path:
 
 def in_process(folder: Path, path: Path, runs: int) -> None:
     config = {"paths": {"functions": str(folder / "functions")}}
-    graph = load_graph(path, config=build_container(config))
-    loading = median_seconds(lambda: load_graph(path, config=build_container(config)), runs)
+    graph = load_graph(path, config=config)
+    loading = median_seconds(lambda: load_graph(path, config=config), runs)
     print(f"{len(graph.nodes)} nodes, loaded + validated        median {loading * 1000:7.1f} ms")
     drawings: dict[str, Callable[[Graph], str]] = {
         "to_mermaid": to_mermaid,

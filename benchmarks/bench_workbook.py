@@ -13,7 +13,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentmap import load_graph
 from agentmap.container import build_container
 from agentmap.graph.columns import COLUMNS
 
@@ -70,7 +69,7 @@ def main() -> None:
         times = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            graph = load_graph(path, config=container)
+            graph = container.loader().load(path)  # load_graph without building services
             times.append(time.perf_counter() - t0)
         assert len(graph.nodes) == args.rows
     print(

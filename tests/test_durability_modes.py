@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from agentmap import export_runs, run_graph, runs_stats
+from agentmap import export_runs, resume_run, run_graph, runs_stats
 from agentmap.api import open_run_store
 from agentmap.store.analytics import node_counts
 from helpers import clean_env, csv_row, ctrl_c_works
@@ -219,3 +219,34 @@ def test_history_reads_the_same_checkpoints_whatever_the_mode(
         )
     assert seen["async"] == seen["sync"] == seen["exit"]
     assert seen["sync"][3] == NODES == seen["sync"][5]
+
+
+def test_pages_read_back_and_rewind_on_every_database(
+    mode_project: Callable[[str], Path], store_url: str
+) -> None:
+    """The same run, one store (SQLite or PostgreSQL): one checkpoint row per node (sync) or
+    pages (async, exit) read back alike, and a failed run rewinds into the middle of a page."""
+    seen = {}
+    for mode in ("sync", "async", "exit"):
+        project = mode_project(mode)
+        (project / "fail-N7").write_text("")
+        config = {"storage": {"url": store_url, "durability": mode, "flush_batch": BATCH}}
+        failed = run_graph(project / "flow.csv", "x", config=config)
+        assert failed.status == "failed"
+        (project / "fail-N7").unlink()
+        with open_run_store(config) as store:
+            before = store.checkpoints(failed.run_id)
+            counts = node_counts(store, [failed.run_id])[failed.run_id]
+        (project / "ran.log").unlink()
+        done = resume_run(failed.run_id, config=config)
+        assert done.final_state == expected_state()
+        assert ran(project) == [f"N{i}" for i in range(7, NODES)]  # from the failed node on
+        with open_run_store(config) as store:
+            after = store.checkpoints(failed.run_id)
+        seen[mode] = (
+            [(c.seq, c.node, c.success, c.updates, c.next) for c in before],
+            counts,
+            [(c.seq, c.node, c.success) for c in after],
+        )
+    assert seen["async"] == seen["sync"] == seen["exit"]
+    assert seen["sync"][1] == NODES

@@ -32,7 +32,8 @@ class UnsavableValue(ValueError):
 
 
 def _refuse(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not a JSON type")
+    """The encoder's answer to a value that isn't a JSON type (callers check values first)."""
+    raise UnsavableValue("a value", value)
 
 
 # json.dumps builds a new encoder for every call (~1 µs, more than encoding a checkpoint takes):
