@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REPO_STORE
 from llm_server import LLMServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -20,6 +21,21 @@ HEADER = (
     "GraphName,Node,AgentType,Edge,Success_Next,Failure_Next,Input_Fields,Output_Field,"
     "Prompt,Context,Description"
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _repo_runs_elsewhere(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Runs made in the repository (examples, documented commands) go to a store of the
+    session's, never to the repository's own .agentmap/ (see helpers.in_repo_env)."""
+    REPO_STORE["url"] = f"sqlite:///{tmp_path_factory.mktemp('repo-runs') / 'runs.db'}"
+
+
+@pytest.fixture(autouse=True)
+def _in_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts in its own temporary folder, so a run store found from the current
+    folder (the default, ./.agentmap/runs.db) is the test's, never the repository's. Tests that
+    run in the repository go there through ``in_repo`` (whose runs go to the session's store)."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -99,6 +115,7 @@ def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith("AGENTMAP_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("AGENTMAP_STORAGE__URL", REPO_STORE["url"])
     monkeypatch.chdir(repo)
     return repo
 

@@ -110,6 +110,17 @@ def _on_a_terminal(
     return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode()).replace("\r", "")
 
 
+REPO_STORE = {"url": ""}
+"""The run store of runs made in the repository itself (examples, docs): a temporary file that
+conftest.py sets for the session, so the suite never writes into the repository's .agentmap/."""
+
+
+def in_repo_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: ``clean_env()``) for a command run in the repository: its runs go to
+    the session's temporary store, never to the repository's own."""
+    return {"AGENTMAP_STORAGE__URL": REPO_STORE["url"], **(env or clean_env())}
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The current environment without AGENTMAP_* settings or forced colours, wide columns."""
     env = {

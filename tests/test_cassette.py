@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from agentmap import ExecutionResult, run_graph
 from agentmap.cli.app import app
 from agentmap.events import Event, NodeOutputChunk
-from helpers import run_in
+from helpers import in_repo_env, run_in
 from llm_server import LLMServer
 from test_llm_agents import (
     AGENTMAP,
@@ -300,7 +300,7 @@ def test_documented_chat_replay_command_runs_offline() -> None:
             state,
         ],
         cwd=REPO,
-        env=env,
+        env=in_repo_env(env),
         capture_output=True,
         text=True,
         timeout=60,

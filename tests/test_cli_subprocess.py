@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from agentmap._version import __version__
-from helpers import clean_env
+from helpers import clean_env, in_repo_env
 
 REPO = Path(__file__).resolve().parent.parent
 AGENTMAP = shutil.which("agentmap") or str(Path(sys.executable).parent / "agentmap")
@@ -41,7 +41,7 @@ def agentmap(
         [*command, *args],
         cwd=cwd,
         input=input,
-        env=env or clean_env(),
+        env=in_repo_env(env) if cwd == REPO else env or clean_env(),
         capture_output=True,
         text=True,
         encoding="utf-8",

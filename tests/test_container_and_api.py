@@ -19,9 +19,10 @@ from agentmap.agents.catalog import AgentCatalog
 from agentmap.config import Settings
 from agentmap.container import build_container
 from agentmap.runner import GraphRunnerService
-from helpers import run_in
+from helpers import in_repo_env, run_in
 
 SRC = Path(agentmap.__file__).resolve().parent
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -267,8 +268,9 @@ def test_only_the_cli_imports_rich() -> None:
 
 def _modules_after(code: str, cwd: Path) -> set[str]:
     script = f"import sys\n{code}\nprint('\\n'.join(sorted(sys.modules)))"
+    env = in_repo_env() if cwd == REPO else None  # runs in the repository: not into its store
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=cwd
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=cwd, env=env
     )
     return set(done.stdout.split())
 

@@ -14,6 +14,7 @@ from agentmap.cli.app import app
 from agentmap.convert import convert_graph
 from agentmap.graph.loader import read_graph_file
 from agentmap.graph.model import GraphFile
+from helpers import REPO_STORE
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "graphs").glob("*.csv"))
@@ -114,6 +115,7 @@ def test_schema_is_json_schema_that_accepts_converted_graphs(tmp_path: Path) -> 
 
 def test_yaml_graph_runs_like_its_csv_twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
+    monkeypatch.setenv("AGENTMAP_STORAGE__URL", REPO_STORE["url"])  # not the repository's store
     target = tmp_path / "error_handling.yaml"
     convert_graph(REPO / "graphs" / "error_handling.csv", target)
     from_csv = CliRunner().invoke(

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from agentmap.cli.app import app
 from agentmap.config import Settings
 from agentmap.graph.columns import _ALIASES, COLUMNS, fold
+from helpers import REPO_STORE
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
@@ -86,6 +87,7 @@ def test_every_documented_command_runs(
     doc: str, command: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(REPO)
+    monkeypatch.setenv("AGENTMAP_STORAGE__URL", REPO_STORE["url"])
     result = CliRunner().invoke(app, shlex.split(command)[1:])
     assert result.exit_code == 0, f"{doc}: {command}\n{result.output}"
 

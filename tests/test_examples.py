@@ -13,14 +13,17 @@ import pytest
 
 from agentmap import ExecutionResult, load_graph, resume_run, run_graph
 from agentmap.config import load_settings
+from helpers import REPO_STORE
 
 
 @pytest.fixture(autouse=True)
 def _no_agentmap_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come from the files these tests name, never from the outer environment."""
+    """Settings come from the files these tests name, never from the outer environment; runs
+    go to the session's store, not the repository's .agentmap/."""
     for name in list(os.environ):
         if name.startswith("AGENTMAP_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("AGENTMAP_STORAGE__URL", REPO_STORE["url"])
 
 
 def run_example(repo: Path, name: str, state: Any, **options: Any) -> ExecutionResult:
@@ -33,6 +36,7 @@ def repo_config(repo: Path, **execution: Any) -> dict[str, Any]:
     return {
         "execution": execution,
         "paths": {"custom_agents": str(repo / "agents"), "functions": str(repo / "functions")},
+        "storage": {"url": REPO_STORE["url"]},
     }
 
 
@@ -162,7 +166,11 @@ def test_error_handling_success_under_final_node(repo: Path, data: str) -> None:
 @scenarios
 def test_error_handling_success_under_final_node_settings(repo: Path, data: str) -> None:
     settings = load_settings(
-        repo / "agentmap_config.yaml", environ={"AGENTMAP_EXECUTION__SUCCESS_POLICY": "final_node"}
+        repo / "agentmap_config.yaml",
+        environ={
+            "AGENTMAP_EXECUTION__SUCCESS_POLICY": "final_node",
+            "AGENTMAP_STORAGE__URL": REPO_STORE["url"],
+        },
     )
     result = run_example(repo, "error_handling.csv", {"data": data}, config=settings)
     assert result.success is ERROR_HANDLING[data].success_final_node
