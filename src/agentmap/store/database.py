@@ -12,6 +12,8 @@ its transaction begins (``BEGIN IMMEDIATE``), so many processes can share one fi
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import sys
 import threading
@@ -307,20 +309,25 @@ def _sqlite_path(url: str) -> str:
 
 
 def _make_folder(file: Path) -> None:
-    """The store's folder, made on first use; agentmap's own folder ignores itself in git."""
+    """The store's folder and file, made on first use, private to their owner: they hold every
+    run's state. agentmap's own folder ignores itself in git."""
     folder = file.parent
-    if folder.is_dir():
-        return
-    try:
-        folder.mkdir(parents=True)
-    except OSError as exc:
-        raise StoreError(
-            f"can't make the folder {folder} for the run store ({exc.strerror}) — make it, or "
-            "set storage.url to a writable place (or 'none' to run without a store)",
-            file=str(file),
-        ) from exc
-    if folder.name == ".agentmap":
-        (folder / ".gitignore").write_text("# made by agentmap: run history is local\n*\n")
+    if not folder.is_dir():
+        try:  # two first runs may make it at once: whichever comes second finds it made
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"can't make the folder {folder} for the run store ({exc.strerror}) — make it, "
+                "or set storage.url to a writable place (or 'none' to run without a store)",
+                file=str(file),
+            ) from exc
+        if folder.name == ".agentmap":
+            ignore = folder / ".gitignore"
+            with contextlib.suppress(FileExistsError), ignore.open("x", encoding="utf-8") as out:
+                out.write("# made by agentmap: run history is local\n*\n")
+    with contextlib.suppress(OSError):  # exists already (left as it is), or SQLite will say why
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        # An empty file is an empty SQLite database; its -wal and -shm files get its mode.
 
 
 # --- servers, through SQLAlchemy -----------------------------------------------------------------
