@@ -8,6 +8,7 @@ came from, because a silently ignored setting is worse than a refused one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -105,6 +106,22 @@ class LoggingSettings(_Section):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("format")
+    @classmethod
+    def _usable_format(cls, value: str) -> str:
+        """Refuse a format the logging module can't use now, not at the first log line."""
+        record = logging.LogRecord("agentmap", logging.WARNING, "", 0, "a message", None, None)
+        try:
+            logging.Formatter(value).format(record)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise PydanticCustomError(
+                "log_format",
+                "not a logging format ({reason}) — use %-style fields, such as "
+                "'%(levelname)s %(name)s: %(message)s'",
+                {"reason": str(exc).strip("'")},
+            ) from None
+        return value
 
 
 class ProviderSettings(_Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -234,4 +235,18 @@ def _custom_policy(path: str | None, functions: FunctionCatalog) -> SuccessPolic
             f"{key}: '{path}' is not a function in the functions folder nor an importable "
             "'module:function'"
         )
+    _check_takes_a_summary(key, path, function)
     return function  # type: ignore[no-any-return]
+
+
+def _check_takes_a_summary(key: str, path: str, function: Callable[..., Any]) -> None:
+    """Refuse now a policy that can't be called with the run's summary (not after a run)."""
+    try:
+        inspect.signature(function).bind(None)
+    except TypeError:
+        raise ConfigError(
+            f"{key}: '{path}' can't be called with one argument — a success policy takes the "
+            "run's ExecutionSummary and returns True or False"
+        ) from None
+    except ValueError:  # some built-ins have no signature to check
+        pass

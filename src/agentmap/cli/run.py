@@ -289,6 +289,11 @@ def parse_state(text: str | None) -> Any:
         ) from exc
     except RecursionError as exc:  # json's C parser gives up on very deep nesting this way
         raise StateError(f"{source}: nested too deeply to read — pass a flatter value") from exc
+    except ValueError as exc:  # an integer longer than Python reads (sys.get_int_max_str_digits)
+        raise StateError(
+            f"{source}: a number has more digits than can be read ({sys.get_int_max_str_digits()}"
+            ' at most) — pass it as text, "12345…"'
+        ) from exc
 
 
 def _show(

@@ -1,0 +1,55 @@
+"""Settings and states that used to end in "this is a bug in agentmap" (exit 70): each is now
+a placed message and exit 2."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentmap.cli.app import app
+from helpers import csv_row
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def hello(project: Path, graph_csv: Callable[..., Path]) -> Path:
+    return graph_csv(csv_row("Hello", "Start", "echo", inputs="input", output="echoed"))
+
+
+@pytest.mark.parametrize("fmt", ["%(", "{message}", "%(nosuchfield)s"])
+def test_a_logging_format_logging_cannot_use_is_a_config_error(hello: Path, fmt: str) -> None:
+    result = runner.invoke(app, ["validate", str(hello)], env={"AGENTMAP_LOGGING__FORMAT": fmt})
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: AGENTMAP_LOGGING__FORMAT: logging.format: not a logging format ("
+    )
+    assert "use %-style fields, such as '%(levelname)s %(name)s: %(message)s'" in result.stderr
+
+
+def test_a_success_policy_that_takes_no_summary_is_refused_before_the_run(hello: Path) -> None:
+    env = {
+        "AGENTMAP_EXECUTION__SUCCESS_POLICY__TYPE": "custom",
+        "AGENTMAP_EXECUTION__SUCCESS_POLICY__CUSTOM_FUNCTION": "os:getcwd",
+    }
+    result = runner.invoke(app, ["run", str(hello), "--state", '"hi"'], env=env)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: execution.success_policy.custom_function: 'os:getcwd' can't be called with one "
+        "argument — a success policy takes the run's ExecutionSummary and returns True or "
+        "False\n",
+    )
+    assert not (hello.parent / ".agentmap").exists()  # nothing ran
+
+
+def test_a_state_number_longer_than_python_reads_is_a_state_error(hello: Path) -> None:
+    state = '{"input": ' + "9" * 5000 + "}"
+    result = runner.invoke(app, ["run", str(hello), "--state", state])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --state: a number has more digits than can be read (4300 at most) — pass it as "
+        'text, "12345…"\n',
+    )
