@@ -53,3 +53,23 @@ def test_a_state_number_longer_than_python_reads_is_a_state_error(hello: Path) -
         "error: --state: a number has more digits than can be read (4300 at most) — pass it as "
         'text, "12345…"\n',
     )
+
+
+def test_converting_to_xlsx_without_openpyxl_says_what_to_install(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "flow.csv").write_text("GraphName,Node,AgentType\nMain,Start,echo\n")
+    code = (
+        "import sys; sys.modules['openpyxl'] = None\n"  # as if openpyxl were not installed
+        "from agentmap import convert_graph\n"
+        "try:\n    convert_graph('flow.csv', 'flow.xlsx')\n"
+        "except Exception as exc:\n    print(type(exc).__name__, exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout == (
+        "GraphFileError flow.xlsx: writing .xlsx workbooks needs openpyxl — install it with "
+        "pip install 'agentmap[spreadsheet]'\n"
+    )

@@ -58,8 +58,15 @@ def write_workbook(graph_file: GraphFile, path: Path) -> None:
     Cells are typed and formatted as Text, so neither this file nor later edits to it turn
     ``0012`` into 12 or ``=x`` into a formula. A file with no graphs gets one header-only sheet.
     """
-    from openpyxl import Workbook
+    try:
+        from openpyxl import Workbook
+    except ModuleNotFoundError as exc:
+        from agentmap.graph.workbook_reader import INSTALL_HINT
 
+        raise GraphFileError(
+            f"{path}: writing .xlsx workbooks needs openpyxl — install it with {INSTALL_HINT}",
+            file=str(path),
+        ) from exc
     workbook = Workbook()
     workbook.remove(workbook.worksheets[0])
     titles: set[str] = {"history"}  # Excel reserves the sheet name History
