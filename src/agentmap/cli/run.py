@@ -281,7 +281,13 @@ def parse_state(text: str | None) -> Any:
             f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start}) — save it as UTF-8"
         ) from exc
     try:
-        return json.loads(text)
+        value = json.loads(text)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # text that can't be shown or stored
+    except UnicodeEncodeError as exc:
+        raise StateError(
+            f"{source}: holds {exc.object[exc.start : exc.end]!r}, half of a character (a lone "
+            "surrogate), which no output or store can hold — give whole characters"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise StateError(
             f"{source}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}) — "
@@ -294,6 +300,7 @@ def parse_state(text: str | None) -> Any:
             f"{source}: a number has more digits than can be read ({sys.get_int_max_str_digits()}"
             ' at most) — pass it as text, "12345…"'
         ) from exc
+    return value
 
 
 def _show(

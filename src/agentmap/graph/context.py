@@ -43,6 +43,10 @@ def parse_context(text: str) -> dict[str, Any] | str | None:
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
+    except RecursionError as exc:  # json's C parser gives up on very deep nesting this way
+        raise ContextError(
+            "Context is JSON nested too deeply to read — flatten it (a few levels are plenty)"
+        ) from exc
     except json.JSONDecodeError as exc:
         try:  # AgentMap documents {'key': 'value'}; accept it, but only as a whole dict.
             literal = ast.literal_eval(text)

@@ -266,6 +266,8 @@ def _compose_json(text: str) -> _Item:
             "brackets there",
             exc.lineno,
         ) from exc
+    except RecursionError as exc:  # json's C parser gives up on very deep nesting this way
+        raise _Malformed("JSON nested too deeply to read — flatten it", 1) from exc
     return _JsonPlaces(text).item(value)[0]
 
 

@@ -1,5 +1,6 @@
-"""Settings and states that used to end in "this is a bug in agentmap" (exit 70): each is now
-a placed message and exit 2."""
+"""Input that used to end in "this is a bug in agentmap" (exit 70): settings, states and graph
+cells. Each is now a placed message: exit 2 for settings and states, a validation problem (exit
+1 from validate) for a graph."""
 
 from __future__ import annotations
 
@@ -73,3 +74,34 @@ def test_converting_to_xlsx_without_openpyxl_says_what_to_install(tmp_path: Path
         "GraphFileError flow.xlsx: writing .xlsx workbooks needs openpyxl — install it with "
         "pip install 'agentmap[spreadsheet]'\n"
     )
+
+
+def test_a_state_with_half_a_character_is_a_state_error(hello: Path) -> None:
+    result = runner.invoke(app, ["run", str(hello), "--state", '{"input": "\\ud800"}'])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --state: holds '\\ud800', half of a character (a lone surrogate), which no "
+        "output or store can hold — give whole characters\n",
+    )
+    assert not (hello.parent / ".agentmap").exists()  # refused before anything ran
+
+
+def test_context_json_nested_too_deeply_is_a_placed_problem(
+    project: Path, graph_csv: Callable[..., Path]
+) -> None:
+    deep = '{"a": ' * 1000 + "1" + "}" * 1000
+    path = graph_csv('G,A,echo,,,,x,y,,"' + deep.replace('"', '""') + '",')
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert (
+        f"{path}:2 J2 Context: Context is JSON nested too deeply to read — flatten it (a few "
+        "levels are plenty)"
+    ) in result.stdout + result.stderr
+
+
+def test_a_json_graph_nested_too_deeply_is_a_placed_problem(project: Path) -> None:
+    path = project / "deep.json"
+    path.write_text('{"graphs": ' + "[" * 1000 + "]" * 1000 + "}")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:1: JSON nested too deeply to read — flatten it" in result.stdout + result.stderr
