@@ -31,16 +31,35 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def render_problems(errors: Sequence[Problem], warnings: Sequence[Problem] = ()) -> None:
-    """Every warning and error, one per line, errors last so they stay in view."""
-    for problem in warnings:
-        stderr().print(
-            Text.assemble(("warning ", "yellow"), (problem.place, "bold"), f": {problem.message}")
-        )
-    for problem in errors:
-        stderr().print(
-            Text.assemble(("error ", "bold red"), (problem.place, "bold"), f": {problem.message}")
-        )
+SHOWN_PROBLEMS = 50
+"""Problems listed before "and N more": a file with thousands of them shows the first."""
+SHOWN_CHARACTERS = 1_000
+"""The most of one value (or one problem's message) a table or a line shows; --json has all."""
+
+
+def render_problems(
+    errors: Sequence[Problem], warnings: Sequence[Problem] = (), *, every: bool = False
+) -> None:
+    """The warnings and errors, one per line, errors last so they stay in view — the first
+    ``SHOWN_PROBLEMS`` of each unless ``every``."""
+    out = stderr()
+    for label, style, problems in (
+        ("warning ", "yellow", warnings),
+        ("error ", "bold red", errors),
+    ):
+        shown = problems if every else problems[:SHOWN_PROBLEMS]
+        for problem in shown:
+            out.print(
+                Text.assemble((label, style), (problem.place, "bold"), f": {_cut(problem.message)}")
+            )
+        if len(problems) > len(shown):
+            out.print(
+                Text(
+                    f"… and {len(problems) - len(shown)} more {label.strip()}s — "
+                    "`agentmap validate FILE --all-problems` lists every one",
+                    style=style,
+                )
+            )
     if errors:
         count = len(errors)
         stderr().print(
@@ -48,9 +67,9 @@ def render_problems(errors: Sequence[Problem], warnings: Sequence[Problem] = ())
         )
 
 
-def render_report(report: ValidationReport) -> None:
-    """The outcome of ``agentmap validate``."""
-    render_problems(report.errors, report.warnings)
+def render_report(report: ValidationReport, *, every: bool = False) -> None:
+    """The outcome of ``agentmap validate`` (``every``: all the problems, however many)."""
+    render_problems(report.errors, report.warnings, every=every)
     if report.ok:
         graphs = report.file.graphs
         names = ", ".join(
@@ -153,13 +172,21 @@ def state_table(state: dict[str, Any], title: str = "Final state") -> Table:
 
 
 def format_value(value: Any) -> Text:
-    """A state value for a table cell: text as it is, anything else as JSON (else its repr)."""
+    """A state value for a table cell: text as it is, anything else as JSON (else its repr);
+    a long one cut at ``SHOWN_CHARACTERS`` (a table of a 50 MB value would take minutes)."""
     if isinstance(value, str):
-        return Text(value)
+        return Text(_cut(value))
     try:
-        return Text(json.dumps(value, ensure_ascii=False))
+        return Text(_cut(json.dumps(value, ensure_ascii=False)))
     except (TypeError, ValueError):
-        return Text(repr(value))
+        return Text(_cut(repr(value)))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    more = len(text) - SHOWN_CHARACTERS
+    return f"{text[:SHOWN_CHARACTERS]}… ({more:,} more characters; --json shows all)"
 
 
 def _count(n: int, noun: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from agentmap.api import validate_graph
@@ -24,11 +26,15 @@ def validate(
     config: ConfigOption = None,
     verbose: VerboseOption = 0,
     debug: DebugOption = False,
+    all_problems: Annotated[
+        bool,
+        typer.Option("--all-problems", help="List every problem (default: the first 50)."),
+    ] = False,
 ) -> None:
-    """Check a graph file and list every problem. Exit 0 if valid, 1 if not, 2 if unreadable."""
+    """Check a graph file and list its problems. Exit 0 if valid, 1 if not, 2 if unreadable."""
     with reported_errors(debug):
         settings = load_settings(config)
         configure_logging(settings.logging, verbose)
         report = validate_graph(file, graph, config=settings)
-        render_report(report)
+        render_report(report, every=all_problems)
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FAILED)
