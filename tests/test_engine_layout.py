@@ -217,3 +217,18 @@ def test_an_agent_type_is_registered_from_python_with_one_argument(
 )
 def test_the_agent_protocol_types_are_public(name: str) -> None:
     assert getattr(agentmap, name).__name__ == name
+
+
+def test_what_the_cli_does_a_script_can_do_with_the_public_functions(
+    project: Path, graph_csv: Callable[..., Path]
+) -> None:
+    made = agentmap.init_project(project / "new")
+    assert (project / "new" / "agentmap_config.yaml").exists() and made
+    path = graph_csv(csv_row("G", "Start", "shout", edge="End"), csv_row("G", "End", "echo"))
+    assert agentmap.scaffold_graph(path).written == (project / "agents" / "shout.py",)
+    converted = agentmap.convert_graph(path, project / "flow.yaml")
+    assert list(converted.graphs) == ["G"]
+    graph = agentmap.load_graph(project / "flow.yaml")
+    assert agentmap.to_mermaid(graph).startswith("flowchart")
+    assert "digraph" in agentmap.to_dot(graph)
+    assert agentmap.graph_json_schema()["type"] == "object"
