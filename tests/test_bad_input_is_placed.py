@@ -105,3 +105,39 @@ def test_a_json_graph_nested_too_deeply_is_a_placed_problem(project: Path) -> No
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 1
     assert f"{path}:1: JSON nested too deeply to read — flatten it" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'G,A,echo,,"first node\nG,B,echo,,second node\n',
+            "a quoted cell opened on row 2 is never closed, so the 1 line(s) after it went into "
+            'that one cell — close the quote (") where the cell should end',
+        ),
+        (
+            'G,A,echo,,"never closed\n',
+            'a quoted cell opened on row 2 is never closed — close the quote (") where the cell '
+            "should end",
+        ),
+    ],
+    ids=["swallows-a-row", "at-the-end"],
+)
+def test_a_quote_never_closed_is_an_error_at_its_row_not_lost_rows(
+    project: Path, text: str, message: str
+) -> None:
+    path = project / "flow.csv"
+    path.write_text("GraphName,Node,AgentType,Edge,Prompt\n" + text)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert (result.exit_code, result.stderr) == (2, f"error: {path}:2: {message}\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['G,A,echo,B,"multi\nline ""quoted"" prompt"\nG,B,echo,,second\n', 'G,A,echo,,5" screen\n'],
+    ids=["closed-multi-line-cell", "a-quote-inside-a-plain-cell"],
+)
+def test_quotes_that_close_or_sit_inside_a_cell_are_fine(project: Path, text: str) -> None:
+    path = project / "flow.csv"
+    path.write_text("GraphName,Node,AgentType,Edge,Prompt\n" + text)
+    assert runner.invoke(app, ["validate", str(path)]).exit_code == 0

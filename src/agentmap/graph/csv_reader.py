@@ -21,8 +21,16 @@ def read_csv_rows(path: Path, display: str) -> list[list[str]]:
     csv.field_size_limit(sys.maxsize)
     text, delimiter = decode_and_sniff(read_bytes(path, display), display)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    last_start = 1  # the line the last record began on
     try:
-        return list(reader)
+        while True:
+            before = reader.line_num
+            row = next(reader, None)
+            if row is None:
+                break
+            rows.append(row)
+            last_start = before + 1
     except csv.Error as exc:
         raise GraphFileError(
             f"{display}:{reader.line_num}: not readable as CSV ({exc}) — check the quoting on "
@@ -30,6 +38,33 @@ def read_csv_rows(path: Path, display: str) -> list[list[str]]:
             file=display,
             row=reader.line_num,
         ) from exc
+    _check_last_quote_closed(text, rows[-1] if rows else None, last_start, delimiter, display)
+    return rows
+
+
+def _check_last_quote_closed(
+    text: str, last: list[str] | None, start: int, delimiter: str, display: str
+) -> None:
+    """A quote opened and never closed makes every later line part of one cell, silently: the
+    csv module reads on to the end of the file. Only the last record can end that way, with a
+    line break inside a cell; read strictly, it then fails at the end of the file."""
+    if not last or not any("\n" in cell or "\r" in cell for cell in last):
+        return
+    lines = list(io.StringIO(text, newline=""))
+    strict = csv.reader(
+        io.StringIO("".join(lines[start - 1 :]), newline=""), delimiter=delimiter, strict=True
+    )
+    try:
+        list(strict)
+    except csv.Error:
+        after = len(lines) - start
+        swallowed = f", so the {after} line(s) after it went into that one cell" if after else ""
+        raise GraphFileError(
+            f"{display}:{start}: a quoted cell opened on row {start} is never closed{swallowed} "
+            '— close the quote (") where the cell should end',
+            file=display,
+            row=start,
+        ) from None
 
 
 def read_bytes(path: Path, display: str) -> bytes:
