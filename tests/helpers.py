@@ -10,6 +10,7 @@ import pty
 import re
 import signal
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,25 @@ def in_repo_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """``env`` (default: ``clean_env()``) for a command run in the repository: its runs go to
     the session's temporary store, never to the repository's own."""
     return {"AGENTMAP_STORAGE__URL": REPO_STORE["url"], **(env or clean_env())}
+
+
+def signal_when(
+    process: subprocess.Popen[str], marker: Path, how: signal.Signals, timeout: float = 30
+) -> None:
+    """Send ``how`` to ``process`` once ``marker`` exists, and wait for it to end (it is killed
+    if it outlives ``timeout``)."""
+    try:
+        deadline = time.monotonic() + timeout
+        while not marker.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, f"{marker.name} never appeared"
+            time.sleep(0.002)
+        process.send_signal(how)
+        process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -18,7 +18,6 @@ import json
 import random
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import pytest
 from agentmap import export_runs, resume_run, run_graph, runs_stats
 from agentmap.api import open_run_store
 from agentmap.store.analytics import node_counts
-from helpers import clean_env, csv_row, ctrl_c_works
+from helpers import clean_env, csv_row, ctrl_c_works, signal_when
 from test_durable import AGENTMAP, agentmap, ran
 
 NODES = 24
@@ -106,19 +105,7 @@ def stop_after(project: Path, how: signal.Signals, nodes_started: int) -> str:
     """Run the chain, send ``how`` once ``nodes_started`` nodes began; the run's id."""
     for marker in project.glob("started-*"):
         marker.unlink()
-    process = start_run(project)
-    try:
-        deadline = time.monotonic() + 30
-        while not (project / f"started-N{nodes_started - 1}").exists():
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the run never got that far"
-            time.sleep(0.002)
-        process.send_signal(how)
-        process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    signal_when(start_run(project), project / f"started-N{nodes_started - 1}", how)
     (run,) = open_run_store().list(limit=1)
     return run.id
 

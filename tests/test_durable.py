@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from agentmap import resume_run, run_graph
 from agentmap.api import open_run_store
 from agentmap.exceptions import ResumeError, RunNotFoundError
-from helpers import clean_env, csv_row, ctrl_c_works, in_a_terminal
+from helpers import clean_env, csv_row, ctrl_c_works, in_a_terminal, signal_when
 
 AGENTMAP = Path(sys.executable).parent / "agentmap"
 
@@ -117,18 +116,7 @@ def stop_in(
         text=True,
         preexec_fn=ctrl_c_works,
     )
-    try:
-        deadline = time.monotonic() + 20
-        while not (project / f"started-{node}").exists():
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, f"{node} never started"
-            time.sleep(0.01)
-        process.send_signal(how)
-        process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    signal_when(process, project / f"started-{node}", how, timeout=20)
     (project / f"block-{node}").unlink()
     (project / f"started-{node}").unlink()
     runs = open_run_store().list(limit=1)

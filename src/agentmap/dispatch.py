@@ -65,12 +65,6 @@ class Dispatcher:
             if token is not None:
                 CHUNK_SINK.reset(token)
 
-    def close(self) -> None:
-        """Let the pool's threads go (runs still going keep theirs until they finish)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
-
     def _threads(self) -> concurrent.futures.ThreadPoolExecutor:
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(
