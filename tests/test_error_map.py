@@ -42,6 +42,10 @@ from agentmap.exceptions import (
     GraphFileError,
     GraphSelectionError,
     GraphValidationError,
+    JobError,
+    JobFailedError,
+    JobNotFinishedError,
+    JobNotFoundError,
     ResumeError,
     RetryPolicyError,
     RunCancelled,
@@ -727,6 +731,10 @@ EXIT_CODES: dict[type[AgentMapError], ExitCode] = {
     ResumeError: ExitCode.BAD_INPUT,
     AnswerError: ExitCode.BAD_INPUT,
     StoreError: ExitCode.STORE,
+    JobError: ExitCode.BAD_INPUT,
+    JobNotFoundError: ExitCode.BAD_INPUT,
+    JobNotFinishedError: ExitCode.NOT_FINISHED,
+    JobFailedError: ExitCode.FAILED,
 }
 
 

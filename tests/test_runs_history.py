@@ -304,7 +304,7 @@ def test_list_json_is_one_document_with_every_field_but_the_states(history: Hist
     assert set(ship) == {
         "id", "graph_name", "graph_file", "entry", "graph_hash", "status", "started_at",
         "updated_at", "finished_at", "duration", "error", "pid", "host", "checkpoints",
-        "version", "waiting", "parent_run_id", "parent_node", "nodes",
+        "version", "waiting", "parent_run_id", "parent_node", "nodes", "job", "tags",
     }  # fmt: skip
     assert (ship["status"], ship["started_at"], ship["finished_at"]) == ("waiting", T0 + 180, None)
     assert ship["waiting"] == [

@@ -13,14 +13,27 @@ from typing import TYPE_CHECKING, Any
 from agentmap._version import __version__
 from agentmap.agents.base import Agent, agent
 from agentmap.api import (
+    acancel_job,
+    acreate_job,
+    aget_job_results,
+    aget_job_status,
+    alist_jobs,
     arun_graph,
+    await_for_job,
+    cancel_job,
+    create_job,
     export_runs,
+    get_job_results,
+    get_job_status,
+    list_jobs,
     load_graph,
     open_run_store,
     resume_run,
     run_graph,
+    run_worker,
     runs_stats,
     validate_graph,
+    wait_for_job,
 )
 from agentmap.events import (
     Event,
@@ -42,6 +55,10 @@ from agentmap.exceptions import (
     GraphFileError,
     GraphSelectionError,
     GraphValidationError,
+    JobError,
+    JobFailedError,
+    JobNotFinishedError,
+    JobNotFoundError,
     Problem,
     ResumeError,
     RunCancelled,
@@ -52,6 +69,7 @@ from agentmap.exceptions import (
 )
 from agentmap.graph.loader import ValidationReport
 from agentmap.graph.model import Graph, Node
+from agentmap.jobs import Job, JobResult, JobStatus
 from agentmap.outcomes import Failure, Output, Pause, Usage
 from agentmap.results import ExecutionResult, ExecutionSummary, NodeResult, Waiting
 from agentmap.retry import ExponentialBackoffRetryPolicy, FixedDelayRetryPolicy, RetryPolicy
@@ -103,6 +121,13 @@ __all__ = [
     "GraphFileError",
     "GraphSelectionError",
     "GraphValidationError",
+    "Job",
+    "JobError",
+    "JobFailedError",
+    "JobNotFinishedError",
+    "JobNotFoundError",
+    "JobResult",
+    "JobStatus",
     "LLMError",
     "Node",
     "NodeCompleted",
@@ -129,19 +154,32 @@ __all__ = [
     "ValidationReport",
     "Waiting",
     "__version__",
+    "acancel_job",
+    "acreate_job",
     "agent",
+    "aget_job_results",
+    "aget_job_status",
+    "alist_jobs",
     "arun_graph",
+    "await_for_job",
+    "cancel_job",
     "convert_graph",
+    "create_job",
     "export_runs",
+    "get_job_results",
+    "get_job_status",
     "graph_json_schema",
     "init_project",
+    "list_jobs",
     "load_graph",
     "open_run_store",
     "resume_run",
     "run_graph",
+    "run_worker",
     "runs_stats",
     "scaffold_graph",
     "to_dot",
     "to_mermaid",
     "validate_graph",
+    "wait_for_job",
 ]

@@ -8,20 +8,28 @@ subclass or an ``@agent`` function.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentmap.agents.catalog import AgentSource
+from agentmap.config import Settings, load_settings, settings_from_dict
 from agentmap.container import ConfigSource, Container, build_container
 from agentmap.events import Handler
 from agentmap.exceptions import ResumeError, StoreError
 from agentmap.graph.loader import ValidationReport, resolve_source
 from agentmap.graph.model import Graph
+from agentmap.jobs import Job, JobQueue, JobResult, JobState, JobStatus, checked_tags
 from agentmap.pauses import NO_ANSWER, Ask
 from agentmap.results import ExecutionResult
+from agentmap.retry import RetryPolicy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,6 +37,7 @@ if TYPE_CHECKING:
     from agentmap.store.analytics import ExportFormat
     from agentmap.store.records import Status
     from agentmap.store.runstore import RunStore
+    from agentmap.worker import Worker
 
 GraphSource = str | os.PathLike[str]
 """A graph file path, optionally with ``::GraphName`` appended."""
@@ -250,3 +259,266 @@ def _graph(
     if isinstance(source, Graph):
         return source.with_entry(start) if start else source
     return _load(container, source, graph, start)  # bad input first
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+
+def create_job(
+    graph: GraphSource,
+    inputs: Any = None,
+    *,
+    tags: Iterable[str] = (),
+    retry_policy: RetryPolicy | Mapping[str, Any] | None = None,
+    max_retries: int | None = None,
+    priority: int = 0,
+    name: str | None = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
+) -> Job:
+    """Record a run of ``graph`` on ``inputs`` as a ``queued`` job and return at once.
+
+    ``graph`` is a graph file (``flow.csv::Graph`` picks one of its graphs), checked now: its
+    problems raise ``GraphValidationError`` here, not later on a worker. ``inputs`` is the
+    run's initial state (a mapping of JSON values). Workers take jobs by ``priority`` (higher
+    first), then age. A failed attempt is tried again ``max_retries`` times (default: the
+    policy's own, else 0), after ``retry_policy.get_retry_delay(...)`` seconds (else at once),
+    carrying on from its last checkpoint. With ``jobs.executor: local`` this process runs the
+    job, on a worker thread of its own; with ``workers``, ``agentmap worker`` processes do.
+
+    >>> job = create_job("graphs/hello.csv", {"input": "hi"}, tags=["demo"])  # doctest: +SKIP
+    >>> wait_for_job(job.id).state  # doctest: +SKIP
+    'completed'
+    """
+    host = _job_host(config, agents)
+    job = host.queue.create(
+        graph,
+        inputs,
+        tags=tags,
+        retry_policy=retry_policy,
+        max_retries=max_retries,
+        priority=priority,
+        name=name,
+    )
+    host.jobs_added()
+    return job
+
+
+def get_job_status(job_id: str, *, config: ConfigSource = None) -> JobStatus:
+    """Where job ``job_id`` (or the only job whose id starts with it) stands: its state,
+    attempt, nodes done and running, timestamps, its worker, the last attempt's error."""
+    return _job_host(config, None).queue.status(job_id)
+
+
+def get_job_results(job_id: str, *, config: ConfigSource = None) -> JobResult:
+    """A completed job's final state and execution summary.
+
+    Raises ``JobNotFinishedError`` while the job is queued, running, retrying or waiting, and
+    ``JobFailedError`` (its ``job`` holds the state reached) for a failed or cancelled job.
+    """
+    return _job_host(config, None).queue.results(job_id)
+
+
+def wait_for_job(
+    job_id: str, timeout: float | None = None, *, config: ConfigSource = None
+) -> JobStatus:
+    """Block until the job completes, fails, is cancelled or waits for a person; its status.
+
+    ``TimeoutError`` after ``timeout`` seconds.
+    """
+    return _job_host(config, None).queue.wait(job_id, timeout)
+
+
+def cancel_job(job_id: str, *, config: ConfigSource = None) -> JobStatus:
+    """Cancel a job. A queued, retrying or waiting job is cancelled at once and never runs
+    again; a running one is stopped by its worker, within a fraction of a second, and its run
+    is recorded as cancelled (``agentmap resume`` can still carry it on)."""
+    return _job_host(config, None).queue.cancel(job_id)
+
+
+def list_jobs(
+    status: JobState | Iterable[JobState] | None = None,
+    tags: Iterable[str] = (),
+    graph: str | None = None,
+    limit: int | None = 20,
+    before: float | datetime | str | None = None,
+    *,
+    config: ConfigSource = None,
+) -> list[JobStatus]:
+    """Jobs, newest first: in ``status`` (a state or several), carrying every tag in ``tags``,
+    of ``graph`` (its name or file), at most ``limit``; ``before`` (a time, or a job id: the
+    jobs created before it) pages back through them."""
+    states = status if status is None or isinstance(status, str) else tuple(status)
+    return _job_host(config, None).queue.list(
+        status=states, tags=tags, graph=graph, limit=limit, before=before
+    )
+
+
+async def acreate_job(
+    graph: GraphSource,
+    inputs: Any = None,
+    *,
+    tags: Iterable[str] = (),
+    retry_policy: RetryPolicy | Mapping[str, Any] | None = None,
+    max_retries: int | None = None,
+    priority: int = 0,
+    name: str | None = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
+) -> Job:
+    """Async twin of ``create_job`` (the store is written on a thread, not on your loop)."""
+    return await asyncio.to_thread(
+        create_job,
+        graph,
+        inputs,
+        tags=tags,
+        retry_policy=retry_policy,
+        max_retries=max_retries,
+        priority=priority,
+        name=name,
+        config=config,
+        agents=agents,
+    )
+
+
+async def aget_job_status(job_id: str, *, config: ConfigSource = None) -> JobStatus:
+    """Async twin of ``get_job_status``."""
+    return await asyncio.to_thread(get_job_status, job_id, config=config)
+
+
+async def aget_job_results(job_id: str, *, config: ConfigSource = None) -> JobResult:
+    """Async twin of ``get_job_results``."""
+    return await asyncio.to_thread(get_job_results, job_id, config=config)
+
+
+async def await_for_job(
+    job_id: str, timeout: float | None = None, *, config: ConfigSource = None
+) -> JobStatus:
+    """Async twin of ``wait_for_job``: polls without blocking your loop."""
+    queue = (await asyncio.to_thread(_job_host, config, None)).queue
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pause = 0.002
+    status = await asyncio.to_thread(queue.status, job_id)
+    while not (status.ended or status.state == "waiting"):
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError(f"job {status.id} is still {status.state} after {timeout:g}s")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.25)
+        status = await asyncio.to_thread(queue.status, status.id)
+    return status
+
+
+async def acancel_job(job_id: str, *, config: ConfigSource = None) -> JobStatus:
+    """Async twin of ``cancel_job``."""
+    return await asyncio.to_thread(cancel_job, job_id, config=config)
+
+
+async def alist_jobs(
+    status: JobState | Iterable[JobState] | None = None,
+    tags: Iterable[str] = (),
+    graph: str | None = None,
+    limit: int | None = 20,
+    before: float | datetime | str | None = None,
+    *,
+    config: ConfigSource = None,
+) -> list[JobStatus]:
+    """Async twin of ``list_jobs``."""
+    return await asyncio.to_thread(list_jobs, status, tags, graph, limit, before, config=config)
+
+
+def run_worker(
+    *,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
+    tags: Iterable[str] | None = None,
+    concurrency: int | None = None,
+    only: Iterable[str] | None = None,
+    until: Callable[[], bool] | None = None,
+) -> int:
+    """Run queued jobs in this process until interrupted (``agentmap worker``); return how
+    many attempts it settled. ``tags``: take only jobs whose tags are all among them;
+    ``only``: only these job ids; ``until()`` is asked whenever nothing runs: True stops."""
+    from agentmap.worker import Worker
+
+    host = _job_host(config, agents)
+    worker = Worker(
+        host.queue,
+        host.container.runner(),
+        host.settings.jobs,
+        tags=None if tags is None else checked_tags(tags),
+        only=None if only is None else frozenset(only),
+        concurrency=concurrency,
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # serve() gave its jobs back on the way out
+        asyncio.run(worker.serve(until))
+    return worker.ran
+
+
+class _JobHost:
+    """One configuration's long-lived services for jobs: the queue, and (``jobs.executor:
+    local``) the worker thread that runs this process's jobs. Kept until the process exits."""
+
+    def __init__(self, settings: Settings, agents: Agents | None) -> None:
+        self.settings = settings
+        self.container = build_container(settings, agents)
+        self.queue: JobQueue = self.container.jobs()
+        self._worker: Worker | None = None
+        self._lock = threading.Lock()
+
+    def jobs_added(self) -> None:
+        """Make sure this process runs them (``jobs.executor: local``), and look now."""
+        if self.settings.jobs.executor != "local":
+            return
+        with self._lock:
+            if self._worker is None or not self._worker.alive:
+                from agentmap.worker import Worker
+
+                runner = self.container.runner()
+                self._worker = Worker(self.queue, runner, self.settings.jobs).start()
+        self._worker.wake()
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+        self.container.shutdown_resources()
+
+
+_HOSTS: dict[tuple[Any, ...], _JobHost] = {}
+_HOSTS_LOCK = threading.Lock()
+
+
+def _job_host(config: ConfigSource, agents: Agents | None) -> _JobHost:
+    """The job services for ``config`` (and ``agents``), made on first use."""
+    settings = config if isinstance(config, Settings) else _settings(config)
+    key = (
+        settings.model_dump_json(),
+        str(settings.source),
+        tuple(sorted(agents.items(), key=lambda item: item[0])) if agents else (),
+    )
+    with _HOSTS_LOCK:
+        host = _HOSTS.get(key)
+        if host is None:
+            if not _HOSTS:
+                atexit.register(_close_hosts)
+            host = _HOSTS[key] = _JobHost(settings, agents)
+        return host
+
+
+def _settings(config: ConfigSource) -> Settings:
+    if isinstance(config, Mapping):
+        return settings_from_dict(config)
+    return load_settings(config)  # type: ignore[arg-type]
+
+
+def close_jobs() -> None:
+    """Stop this process's job workers (giving their running jobs back to be carried on) and
+    close their stores. Done at exit; call it to end them sooner."""
+    _close_hosts()
+
+
+def _close_hosts() -> None:
+    with _HOSTS_LOCK:
+        hosts = list(_HOSTS.values())
+        _HOSTS.clear()
+    for host in hosts:
+        host.close()

@@ -216,12 +216,42 @@ class StorageSettings(_Section):
         return self.url != "none"
 
 
+class JobSettings(_Section):
+    """Jobs: graph runs handed to workers, and the workers that run them (docs/jobs.md)."""
+
+    executor: Literal["local", "workers"] = "local"
+    """``local``: a process that creates jobs also runs them (on a thread of its own);
+    ``workers``: it only records them, for ``agentmap worker`` processes to run."""
+    concurrency: int = Field(default=16, ge=1, le=100_000)
+    """Jobs a worker runs at once."""
+    lease: float = Field(default=30, gt=0, le=86_400)
+    """Seconds a worker holds a job without renewing its lease; a job whose worker went
+    silent this long is taken over by another worker, from its last checkpoint."""
+    heartbeat: float = Field(default=2, gt=0, le=3_600)
+    """Seconds between a worker's lease renewals (and its progress reports)."""
+    poll_interval: float = Field(default=0.5, gt=0, le=3_600)
+    """Seconds an idle worker waits before it looks for jobs again."""
+
+    @field_validator("heartbeat")
+    @classmethod
+    def _beats_within_lease(cls, value: float, info: Any) -> float:
+        lease = info.data.get("lease")
+        if lease is not None and value >= lease:
+            raise PydanticCustomError(
+                "heartbeat_too_slow",
+                "the heartbeat must be shorter than the lease (a third of it is a good "
+                "choice), or every job would be taken over while it runs",
+            )
+        return value
+
+
 class Settings(_Section):
     """All of agentmap's configuration. ``source`` is the file it was read from, if any."""
 
     paths: PathSettings = PathSettings()
     execution: ExecutionSettings = ExecutionSettings()
     storage: StorageSettings = StorageSettings()
+    jobs: JobSettings = JobSettings()
     llm: LLMSettings = LLMSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = Field(default=None, exclude=True)

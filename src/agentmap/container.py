@@ -22,6 +22,7 @@ from agentmap.durability import Journaling
 from agentmap.events import EventBus
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.loader import GraphLoader
+from agentmap.jobs import JobQueue
 from agentmap.plan import Compiler, RunPolicy
 from agentmap.prompts import PromptCatalog
 from agentmap.runner import GraphRunnerService
@@ -78,6 +79,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(Clock)
     store = providers.Resource(store_resource, settings.provided.storage)
     journaling = providers.Singleton(journaling_for, store, settings.provided.storage)
+    jobs = providers.Singleton(JobQueue, store, loader)
     runner = providers.Singleton(
         GraphRunnerService,
         compiler,

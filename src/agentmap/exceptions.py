@@ -15,8 +15,12 @@
     │   └── CassetteMiss          a replayed run asked what its cassette has no reply for
     ├── RunError                  the run itself went wrong (max_steps, a routing function,
     │   │                         a branch conflict, the run's timeout, an unsavable state value)
-    │   └── RunCancelled          the run was cancelled (Ctrl-C); ``result`` holds the partial run
+    │   ├── RunCancelled          the run was cancelled (Ctrl-C); ``result`` holds the partial run
+    │   └── JobFailedError        a job's results were asked for, but it failed or was cancelled
     ├── RunNotFoundError          no stored run has the id asked for
+    │   └── JobNotFoundError      ... nor job (also a JobError)
+    ├── JobError                  a job can't be made or used as asked (inputs, tags, retry policy)
+    │   └── JobNotFinishedError   a job's results were asked for before it finished
     ├── ResumeError               a stored run can't be resumed (finished, changed, bad answer)
     │   └── AnswerError           a person's answer doesn't fit the question (also a
     │                             ValueError, as answer_value raised before)
@@ -42,7 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from agentmap.results import ExecutionResult
+    from agentmap.results import ExecutionResult, JobResult
 
 
 class AgentMapError(Exception):
@@ -199,3 +203,30 @@ class StoreError(AgentMapError):
 
     ``file`` names the store (a path for SQLite, the URL without its password otherwise).
     """
+
+
+class JobError(AgentMapError):
+    """A job can't be created or used as asked: bad inputs, tags or retry policy."""
+
+
+class JobNotFoundError(JobError, RunNotFoundError):
+    """No job in the store has the id (or id prefix) asked for."""
+
+
+class JobNotFinishedError(JobError):
+    """A job's results were asked for before it finished (``state`` says where it is)."""
+
+    def __init__(self, message: str, *, state: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class JobFailedError(RunError):
+    """A job's results were asked for, but it failed or was cancelled.
+
+    ``job`` holds what its run produced (the state so far, the summary), when it got that far.
+    """
+
+    def __init__(self, message: str, *, job: JobResult | None = None) -> None:
+        super().__init__(message)
+        self.job = job

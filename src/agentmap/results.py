@@ -7,7 +7,7 @@ store can all refer to these without import cycles.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from agentmap.outcomes import Pause, Usage
@@ -134,3 +134,29 @@ class Waiting(NamedTuple):
         if self.child_run is not None:
             data["child_run"] = self.child_run
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """A finished job's outcome: its run's final state and execution summary."""
+
+    job_id: str
+    state: str  # completed, failed or cancelled (agentmap.jobs.JobState)
+    final_state: dict[str, Any]
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The job's run in the run store (the same id)."""
+        return self.job_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (what ``agentmap jobs results --json`` prints)."""
+        return {
+            "job_id": self.job_id,
+            "state": self.state,
+            "final_state": self.final_state,
+            "summary": self.summary,
+            "error": self.error,
+        }

@@ -151,6 +151,21 @@ class GraphRunnerService:
         )
         return run_sync(coroutine)
 
+    async def aresume_stored(
+        self,
+        record: RunRecord,
+        graph: Graph,
+        *,
+        handlers: Iterable[Handler] = (),
+        shared: bool = False,
+    ) -> ExecutionResult:
+        """Async twin of ``resume_stored`` for a run carried on by a worker (no answer, no
+        person to ask); ``shared``: other runs use this loop too (see ``start_plan``)."""
+        plan = self.compile(graph)
+        return await self._resume(
+            record, plan, NO_ANSWER, None, False, handlers=tuple(handlers), shared=shared
+        )
+
     async def start_plan(
         self,
         plan: Plan,
@@ -160,11 +175,16 @@ class GraphRunnerService:
         timeout: float | None = None,
         ask: Ask | None = None,
         parent: tuple[str, str | None] | None = None,
+        run_id: str | None = None,
+        shared: bool = False,
     ) -> ExecutionResult:
         """Run a compiled plan. ``parent``: (run id, node) of the ``graph`` node that runs it;
-        the node is None when the parent's run is not recorded (then neither is this one)."""
+        the node is None when the parent's run is not recorded (then neither is this one).
+        ``run_id`` is the id to record the run under (a job's); ``shared``: other runs use
+        this loop at the same time, so sync agents go to threads rather than block it."""
         initial = initial_state(state)
-        run = self._new_run(plan, uuid.uuid4().hex, handlers, timeout, parent, ask)
+        run = self._new_run(plan, run_id or uuid.uuid4().hex, handlers, timeout, parent, ask)
+        run.shared = shared
         if self._journaling is not None and (parent is None or parent[1] is not None):
             place = (parent[0], parent[1]) if parent is not None and parent[1] else None
             run.hooks = self._journaling.start(run.id, plan.graph, initial, run.timing, place)
@@ -199,6 +219,7 @@ class GraphRunnerService:
         timeout: float | None = None,
         ask: Ask | None = None,
         parent: str | None = None,
+        shared: bool = False,
     ) -> ExecutionResult:
         store = self._store_of("resuming a run")
         resumption = plan_resume(
@@ -208,6 +229,7 @@ class GraphRunnerService:
             logger.warning("resuming run %s on a changed graph: %s", record.id, change)
         caller = (parent, None) if parent else None
         run = self._new_run(plan, record.id, handlers, timeout, caller, ask)
+        run.shared = shared
         run.resumed(resumption)
         assert self._journaling is not None
         run.hooks = self._journaling.reopen(
@@ -394,6 +416,7 @@ class _Run:
     children: dict[str, tuple[str, Any]] = field(default_factory=dict)  # graph node → (its
     # child run to carry on, the answer for it or NO_ANSWER), when resuming
     force: bool = False  # resuming on a changed graph was allowed (so for its subgraphs too)
+    shared: bool = False  # other runs share the loop: sync agents never run in line
     ended: list[Branch] = field(default_factory=list)
     waiting: list[Waiting] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -431,7 +454,7 @@ class _Run:
 
     def call_now(self, step: Step, inputs: dict[str, Any]) -> Any:
         """A sync agent's return value when it runs in line, else ``LATER``: use ``call``."""
-        alone = self.branches.alone and self.limit is None
+        alone = self.branches.alone and self.limit is None and not self.shared
         if step.subplan is not None or not Dispatcher.in_line(step, alone):
             return LATER
         sink = self._chunk_sink(step.node.name) if step.streams else None

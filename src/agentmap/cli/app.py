@@ -12,6 +12,7 @@ from agentmap._version import __version__
 from agentmap.cli.convert import convert, schema
 from agentmap.cli.graph import graph
 from agentmap.cli.init import init
+from agentmap.cli.jobs import jobs_app, worker
 from agentmap.cli.resume import resume
 from agentmap.cli.run import run
 from agentmap.cli.runs import runs_app
@@ -34,6 +35,8 @@ app.command(no_args_is_help=True)(convert)
 app.command()(schema)
 app.command()(init)
 app.add_typer(runs_app, name="runs")
+app.add_typer(jobs_app, name="jobs")
+app.command()(worker)
 
 
 def _version(value: bool) -> None:

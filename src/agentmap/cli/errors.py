@@ -14,6 +14,7 @@ from agentmap.cli.render import render_problems, stderr
 from agentmap.exceptions import (
     AgentMapError,
     GraphValidationError,
+    JobNotFinishedError,
     RunCancelled,
     RunError,
     StoreError,
@@ -29,6 +30,7 @@ class ExitCode(IntEnum):
     WAITING = 3  # the run stopped to wait for a person's answer: `agentmap resume` it
     INTERNAL = 70  # a bug in agentmap itself
     STORE = 74  # the run store can't be opened, read or written (EX_IOERR)
+    NOT_FINISHED = 75  # a job's results were asked for before it finished: ask later (EX_TEMPFAIL)
     CANCELLED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
@@ -38,6 +40,8 @@ def exit_code_for(error: AgentMapError) -> ExitCode:
         return ExitCode.CANCELLED
     if isinstance(error, StoreError):
         return ExitCode.STORE
+    if isinstance(error, JobNotFinishedError):
+        return ExitCode.NOT_FINISHED
     return ExitCode.FAILED if isinstance(error, RunError) else ExitCode.BAD_INPUT
 
 

@@ -29,6 +29,7 @@ from agentmap.cli.render import (
     stdout,
 )
 from agentmap.config import load_settings
+from agentmap.store.jobstore import JobStore
 from agentmap.store.records import RESUMABLE, STATUSES, Status
 
 if TYPE_CHECKING:
@@ -103,10 +104,11 @@ def list_runs(
     with reported_errors(debug), open_run_store(config) as store:
         records = store.list(graph=graph, status=_status(status), limit=limit or None)
         counts = node_counts(store, [record.id for record in records])
+        jobs = JobStore(store).tags_for([record.id for record in records])
         if as_json:
-            render_json({"runs": [_listed(r, counts[r.id]) for r in records]})
+            render_json({"runs": [_listed(r, counts[r.id], jobs.get(r.id)) for r in records]})
         elif records:
-            stdout().print(_runs_table(records, counts))
+            stdout().print(_runs_table(records, counts, jobs))
         else:
             stderr().print(f"no runs{_filters(graph, status)} in the run store {store.location}")
 
@@ -133,11 +135,13 @@ def show(
         path = run_path(record, checkpoints)
         state = state_so_far(record, checkpoints)
         resume = _resume_command(record, config)
+        job = JobStore(store).tags_for([record.id]).get(record.id)
         if as_json:
             steps = [step._asdict() for step in path]
-            render_json({"run": record.to_dict(), "path": steps, "state": state, "resume": resume})
+            run = record.to_dict() | {"job": job is not None, "tags": list(job or ())}
+            render_json({"run": run, "path": steps, "state": state, "resume": resume})
         else:
-            _render_run(record, path, state, resume)
+            _render_run(record, path, state, resume, job)
 
 
 @runs_app.command()
@@ -275,7 +279,9 @@ def _resume_command(record: RunRecord, config: Path | None) -> str | None:
 # --- drawing
 
 
-def _runs_table(records: list[RunRecord], counts: dict[str, int]) -> Table:
+def _runs_table(
+    records: list[RunRecord], counts: dict[str, int], jobs: dict[str, tuple[str, ...]]
+) -> Table:
     table = Table(show_edge=False)
     table.add_column("Run", style="bold")
     table.add_column("Graph")
@@ -283,30 +289,45 @@ def _runs_table(records: list[RunRecord], counts: dict[str, int]) -> Table:
     table.add_column("Started")
     table.add_column("Duration", justify="right")
     table.add_column("Nodes", justify="right")
+    if jobs:
+        table.add_column("Job tags")  # runs that are jobs (agentmap jobs) show their tags
     for record in records:
-        table.add_row(
+        cells: list[Text | str] = [
             record.id[:12],
             record.graph_name,
             Text(record.status, STYLES.get(record.status, "")),
             _local(record.started_at),
             _seconds(record.duration),
             str(counts[record.id]) if record.checkpoints else "",
-        )
+        ]
+        if jobs:
+            tags = jobs.get(record.id)
+            cells.append("" if tags is None else ", ".join(tags) or "(job)")
+        table.add_row(*cells)
     return table
 
 
-def _listed(record: RunRecord, nodes: int) -> dict[str, Any]:
+def _listed(record: RunRecord, nodes: int, job: tuple[str, ...] | None) -> dict[str, Any]:
     """A run as ``list --json`` shows it: the record without what listings don't read."""
     data = {key: value for key, value in record.to_dict().items() if key not in _HEAVY}
     data["nodes"] = nodes if record.checkpoints else None
+    data["job"] = job is not None
+    data["tags"] = list(job or ())
     return data
 
 
 def _render_run(
-    record: RunRecord, path: list[Step], state: dict[str, Any], resume: str | None
+    record: RunRecord,
+    path: list[Step],
+    state: dict[str, Any],
+    resume: str | None,
+    job: tuple[str, ...] | None = None,
 ) -> None:
     out = stdout()
-    for label, value in _header(record):
+    header = _header(record)
+    if job is not None:
+        header.insert(1, ("Job", Text("tags: " + ", ".join(job) if job else "no tags")))
+    for label, value in header:
         out.print(Text.assemble((f"{label:<10}", "bold"), value))
     out.print()
     out.print(_path_table(record, path))

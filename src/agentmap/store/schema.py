@@ -19,6 +19,7 @@ META = "agentmap_meta"
 RUNS = "agentmap_runs"
 CHECKPOINTS = "agentmap_checkpoints"
 PAGES = "agentmap_checkpoint_pages"
+JOBS = "agentmap_jobs"
 
 CREATE_META = f"""
 CREATE TABLE {META} (
@@ -147,11 +148,75 @@ CREATE TABLE {PAGES} (
 )""",
 )
 
+JOB_COLUMNS = (
+    "id",  # 32 hex digits; the job's run has the same id
+    "name",
+    "graph_file",  # absolute path of the graph file
+    "graph_name",  # the graph in it (NULL: the file's only graph)
+    "inputs",  # JSON (store/codec.py): the run's initial state
+    "tags",  # JSON list, sorted
+    "priority",  # higher first
+    "retry_policy",  # JSON of RetryPolicy.to_dict(), or NULL: retry at once
+    "max_retries",
+    "state",  # queued | running | waiting | retrying | completed | failed | cancelled
+    "attempt",  # 0 until first taken; +1 each time a failed attempt is tried again
+    "created_at",  # seconds since the epoch
+    "updated_at",
+    "started_at",  # the first attempt's start
+    "finished_at",
+    "not_before",  # a queued or retrying job is not taken before this time
+    "worker",  # the worker holding the job while it runs
+    "lease_until",  # ... until this time, unless it renews the lease
+    "cancel_requested",
+    "error",  # the last failed attempt's error
+    "nodes_done",  # node runs finished, as the worker last said
+    "running_nodes",  # JSON list of the nodes running, as the worker last said
+    "batch_id",  # the batch the job is a row of, if any
+    "batch_row",
+)
+
+_JOBS = (
+    # A job is a run handed to a worker: the run (same id) is made when it first starts.
+    f"""
+CREATE TABLE {JOBS} (
+    id VARCHAR(32) PRIMARY KEY,
+    name TEXT,
+    graph_file TEXT NOT NULL,
+    graph_name TEXT,
+    inputs TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    retry_policy TEXT,
+    max_retries INTEGER NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    attempt INTEGER NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    started_at DOUBLE PRECISION,
+    finished_at DOUBLE PRECISION,
+    not_before DOUBLE PRECISION NOT NULL,
+    worker TEXT,
+    lease_until DOUBLE PRECISION,
+    cancel_requested BOOLEAN NOT NULL,
+    error TEXT,
+    nodes_done INTEGER NOT NULL,
+    running_nodes TEXT,
+    batch_id VARCHAR(32),
+    batch_row INTEGER
+)""",
+    # taking work: the best queued job first; leases that lapsed
+    f"CREATE INDEX IF NOT EXISTS ix_agentmap_jobs_take ON {JOBS} (state, priority, created_at)",
+    f"CREATE INDEX IF NOT EXISTS ix_agentmap_jobs_created ON {JOBS} (created_at)",
+    f"CREATE INDEX IF NOT EXISTS ix_agentmap_jobs_worker ON {JOBS} (worker)",
+    f"CREATE INDEX IF NOT EXISTS ix_agentmap_jobs_batch ON {JOBS} (batch_id, batch_row)",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _CREATE_TABLES,
     _INDEX_HISTORY,
     _SUBGRAPH_RUNS,
     _CHECKPOINT_PAGES,
+    _JOBS,
 )
 """Migration ``i`` (its statements, in order) takes a store from version ``i`` to ``i + 1``."""
 LATEST = len(MIGRATIONS)
@@ -168,6 +233,7 @@ INSERT_RUN = insert(RUNS, RUN_COLUMNS)
 INSERT_CHECKPOINT = insert(CHECKPOINTS, CHECKPOINT_COLUMNS)
 PAGE_COLUMNS = ("run_id", "first_seq", "last_seq", "nodes", "body", "at")
 INSERT_PAGE = insert(PAGES, PAGE_COLUMNS)
+INSERT_JOB = insert(JOBS, JOB_COLUMNS)
 
 CheckpointRow = tuple[Any, ...]
 """A checkpoint's values in ``CHECKPOINT_COLUMNS`` order, as a page holds them: ``updates`` as

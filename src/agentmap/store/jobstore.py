@@ -1,0 +1,414 @@
+"""Jobs in the run store: queued, taken by one worker at a time under a lease, settled.
+
+The store is the system of record for jobs as for runs: a worker takes a job in one
+transaction (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's ``FOR UPDATE SKIP LOCKED``), so two
+workers never both take it; it holds the job only while it renews its lease, and a job whose
+lease lapsed (its worker died) is taken again by the next worker that looks. A worker settles a
+job only while it still holds it, so a worker that was merely slow can't overwrite the work of
+the one that took the job over.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agentmap.exceptions import JobNotFoundError
+from agentmap.store import schema
+from agentmap.store.codec import loads
+from agentmap.store.database import Connection, Row, placeholders
+from agentmap.store.runstore import RunStore
+
+JobState = Literal["queued", "running", "waiting", "retrying", "completed", "failed", "cancelled"]
+JOB_STATES: tuple[JobState, ...] = (
+    "queued",
+    "running",
+    "waiting",
+    "retrying",
+    "completed",
+    "failed",
+    "cancelled",
+)
+ENDED: tuple[JobState, ...] = ("completed", "failed", "cancelled")
+
+_HEX = re.compile("[0-9a-f]{1,32}")
+_TAKEABLE = (
+    "((state IN ('queued', 'retrying') AND not_before <= :now) "
+    "OR (state = 'running' AND lease_until < :now))"
+)
+# A job waiting for a person is carried on by `agentmap resume`, outside the job layer: its
+# run's status then says how it went on.
+_FROM_RUN: dict[str, JobState] = {
+    "succeeded": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "running": "running",
+    "crashed": "running",
+}
+_SELECT = (
+    f"SELECT j.*, r.status AS run_status, r.finished_at AS run_finished_at "
+    f"FROM {schema.JOBS} j LEFT JOIN {schema.RUNS} r ON r.id = j.id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One job as the store holds it (``inputs`` decoded only when asked for in full)."""
+
+    id: str
+    name: str | None
+    graph_file: str
+    graph_name: str | None
+    tags: tuple[str, ...]
+    priority: int
+    retry_policy: dict[str, Any] | None
+    max_retries: int
+    state: JobState
+    attempt: int
+    created_at: float
+    updated_at: float
+    started_at: float | None
+    finished_at: float | None
+    not_before: float
+    worker: str | None
+    lease_until: float | None
+    cancel_requested: bool
+    error: str | None
+    nodes_done: int
+    running_nodes: tuple[str, ...]
+    batch_id: str | None
+    batch_row: int | None
+    inputs: dict[str, Any] | None = None
+
+
+class JobStore:
+    """The jobs of one run store. Cheap to make: it holds no connection of its own."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self.location = store.location
+
+    def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Record new jobs (``JOB_COLUMNS`` each), all or none, in one transaction."""
+        with self.store.translated_errors(), self.store.writer() as connection:
+            if len(rows) == 1:
+                connection.execute(schema.INSERT_JOB, rows[0])
+            else:
+                connection.execute_many(schema.INSERT_JOB, rows)
+            connection.commit()
+
+    def get(self, job_id: str, *, full: bool = False) -> JobRecord:
+        """The job ``job_id`` (or the only job whose id starts with it)."""
+        prefix = job_id.strip().lower()
+        rows: builtins.list[Row] = []
+        if _HEX.fullmatch(prefix):
+            query = f"{_SELECT} WHERE j.id >= :low AND j.id < :high ORDER BY j.id LIMIT 2"
+            with self.store.translated_errors(), self.store.reader() as connection:
+                rows = connection.execute(query, {"low": prefix, "high": prefix + "g"})
+        exact = [row for row in rows if row["id"] == prefix]
+        if not rows or (len(rows) > 1 and not exact):
+            why = "is the start of more than one job id — give more of it" if rows else ""
+            raise JobNotFoundError(
+                f"'{job_id}' {why}"
+                if why
+                else f"no job '{job_id}' in the run store {self.location} — "
+                "`agentmap jobs list` shows the jobs it holds",
+                file=self.location,
+            )
+        with self.store.translated_errors():
+            return _record((exact or rows)[0], full=full)
+
+    def tags_for(self, ids: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """The tags of those of runs ``ids`` that are jobs (run id → its job's tags)."""
+        found: dict[str, tuple[str, ...]] = {}
+        ids = builtins.list(ids)
+        with self.store.translated_errors(), self.store.reader() as connection:
+            for start in range(0, len(ids), 500):
+                names, params = placeholders("id", ids[start : start + 500])
+                query = f"SELECT id, tags FROM {schema.JOBS} WHERE id IN {names}"
+                for row in connection.execute(query, params):
+                    found[row["id"]] = tuple(json.loads(row["tags"]))
+        return found
+
+    def list(
+        self,
+        *,
+        states: Collection[JobState] = (),
+        tags: Collection[str] = (),
+        graph: str | None = None,
+        limit: int | None = 20,
+        before: float | None = None,
+        batch_id: str | None = None,
+    ) -> builtins.list[JobRecord]:
+        """Jobs, newest first: in one of ``states``, carrying every tag of ``tags``, of graph
+        (file or name) ``graph``, created before ``before``, of batch ``batch_id``."""
+        clauses: builtins.list[str] = []
+        params: dict[str, Any] = {}
+        if graph is not None:
+            clauses.append("(j.graph_name = :graph OR j.graph_file = :graph)")
+            params["graph"] = graph
+        if before is not None:
+            clauses.append("j.created_at < :before")
+            params["before"] = before
+        if batch_id is not None:
+            clauses.append("j.batch_id = :batch")
+            params["batch"] = batch_id
+        for i, tag in enumerate(sorted(set(tags))):
+            clauses.append(f"j.tags LIKE :tag{i}")
+            params[f"tag{i}"] = "%" + json.dumps(tag) + "%"
+        stored = _stored_states(states)
+        if stored:
+            names, values = placeholders("state", sorted(stored))
+            clauses.append(f"j.state IN {names}")
+            params |= values
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        order = " ORDER BY j.batch_row" if batch_id is not None else " ORDER BY j.created_at DESC"
+        query = f"{_SELECT}{where}{order}"
+        exact = not states or set(states) == set(stored)  # a stored state may read as another
+        if limit is not None and exact:
+            query += f" LIMIT {int(limit)}"
+        with self.store.translated_errors(), self.store.reader() as connection:
+            records = [_record(row) for row in connection.execute(query, params)]
+        if not exact:
+            records = [record for record in records if record.state in states]
+        return records[:limit] if limit is not None else records
+
+    def claim(
+        self,
+        worker: str,
+        count: int,
+        lease: float,
+        *,
+        fits: Collection[str] | None = None,
+        only: Collection[str] | None = None,
+    ) -> tuple[builtins.list[JobRecord], builtins.list[str]]:
+        """Take up to ``count`` jobs for ``worker``: the highest priority, then the oldest.
+
+        Returns the jobs taken (in full) and the ids of jobs found cancelled while nobody held
+        them, now settled as such. ``fits``: only jobs whose tags are all in it; ``only``: only
+        these job ids. A job whose lease lapsed is taken at the same attempt (it carries on);
+        a queued or retrying one at the next.
+        """
+        now = time.time()
+        query = f"SELECT * FROM {schema.JOBS} j WHERE {_TAKEABLE}"
+        params: dict[str, Any] = {"now": now}
+        if only is not None:
+            names, values = placeholders("only", sorted(only))
+            query += f" AND j.id IN {names}"
+            params |= values
+        query += " ORDER BY priority DESC, created_at"
+        if fits is None:
+            query += f" LIMIT {int(count)}"
+        if self.store.database.dialect == "postgresql":
+            query += " FOR UPDATE SKIP LOCKED"
+        taken: builtins.list[JobRecord] = []
+        cancelled: builtins.list[str] = []
+        with self.store.translated_errors(), self.store.writer() as connection:
+            for row in connection.execute(query, params):
+                if len(taken) == count:
+                    break
+                if fits is not None and not set(json.loads(row["tags"])) <= set(fits):
+                    continue
+                if row["cancel_requested"]:
+                    _settle_cancelled(connection, row["id"], now)
+                    cancelled.append(row["id"])
+                    continue
+                attempt = row["attempt"] if row["state"] == "running" else row["attempt"] + 1
+                row |= {
+                    "state": "running",
+                    "worker": worker,
+                    "lease_until": now + lease,
+                    "attempt": attempt,
+                    "started_at": row["started_at"] or now,
+                    "updated_at": now,
+                    "run_status": None,
+                    "run_finished_at": None,
+                }
+                taken.append(_record(row, full=True))
+            if taken:
+                connection.execute_many(
+                    f"UPDATE {schema.JOBS} SET state = 'running', worker = :worker, "
+                    "lease_until = :lease_until, attempt = :attempt, started_at = :started_at, "
+                    "updated_at = :updated_at WHERE id = :id",
+                    [
+                        {
+                            "id": job.id,
+                            "worker": worker,
+                            "lease_until": job.lease_until,
+                            "attempt": job.attempt,
+                            "started_at": job.started_at,
+                            "updated_at": now,
+                        }
+                        for job in taken
+                    ],
+                )
+            connection.commit()
+        return taken, cancelled
+
+    def renew(
+        self, worker: str, lease: float, progress: Mapping[str, tuple[int, Sequence[str]]]
+    ) -> builtins.list[str]:
+        """Extend the lease of every job ``worker`` holds, record ``progress`` (job → nodes
+        done, nodes running), and return the ids of its jobs someone asked to cancel."""
+        now = time.time()
+        with self.store.translated_errors(), self.store.writer() as connection:
+            connection.execute(
+                f"UPDATE {schema.JOBS} SET lease_until = :until "
+                "WHERE worker = :worker AND state = 'running'",
+                {"until": now + lease, "worker": worker},
+            )
+            if progress:
+                connection.execute_many(
+                    f"UPDATE {schema.JOBS} SET nodes_done = :done, running_nodes = :running, "
+                    "updated_at = :now WHERE id = :id AND worker = :worker",
+                    [
+                        {
+                            "id": job_id,
+                            "done": done,
+                            "running": json.dumps(list(running)),
+                            "now": now,
+                            "worker": worker,
+                        }
+                        for job_id, (done, running) in progress.items()
+                    ],
+                )
+            rows = connection.execute(
+                f"SELECT id FROM {schema.JOBS} "
+                "WHERE worker = :worker AND state = 'running' AND cancel_requested = :yes",
+                {"worker": worker, "yes": True},
+            )
+            connection.commit()
+        return [row["id"] for row in rows]
+
+    def settle(
+        self,
+        job_id: str,
+        worker: str,
+        state: JobState,
+        *,
+        error: str | None = None,
+        not_before: float = 0.0,
+        nodes_done: int | None = None,
+    ) -> bool:
+        """Record how ``worker``'s attempt at ``job_id`` ended; False if it no longer held it.
+
+        ``running`` gives the job back (its lease lapses now, so the next worker carries it on).
+        """
+        now = time.time()
+        values: dict[str, Any] = {
+            "state": state,
+            "updated_at": now,
+            "worker": None,
+            "lease_until": None,
+            "running_nodes": None,
+        }
+        if state == "running":
+            values |= {"worker": worker, "lease_until": 0.0, "running_nodes": None}
+        if state in ENDED:
+            values["finished_at"] = now
+        if state in ("retrying", "failed"):
+            values["error"] = error
+        if state == "retrying":
+            values["not_before"] = not_before
+        if nodes_done is not None:
+            values["nodes_done"] = nodes_done
+        assignments = ", ".join(f"{column} = :{column}" for column in values)
+        with self.store.translated_errors(), self.store.writer() as connection:
+            rows = connection.execute(
+                f"UPDATE {schema.JOBS} SET {assignments} "
+                "WHERE id = :id AND worker = :holder AND state = 'running' RETURNING id",
+                {**values, "id": job_id, "holder": worker},
+            )
+            connection.commit()
+        return bool(rows)
+
+    def request_cancel(self, job_id: str) -> JobRecord:
+        """Cancel a job: at once unless a worker runs it, which is asked to stop it instead."""
+        record = self.get(job_id)
+        now = time.time()
+        with self.store.translated_errors(), self.store.writer() as connection:
+            connection.execute(
+                f"UPDATE {schema.JOBS} SET cancel_requested = :yes, updated_at = :now "
+                "WHERE id = :id",
+                {"id": record.id, "yes": True, "now": now},
+            )
+            if record.state in ("queued", "retrying", "waiting") or (
+                record.state == "running" and (record.lease_until or 0) < now
+            ):
+                _settle_cancelled(connection, record.id, now)
+            connection.commit()
+        return self.get(record.id)
+
+    def forget_run(self, job_id: str) -> None:
+        """Drop the job's run (a run without checkpoints can only start over)."""
+        with self.store.translated_errors(), self.store.writer() as connection:
+            for table, column in (
+                (schema.CHECKPOINTS, "run_id"),
+                (schema.PAGES, "run_id"),
+                (schema.RUNS, "id"),
+            ):
+                connection.execute(f"DELETE FROM {table} WHERE {column} = :id", {"id": job_id})
+            connection.commit()
+
+
+def _settle_cancelled(connection: Connection, job_id: str, now: float) -> None:
+    connection.execute(
+        f"UPDATE {schema.JOBS} SET state = 'cancelled', finished_at = :now, updated_at = :now, "
+        "worker = NULL, lease_until = NULL, running_nodes = NULL WHERE id = :id",
+        {"id": job_id, "now": now},
+    )
+    connection.execute(  # a run waiting for a person, or stopped by a worker that died
+        f"UPDATE {schema.RUNS} SET status = 'cancelled', finished_at = :now, updated_at = :now "
+        "WHERE id = :id AND status IN ('waiting', 'running')",
+        {"id": job_id, "now": now},
+    )
+
+
+def _stored_states(states: Collection[JobState]) -> set[str]:
+    """The states stored for jobs that read as ``states`` (a waiting job's run may have gone
+    on since: it reads as its run says)."""
+    stored: set[str] = set(states)
+    if stored & {"completed", "failed", "cancelled", "running"}:
+        stored.add("waiting")
+    return stored if states else set()
+
+
+def _record(row: Row, full: bool = False) -> JobRecord:
+    state: JobState = row["state"] if row["state"] in JOB_STATES else "failed"
+    finished_at = row["finished_at"]
+    if state == "waiting" and row.get("run_status") in _FROM_RUN:
+        state = _FROM_RUN[row["run_status"]]
+        finished_at = row.get("run_finished_at")
+    policy = row["retry_policy"]
+    running = row["running_nodes"]
+    return JobRecord(
+        id=row["id"],
+        name=row["name"],
+        graph_file=row["graph_file"],
+        graph_name=row["graph_name"],
+        tags=tuple(json.loads(row["tags"])),
+        priority=row["priority"],
+        retry_policy=json.loads(policy) if policy else None,
+        max_retries=row["max_retries"],
+        state=state,
+        attempt=row["attempt"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        started_at=row["started_at"],
+        finished_at=finished_at,
+        not_before=row["not_before"],
+        worker=row["worker"],
+        lease_until=row["lease_until"],
+        cancel_requested=bool(row["cancel_requested"]),
+        error=row["error"],
+        nodes_done=row["nodes_done"],
+        running_nodes=tuple(json.loads(running)) if running and state == "running" else (),
+        batch_id=row["batch_id"],
+        batch_row=row["batch_row"],
+        inputs=loads(row["inputs"]) if full else None,
+    )
