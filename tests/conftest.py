@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from agentmap.api import close_jobs
 from helpers import REPO_STORE
 from llm_server import LLMServer
 
@@ -36,6 +37,14 @@ def _in_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     folder (the default, ./.agentmap/runs.db) is the test's, never the repository's. Tests that
     run in the repository go there through ``in_repo`` (whose runs go to the session's store)."""
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _jobs_closed() -> Iterator[None]:
+    """Job workers a test started in this process stop with it: a worker thread outliving the
+    test's folder would poll a store that is gone."""
+    yield
+    close_jobs()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import asyncio
 import collections
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from agentmap import (
     resume_run,
     wait_for_job,
 )
-from agentmap.api import close_jobs, open_run_store
+from agentmap.api import open_run_store
 from agentmap.exceptions import RetryPolicyError
 from helpers import csv_row
 
@@ -68,14 +68,6 @@ class NapAgent(Agent):
         await asyncio.sleep(float(inputs.get("nap") or 0))
         return "rested"
 """
-
-
-@pytest.fixture(autouse=True)
-def _jobs_closed() -> Iterator[None]:
-    """Each test's workers stop with it (a worker thread outliving its folder would poll a
-    store that is gone)."""
-    yield
-    close_jobs()
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agentmap import get_job_status, list_jobs
-from agentmap.api import close_jobs
 from helpers import clean_env, csv_row, ctrl_c_works
 from test_durable import AGENTMAP, agentmap
 
@@ -37,12 +36,6 @@ class StepAgent(Agent):
         return f"{self.name}<{inputs['input']}"
 """
 NODES = ("A", "B", "C", "D")
-
-
-@pytest.fixture(autouse=True)
-def _jobs_closed() -> Iterator[None]:
-    yield
-    close_jobs()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from agentmap.retry import RetryPolicy
 if TYPE_CHECKING:
     import pandas as pd
 
+    from agentmap.batch import BatchProgress, BatchRunner
     from agentmap.store.analytics import ExportFormat
     from agentmap.store.records import Status
     from agentmap.store.runstore import RunStore
@@ -477,6 +478,12 @@ class _JobHost:
                 self._worker = Worker(self.queue, runner, self.settings.jobs).start()
         self._worker.wake()
 
+    def batches(self) -> BatchRunner:
+        """Runs batches of this configuration's jobs, in this process."""
+        from agentmap.batch import BatchRunner
+
+        return BatchRunner(self.queue, self.container.runner(), self.settings.jobs)
+
     def close(self) -> None:
         if self._worker is not None:
             self._worker.stop()
@@ -522,3 +529,69 @@ def _close_hosts() -> None:
         _HOSTS.clear()
     for host in hosts:
         host.close()
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def run_batch(
+    graph: GraphSource,
+    rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+    *,
+    outputs: Sequence[str] | None = None,
+    concurrency: int | None = None,
+    name: str | None = None,
+    progress: Callable[[BatchProgress], None] | None = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
+) -> pd.DataFrame:
+    """Run ``graph`` once per row of ``rows`` (a DataFrame, or mappings): each row is a run's
+    initial state, run as a job of one batch, ``concurrency`` at a time (default
+    ``jobs.concurrency``), in this process.
+
+    Returns the results table: the input columns, then ``status``, ``error``, ``duration``,
+    ``run_id``, then the ``outputs`` keys (default: every key the graph writes); a name an
+    input column already has is prefixed (``batch.status``, ``out.answer``).
+    ``df.attrs["batch_id"]`` names the batch for ``resume_batch``; ``progress`` is called with
+    a ``BatchProgress`` as rows end. Ctrl-C stops it cleanly (``KeyboardInterrupt``).
+
+    >>> table = run_batch("graphs/hello.csv", [{"input": "a"}, {"input": "b"}])  # doctest: +SKIP
+    >>> table["status"].tolist()  # doctest: +SKIP
+    ['completed', 'completed']
+    """
+    from agentmap.batch import rows_of
+
+    host = _job_host(config, agents)
+    batches = host.batches()
+    batch_id = batches.start(os.fspath(graph), rows_of(rows), name)
+    return _finish_batch(batches, batch_id, outputs, concurrency, progress)
+
+
+def resume_batch(
+    batch_id: str,
+    *,
+    outputs: Sequence[str] | None = None,
+    concurrency: int | None = None,
+    progress: Callable[[BatchProgress], None] | None = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
+) -> pd.DataFrame:
+    """Run again the rows of batch ``batch_id`` that did not complete (each carried on from
+    its own last checkpoint; rows that completed are not run again); the whole results
+    table, as ``run_batch`` returns it."""
+    batches = _job_host(config, agents).batches()
+    full = batches.reopen(batch_id)
+    return _finish_batch(batches, full, outputs, concurrency, progress)
+
+
+def _finish_batch(
+    batches: BatchRunner,
+    batch_id: str,
+    outputs: Sequence[str] | None,
+    concurrency: int | None,
+    progress: Callable[[BatchProgress], None] | None,
+) -> pd.DataFrame:
+    batches.run(batch_id, concurrency=concurrency, progress=progress)
+    table = batches.results(batch_id, outputs)
+    table.attrs["batch_id"] = batch_id
+    return table

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -40,7 +41,7 @@ from agentmap.jobs import SETTLED, STOPPERS, JobQueue
 from agentmap.results import ExecutionResult
 from agentmap.retry import RetryPolicy
 from agentmap.runner import GraphRunnerService
-from agentmap.store.jobstore import JobRecord, JobState
+from agentmap.store.jobstore import JobRecord, JobState, Settlement
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class Worker:
     thread for it (what ``create_job`` does with ``jobs.executor: local``).
 
     ``tags``: take only jobs whose tags are all among them (None: any job); ``only``: take
-    only these job ids (``jobs submit --wait``).
+    only these job ids (``jobs submit --wait``); ``batch``: only the jobs of this batch.
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class Worker:
         *,
         tags: Collection[str] | None = None,
         only: Collection[str] | None = None,
+        batch: str | None = None,
         concurrency: int | None = None,
         name: str | None = None,
     ) -> None:
@@ -81,12 +83,16 @@ class Worker:
         self.settings = settings
         self.tags = frozenset(tags) if tags is not None else None
         self.only = frozenset(only) if only is not None else None
+        self.batch = batch
         self.concurrency = concurrency or settings.concurrency
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.ran = 0  # attempts settled
+        self.settled: collections.Counter[str] = collections.Counter()  # ... by how they ended
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._progress: dict[str, _Progress] = {}
         self._cancel_asked: set[str] = set()
+        self._unsettled: list[tuple[JobRecord, Outcome, asyncio.Future[None]]] = []
+        self._settling: asyncio.Task[None] | None = None
         self._next_due = 0.0  # when the soonest retry this worker scheduled is due
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -106,6 +112,11 @@ class Worker:
             self._started.wait(5)
             atexit.register(self.stop)
         return self
+
+    @property
+    def running(self) -> int:
+        """Jobs this worker runs now."""
+        return len(self._tasks)
 
     @property
     def alive(self) -> bool:
@@ -189,6 +200,7 @@ class Worker:
                 self.settings.lease,
                 fits=self.tags,
                 only=self.only,
+                batch=self.batch,
             )
         except StoreError as error:
             logger.warning("worker %s can't take jobs: %s", self.name, error.message)
@@ -229,7 +241,7 @@ class Worker:
             logger.exception("job %s: internal error", job.id)
             outcome = Outcome("failed", f"internal error: {type(error).__name__}: {error}")
         try:
-            await asyncio.to_thread(self._settle, job, outcome)
+            await self._settle(job, outcome)
         except StoreError as error:
             logger.warning("job %s: can't record how it ended: %s", job.id, error.message)
         finally:
@@ -238,6 +250,7 @@ class Worker:
             STOPPERS.pop(job.id, None)
             self._cancel_asked.discard(job.id)
             self.ran += 1
+            self.settled[outcome.state] += 1
             if self._wakeup is not None:
                 self._wakeup.set()
             _notify()
@@ -250,7 +263,7 @@ class Worker:
             return Outcome("failed", f"the graph can't be run any more: {error.message}")
         handlers = (progress,)
         try:
-            run = self.queue.store.get(job.id)
+            run = None if job.fresh else self.queue.store.get(job.id)
         except RunNotFoundError:
             run = None
         if run is not None and not run.checkpoints:  # nothing to carry on from: start over
@@ -309,23 +322,38 @@ class Worker:
         self._next_due = min(self._next_due, due) if self._next_due > time.time() else due
         return Outcome("retrying", error, due, done)
 
-    def _settle(self, job: JobRecord, outcome: Outcome) -> None:
-        held = self.queue.table.settle(
-            job.id,
-            self.name,
-            outcome.state,
-            error=outcome.error,
-            not_before=outcome.not_before,
-            nodes_done=outcome.nodes_done,
-        )
-        if not held:
-            logger.warning(
-                "job %s: worker %s lost its lease before it ended; another worker has it",
-                job.id,
-                self.name,
-            )
-        elif outcome.state == "running":
-            logger.info("job %s: given back, to be carried on by the next worker", job.id)
+    async def _settle(self, job: JobRecord, outcome: Outcome) -> None:
+        """Record how the attempt ended. Jobs that end together are settled in one
+        transaction: with many short jobs, a commit each would be most of the work."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unsettled.append((job, outcome, future))
+        if self._settling is None or self._settling.done():
+            self._settling = asyncio.create_task(self._settle_waiting())
+        await future
+
+    async def _settle_waiting(self) -> None:
+        while self._unsettled:
+            batch, self._unsettled = self._unsettled, []
+            settlements = [
+                Settlement(job.id, o.state, o.error, o.not_before, o.nodes_done)
+                for job, o, _ in batch
+            ]
+            try:
+                held = await asyncio.to_thread(self.queue.table.settle_many, self.name, settlements)
+            except StoreError as error:
+                for _, _, future in batch:
+                    future.set_exception(error)
+                continue
+            for job, outcome, future in batch:
+                if job.id not in held:
+                    logger.warning(
+                        "job %s: worker %s lost its lease before it ended; another worker has it",
+                        job.id,
+                        self.name,
+                    )
+                elif outcome.state == "running":
+                    logger.info("job %s: given back, to be carried on by the next worker", job.id)
+                future.set_result(None)
 
     # --- beside the jobs --------------------------------------------------------------------
 

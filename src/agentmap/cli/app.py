@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from agentmap._version import __version__
+from agentmap.cli.batch import batch
 from agentmap.cli.convert import convert, schema
 from agentmap.cli.graph import graph
 from agentmap.cli.init import init
@@ -37,6 +38,7 @@ app.command()(init)
 app.add_typer(runs_app, name="runs")
 app.add_typer(jobs_app, name="jobs")
 app.command()(worker)
+app.command(no_args_is_help=True)(batch)
 
 
 def _version(value: bool) -> None:

@@ -183,6 +183,9 @@ def _reason(error: Exception) -> str:
 # --- SQLite, through the standard library -------------------------------------------------------
 
 
+_IDLE = 64  # idle SQLite connections kept per store
+
+
 class SQLiteDatabase:
     """A SQLite file. Idle connections are kept: closing the last one checkpoints the WAL."""
 
@@ -218,11 +221,12 @@ class SQLiteDatabase:
             raw.close()
 
     def release(self, raw: sqlite3.Connection) -> None:
-        """Keep ``raw`` for the next ``connect`` (a few at most)."""
+        """Keep ``raw`` for the next ``connect`` (up to ``_IDLE``: a worker running many jobs
+        at once would otherwise open a connection per run)."""
         if raw.in_transaction:
             raw.rollback()
         with self._lock:
-            if len(self._idle) < 4:
+            if len(self._idle) < _IDLE:
                 self._idle.append(raw)
                 return
         raw.close()

@@ -11,12 +11,13 @@ the one that took the job over.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import re
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from agentmap.exceptions import JobNotFoundError
 from agentmap.store import schema
@@ -84,6 +85,7 @@ class JobRecord:
     batch_id: str | None
     batch_row: int | None
     inputs: dict[str, Any] | None = None
+    fresh: bool = False  # taken for the first time: it has no run yet (claim says)
 
 
 class JobStore:
@@ -186,13 +188,14 @@ class JobStore:
         *,
         fits: Collection[str] | None = None,
         only: Collection[str] | None = None,
+        batch: str | None = None,
     ) -> tuple[builtins.list[JobRecord], builtins.list[str]]:
         """Take up to ``count`` jobs for ``worker``: the highest priority, then the oldest.
 
         Returns the jobs taken (in full) and the ids of jobs found cancelled while nobody held
         them, now settled as such. ``fits``: only jobs whose tags are all in it; ``only``: only
-        these job ids. A job whose lease lapsed is taken at the same attempt (it carries on);
-        a queued or retrying one at the next.
+        these job ids; ``batch``: only the jobs of that batch. A job whose lease lapsed is taken
+        at the same attempt (it carries on); a queued or retrying one at the next.
         """
         now = time.time()
         query = f"SELECT * FROM {schema.JOBS} j WHERE {_TAKEABLE}"
@@ -201,6 +204,9 @@ class JobStore:
             names, values = placeholders("only", sorted(only))
             query += f" AND j.id IN {names}"
             params |= values
+        if batch is not None:
+            query += " AND j.batch_id = :batch"
+            params["batch"] = batch
         query += " ORDER BY priority DESC, created_at"
         if fits is None:
             query += f" LIMIT {int(count)}"
@@ -219,6 +225,7 @@ class JobStore:
                     cancelled.append(row["id"])
                     continue
                 attempt = row["attempt"] if row["state"] == "running" else row["attempt"] + 1
+                fresh = row["state"] == "queued" and row["attempt"] == 0
                 row |= {
                     "state": "running",
                     "worker": worker,
@@ -229,7 +236,7 @@ class JobStore:
                     "run_status": None,
                     "run_finished_at": None,
                 }
-                taken.append(_record(row, full=True))
+                taken.append(dataclasses.replace(_record(row, full=True), fresh=fresh))
             if taken:
                 connection.execute_many(
                     f"UPDATE {schema.JOBS} SET state = 'running', worker = :worker, "
@@ -299,33 +306,26 @@ class JobStore:
 
         ``running`` gives the job back (its lease lapses now, so the next worker carries it on).
         """
+        held = self.settle_many(worker, [Settlement(job_id, state, error, not_before, nodes_done)])
+        return job_id in held
+
+    def settle_many(self, worker: str, settlements: Sequence[Settlement]) -> set[str]:
+        """Settle several of ``worker``'s jobs in one transaction; the ids it still held (the
+        others were taken over, and are left as their new worker has them)."""
         now = time.time()
-        values: dict[str, Any] = {
-            "state": state,
-            "updated_at": now,
-            "worker": None,
-            "lease_until": None,
-            "running_nodes": None,
-        }
-        if state == "running":
-            values |= {"worker": worker, "lease_until": 0.0, "running_nodes": None}
-        if state in ENDED:
-            values["finished_at"] = now
-        if state in ("retrying", "failed"):
-            values["error"] = error
-        if state == "retrying":
-            values["not_before"] = not_before
-        if nodes_done is not None:
-            values["nodes_done"] = nodes_done
-        assignments = ", ".join(f"{column} = :{column}" for column in values)
+        held: set[str] = set()
         with self.store.translated_errors(), self.store.writer() as connection:
-            rows = connection.execute(
-                f"UPDATE {schema.JOBS} SET {assignments} "
-                "WHERE id = :id AND worker = :holder AND state = 'running' RETURNING id",
-                {**values, "id": job_id, "holder": worker},
-            )
+            for settlement in settlements:
+                values = _settled(settlement, worker, now)
+                assignments = ", ".join(f"{column} = :{column}" for column in values)
+                rows = connection.execute(
+                    f"UPDATE {schema.JOBS} SET {assignments} "
+                    "WHERE id = :id AND worker = :holder AND state = 'running' RETURNING id",
+                    {**values, "id": settlement.job_id, "holder": worker},
+                )
+                held.update(row["id"] for row in rows)
             connection.commit()
-        return bool(rows)
+        return held
 
     def request_cancel(self, job_id: str) -> JobRecord:
         """Cancel a job: at once unless a worker runs it, which is asked to stop it instead."""
@@ -344,6 +344,59 @@ class JobStore:
             connection.commit()
         return self.get(record.id)
 
+    def batch_rows(self, batch_id: str, *, full: bool = False) -> builtins.list[JobRecord]:
+        """The jobs of batch ``batch_id`` (or the only batch whose id starts with it), in row
+        order."""
+        prefix = batch_id.strip().lower()
+        if not _HEX.fullmatch(prefix):
+            return []
+        with self.store.translated_errors(), self.store.reader() as connection:
+            found = connection.execute(
+                f"SELECT DISTINCT batch_id FROM {schema.JOBS} "
+                "WHERE batch_id >= :low AND batch_id < :high LIMIT 2",
+                {"low": prefix, "high": prefix + "g"},
+            )
+            if len(found) != 1:
+                return []
+            rows = connection.execute(
+                f"{_SELECT} WHERE j.batch_id = :batch ORDER BY j.batch_row",
+                {"batch": found[0]["batch_id"]},
+            )
+            return [_record(row, full=full) for row in rows]
+
+    def batch_counts(self, batch_id: str) -> dict[str, int]:
+        """How many of batch ``batch_id``'s jobs are in each state (as stored)."""
+        with self.store.translated_errors(), self.store.reader() as connection:
+            rows = connection.execute(
+                f"SELECT state, COUNT(*) AS n FROM {schema.JOBS} WHERE batch_id = :batch "
+                "GROUP BY state",
+                {"batch": batch_id},
+            )
+        return {row["state"]: int(row["n"]) for row in rows}
+
+    def batch_open(self, batch_id: str) -> int:
+        """How many of the batch's jobs may still run (queued, running or retrying)."""
+        with self.store.translated_errors(), self.store.reader() as connection:
+            rows = connection.execute(
+                f"SELECT COUNT(*) AS n FROM {schema.JOBS} WHERE batch_id = :batch "
+                "AND state IN ('queued', 'running', 'retrying')",
+                {"batch": batch_id},
+            )
+        return int(rows[0]["n"])
+
+    def requeue(self, batch_id: str) -> int:
+        """Queue the batch's failed and cancelled jobs again, as next attempts; how many."""
+        now = time.time()
+        with self.store.translated_errors(), self.store.writer() as connection:
+            rows = connection.execute(
+                f"UPDATE {schema.JOBS} SET state = 'queued', not_before = 0, "
+                "cancel_requested = :no, finished_at = NULL, updated_at = :now "
+                "WHERE batch_id = :batch AND state IN ('failed', 'cancelled') RETURNING id",
+                {"batch": batch_id, "now": now, "no": False},
+            )
+            connection.commit()
+        return len(rows)
+
     def forget_run(self, job_id: str) -> None:
         """Drop the job's run (a run without checkpoints can only start over)."""
         with self.store.translated_errors(), self.store.writer() as connection:
@@ -354,6 +407,39 @@ class JobStore:
             ):
                 connection.execute(f"DELETE FROM {table} WHERE {column} = :id", {"id": job_id})
             connection.commit()
+
+
+class Settlement(NamedTuple):
+    """How one attempt at a job ended, as its worker settles it."""
+
+    job_id: str
+    state: JobState
+    error: str | None = None
+    not_before: float = 0.0
+    nodes_done: int | None = None
+
+
+def _settled(settlement: Settlement, worker: str, now: float) -> dict[str, Any]:
+    """The job columns a settlement sets."""
+    state = settlement.state
+    values: dict[str, Any] = {
+        "state": state,
+        "updated_at": now,
+        "worker": None,
+        "lease_until": None,
+        "running_nodes": None,
+    }
+    if state == "running":  # given back: its lease lapses now
+        values |= {"worker": worker, "lease_until": 0.0}
+    if state in ENDED:
+        values["finished_at"] = now
+    if state in ("retrying", "failed"):
+        values["error"] = settlement.error
+    if state == "retrying":
+        values["not_before"] = settlement.not_before
+    if settlement.nodes_done is not None:
+        values["nodes_done"] = settlement.nodes_done
+    return values
 
 
 def _settle_cancelled(connection: Connection, job_id: str, now: float) -> None:

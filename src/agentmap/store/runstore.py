@@ -192,6 +192,16 @@ class RunStore:
             records = [record for record in records if record.status == status]
         return records[:limit] if limit is not None else records
 
+    def runs_of(self, ids: Sequence[str]) -> builtins.list[RunRecord]:
+        """The runs with these ids (those that exist), in full but for their node results."""
+        records: builtins.list[RunRecord] = []
+        with self.translated_errors(), self.reader() as connection:
+            for start in range(0, len(ids), 500):
+                names, params = placeholders("id", ids[start : start + 500])
+                query = f"SELECT * FROM {schema.RUNS} WHERE id IN {names}"
+                records += [_record(row, full=True) for row in connection.execute(query, params)]
+        return records
+
     def child_run(self, parent_run_id: str, node: str) -> RunRecord | None:
         """The latest run of the subgraph that node ``node`` of run ``parent_run_id`` started."""
         query = (
