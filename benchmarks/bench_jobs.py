@@ -6,6 +6,8 @@ against a Python loop calling ``run_graph`` per row — each pair measured in th
 3. With 10,000 jobs in the store: ``list_jobs`` (20 newest, and by tag) and ``get_job_status``.
 4. A batch of N rows through a 3-node echo graph (store on) against a loop of ``run_graph``
    over the same rows, interleaved in one run; the ratio is the throughput of one over the other.
+5. Per-job overhead: the same 3-node echo jobs on the local executor and on a Dask
+   ``LocalCluster`` of 2 worker processes, one after the other in one run.
 Run: python benchmarks/bench_jobs.py [--rows N]
 """
 
@@ -90,9 +92,9 @@ def thousand_naps(root: Path) -> None:
 def crowded(root: Path) -> None:
     config = project(root, 16)
     graph = str(root / "flow.csv::Echo")
-    from agentmap.api import _job_host
+    from agentmap.jobhost import job_host
 
-    queue = _job_host(config, None).queue
+    queue = job_host(config, None).queue
     for _ in range(10):
         jobs = queue.create_many(graph, [{"input": i} for i in range(1000)])
     tagged = agentmap.create_job(graph, {"input": 1}, tags=["rare"], config=config)
@@ -135,6 +137,31 @@ def batch_against_loop(root: Path, rows: int) -> None:
     )
 
 
+def dask_against_local(root: Path, jobs: int = 400) -> None:
+    per_job = {}
+    for executor in ("local", "dask"):
+        config = project(root / executor, 8)
+        graph = str(root / executor / "flow.csv::Echo")
+        config["jobs"] = {
+            "executor": executor,
+            "concurrency": 8,
+            "poll_interval": 0.05,
+            "dask": {"workers": 2, "threads": 4},
+        }
+        warm = agentmap.create_job(graph, {"input": 0}, config=config)
+        agentmap.wait_for_job(warm.id, config=config)
+        t = time.perf_counter()
+        made = [agentmap.create_job(graph, {"input": i}, config=config) for i in range(jobs)]
+        for job in made:
+            agentmap.wait_for_job(job.id, config=config)
+        per_job[executor] = (time.perf_counter() - t) / jobs
+    print(
+        f"per job ({jobs} echo jobs, 8 at a time): local {per_job['local'] * 1e3:.2f} ms, "
+        f"Dask LocalCluster (2 workers x 4 threads) {per_job['dask'] * 1e3:.2f} ms "
+        f"({per_job['dask'] / per_job['local']:.1f}x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
@@ -146,6 +173,10 @@ def main() -> None:
         thousand_naps(Path(c))
     with tempfile.TemporaryDirectory() as d:
         batch_against_loop(Path(d), args.rows)
+    with tempfile.TemporaryDirectory() as e:
+        for executor in ("local", "dask"):
+            (Path(e) / executor).mkdir()
+        dask_against_local(Path(e))
     agentmap.api.close_jobs()
 
 

@@ -9,10 +9,8 @@ subclass or an ``@agent`` function.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -20,13 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentmap.agents.catalog import AgentSource
-from agentmap.config import Settings, load_settings, settings_from_dict
+from agentmap.config import Settings
 from agentmap.container import ConfigSource, Container, build_container
 from agentmap.events import Handler
-from agentmap.exceptions import ResumeError, StoreError
+from agentmap.exceptions import ConfigError, ResumeError, StoreError
 from agentmap.graph.loader import ValidationReport, resolve_source
 from agentmap.graph.model import Graph
-from agentmap.jobs import Job, JobQueue, JobResult, JobState, JobStatus, checked_tags
+from agentmap.jobhost import JobHost, job_host, settings_of
+from agentmap.jobhost import close_jobs as close_jobs  # part of the API: ends the job threads
+from agentmap.jobs import Job, JobResult, JobState, JobStatus, checked_tags
 from agentmap.pauses import NO_ANSWER, Ask
 from agentmap.results import ExecutionResult
 from agentmap.retry import RetryPolicy
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from agentmap.store.analytics import ExportFormat
     from agentmap.store.records import Status
     from agentmap.store.runstore import RunStore
-    from agentmap.worker import Worker
 
 GraphSource = str | os.PathLike[str]
 """A graph file path, optionally with ``::GraphName`` appended."""
@@ -435,100 +434,48 @@ def run_worker(
     concurrency: int | None = None,
     only: Iterable[str] | None = None,
     until: Callable[[], bool] | None = None,
+    scheduler: str | None = None,
 ) -> int:
     """Run queued jobs in this process until interrupted (``agentmap worker``); return how
     many attempts it settled. ``tags``: take only jobs whose tags are all among them;
-    ``only``: only these job ids; ``until()`` is asked whenever nothing runs: True stops."""
-    from agentmap.worker import Worker
+    ``only``: only these job ids; ``until()`` is asked whenever nothing runs: True stops.
 
-    host = _job_host(config, agents)
-    worker = Worker(
-        host.queue,
-        host.container.runner(),
-        host.settings.jobs,
+    With ``scheduler`` (``tcp://host:8786``) this process is instead a Dask worker of that
+    cluster, running the jobs Dask gives it (``tags`` are its resources, ``concurrency`` its
+    threads), and returns 0 when interrupted."""
+    if scheduler is not None:
+        settings = config if isinstance(config, Settings) else settings_of(config)
+        serve_worker = _dask().serve_worker
+        wanted = () if tags is None else checked_tags(tags)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_worker(scheduler, settings, tags=wanted, nthreads=concurrency or 4))
+        return 0
+    return _job_host(config, agents).run_worker(
         tags=None if tags is None else checked_tags(tags),
-        only=None if only is None else frozenset(only),
+        only=only,
         concurrency=concurrency,
+        until=until,
     )
-    with contextlib.suppress(KeyboardInterrupt):  # serve() gave its jobs back on the way out
-        asyncio.run(worker.serve(until))
-    return worker.ran
 
 
-class _JobHost:
-    """One configuration's long-lived services for jobs: the queue, and (``jobs.executor:
-    local``) the worker thread that runs this process's jobs. Kept until the process exits."""
-
-    def __init__(self, settings: Settings, agents: Agents | None) -> None:
-        self.settings = settings
-        self.container = build_container(settings, agents)
-        self.queue: JobQueue = self.container.jobs()
-        self._worker: Worker | None = None
-        self._lock = threading.Lock()
-
-    def jobs_added(self) -> None:
-        """Make sure this process runs them (``jobs.executor: local``), and look now."""
-        if self.settings.jobs.executor != "local":
-            return
-        with self._lock:
-            if self._worker is None or not self._worker.alive:
-                from agentmap.worker import Worker
-
-                runner = self.container.runner()
-                self._worker = Worker(self.queue, runner, self.settings.jobs).start()
-        self._worker.wake()
-
-    def batches(self) -> BatchRunner:
-        """Runs batches of this configuration's jobs, in this process."""
-        from agentmap.batch import BatchRunner
-
-        return BatchRunner(self.queue, self.container.runner(), self.settings.jobs)
-
-    def close(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
-        self.container.shutdown_resources()
+def _dask() -> Any:
+    """``agentmap.dask_executor``, or a ``ConfigError`` saying how to install Dask."""
+    try:
+        import agentmap.dask_executor as dask_executor
+    except ImportError as exc:
+        raise ConfigError(
+            "jobs.executor is 'dask' (or --scheduler was given), but Dask is not installed — "
+            "pip install 'agentmap[dask]'"
+        ) from exc
+    return dask_executor
 
 
-_HOSTS: dict[tuple[Any, ...], _JobHost] = {}
-_HOSTS_LOCK = threading.Lock()
-
-
-def _job_host(config: ConfigSource, agents: Agents | None) -> _JobHost:
-    """The job services for ``config`` (and ``agents``), made on first use."""
-    settings = config if isinstance(config, Settings) else _settings(config)
-    key = (
-        settings.model_dump_json(),
-        str(settings.source),
-        tuple(sorted(agents.items(), key=lambda item: item[0])) if agents else (),
-    )
-    with _HOSTS_LOCK:
-        host = _HOSTS.get(key)
-        if host is None:
-            if not _HOSTS:
-                atexit.register(_close_hosts)
-            host = _HOSTS[key] = _JobHost(settings, agents)
-        return host
-
-
-def _settings(config: ConfigSource) -> Settings:
-    if isinstance(config, Mapping):
-        return settings_from_dict(config)
-    return load_settings(config)  # type: ignore[arg-type]
-
-
-def close_jobs() -> None:
-    """Stop this process's job workers (giving their running jobs back to be carried on) and
-    close their stores. Done at exit; call it to end them sooner."""
-    _close_hosts()
-
-
-def _close_hosts() -> None:
-    with _HOSTS_LOCK:
-        hosts = list(_HOSTS.values())
-        _HOSTS.clear()
-    for host in hosts:
-        host.close()
+def _job_host(config: ConfigSource, agents: Agents | None) -> JobHost:
+    """This process's job services for ``config``; a Dask dispatcher when it names Dask."""
+    host = job_host(config, agents)
+    if host.settings.jobs.executor == "dask" and host.dispatcher is None:
+        host.use_dispatcher(lambda: _dask().DaskDispatcher(host.queue, host.settings))
+    return host
 
 
 # --- batches ---------------------------------------------------------------------------------
@@ -561,8 +508,7 @@ def run_batch(
     """
     from agentmap.batch import rows_of
 
-    host = _job_host(config, agents)
-    batches = host.batches()
+    batches = _job_host(config, agents).batches()
     batch_id = batches.start(os.fspath(graph), rows_of(rows), name)
     return _finish_batch(batches, batch_id, outputs, concurrency, progress)
 

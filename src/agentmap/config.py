@@ -216,12 +216,24 @@ class StorageSettings(_Section):
         return self.url != "none"
 
 
+class DaskSettings(_Section):
+    """``jobs.executor: dask``: the Dask cluster jobs run on (docs/scaling.md)."""
+
+    address: str | None = None
+    """The scheduler, ``tcp://host:8786``; None: a cluster of this machine's, made on demand."""
+    workers: int = Field(default=2, ge=1, le=1024)
+    """The on-demand cluster's worker processes."""
+    threads: int = Field(default=4, ge=1, le=1024)
+    """Jobs each of its workers runs at once."""
+
+
 class JobSettings(_Section):
     """Jobs: graph runs handed to workers, and the workers that run them (docs/jobs.md)."""
 
-    executor: Literal["local", "workers"] = "local"
+    executor: Literal["local", "workers", "dask"] = "local"
     """``local``: a process that creates jobs also runs them (on a thread of its own);
-    ``workers``: it only records them, for ``agentmap worker`` processes to run."""
+    ``workers``: it only records them, for ``agentmap worker`` processes to run; ``dask``: it
+    hands them to a Dask cluster (``jobs.dask``)."""
     concurrency: int = Field(default=16, ge=1, le=100_000)
     """Jobs a worker runs at once."""
     lease: float = Field(default=30, gt=0, le=86_400)
@@ -231,6 +243,7 @@ class JobSettings(_Section):
     """Seconds between a worker's lease renewals (and its progress reports)."""
     poll_interval: float = Field(default=0.5, gt=0, le=3_600)
     """Seconds an idle worker waits before it looks for jobs again."""
+    dask: DaskSettings = DaskSettings()
 
     @field_validator("heartbeat")
     @classmethod

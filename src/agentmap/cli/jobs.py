@@ -137,8 +137,16 @@ def submit(
             )
         path, graph_name = resolve_source(file, graph)
         source = f"{path}::{graph_name}" if graph_name else str(path)
-        queued = settings.model_copy(
-            update={"jobs": settings.jobs.model_copy(update={"executor": "workers"})}
+        # Dask with a scheduler of its own: hand the job over (it outlives this process).
+        # Otherwise record it for workers (or for --wait): a cluster or a worker thread made
+        # by this command would end with it.
+        remote = settings.jobs.executor == "dask" and settings.jobs.dask.address is not None
+        queued = (
+            settings
+            if remote and not wait
+            else settings.model_copy(
+                update={"jobs": settings.jobs.model_copy(update={"executor": "workers"})}
+            )
         )
         job = create_job(
             source,
@@ -154,9 +162,14 @@ def submit(
                 render_json({"job_id": job.id, "state": job.state})
             else:
                 stdout().print(job.id)
+                runs = (
+                    f"handed to the Dask scheduler {settings.jobs.dask.address}"
+                    if remote
+                    else f"queued; `agentmap worker{_config_flag(config)}` runs queued jobs"
+                )
                 stderr().print(
-                    f"queued; `agentmap worker{_config_flag(config)}` runs queued jobs, and "
-                    f"`agentmap jobs status {job.id[:8]}{_config_flag(config)}` says where it is",
+                    f"{runs}, and `agentmap jobs status {job.id[:8]}{_config_flag(config)}` "
+                    "says where it is",
                     style="dim",
                 )
             return
@@ -299,8 +312,18 @@ def worker(
         int | None,
         typer.Option(
             "--concurrency",
+            "--nthreads",
             min=1,
-            help="Jobs run at once (default: jobs.concurrency).",
+            help="Jobs run at once (default: jobs.concurrency; with --scheduler: 4).",
+            show_default=False,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Be a worker of this Dask scheduler (tcp://host:8786) instead of taking jobs "
+            "from the store; --tags become its resources.",
             show_default=False,
         ),
     ] = None,
@@ -314,12 +337,15 @@ def worker(
         settings = load_settings(config)
         configure_logging(settings.logging, max(verbose, 1))
         wanted = [t.strip() for t in tags.split(",") if t.strip()] if tags is not None else None
+        source = (
+            f"the Dask scheduler {scheduler}" if scheduler else settings.storage.url.split("@")[-1]
+        )
+        at_once = concurrency or (4 if scheduler else settings.jobs.concurrency)
         stderr().print(
-            f"worker: running jobs from {settings.storage.url.split('@')[-1]}, "
-            f"{concurrency or settings.jobs.concurrency} at a time; Ctrl-C stops",
+            f"worker: running jobs from {source}, {at_once} at a time; Ctrl-C stops",
             style="dim",
         )
-        ran = run_worker(config=settings, tags=wanted, concurrency=concurrency)
+        ran = run_worker(config=settings, tags=wanted, concurrency=concurrency, scheduler=scheduler)
         close_jobs()
         stderr().print(f"worker stopped after {ran} job attempt{'s' if ran != 1 else ''}")
     # The jobs it held are given back and the store is closed. A sync agent of a job it stopped

@@ -125,6 +125,17 @@ class JobStore:
         with self.store.translated_errors():
             return _record((exact or rows)[0], full=full)
 
+    def takeable(self, limit: int = 1000) -> builtins.list[tuple[str, tuple[str, ...]]]:
+        """(id, tags) of jobs a worker could take now, best first — for a dispatcher that
+        hands them to workers elsewhere (Dask) rather than taking them itself."""
+        query = (
+            f"SELECT id, tags FROM {schema.JOBS} j WHERE {_TAKEABLE} "
+            f"ORDER BY priority DESC, created_at LIMIT {int(limit)}"
+        )
+        with self.store.translated_errors(), self.store.reader() as connection:
+            rows = connection.execute(query, {"now": time.time()})
+        return [(row["id"], tuple(json.loads(row["tags"]))) for row in rows]
+
     def tags_for(self, ids: Collection[str]) -> dict[str, tuple[str, ...]]:
         """The tags of those of runs ``ids`` that are jobs (run id → its job's tags)."""
         found: dict[str, tuple[str, ...]] = {}
