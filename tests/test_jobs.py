@@ -42,6 +42,7 @@ from helpers import csv_row
 # times; a "nap" node awaits `nap` seconds; started-<input> marks that a job began.
 AGENTS = """
 import asyncio
+import threading
 from pathlib import Path
 
 from agentmap import Agent, Failure
@@ -60,6 +61,18 @@ class StepAgent(Agent):
                 fail.write_text(str(left - 1))
             return Failure(f"{self.name} is told to fail")
         return f"{self.name}<{inputs['input']}"
+
+
+class WhereAgent(Agent):
+    quick = True
+
+    def process(self, inputs):
+        return threading.current_thread().name
+
+
+class WhereSlowAgent(Agent):
+    def process(self, inputs):
+        return threading.current_thread().name
 
 
 class NapAgent(Agent):
@@ -81,6 +94,8 @@ def jobs_project(
         csv_row("Chain", "B", "step", success="C", inputs="input|a", output="b"),
         csv_row("Chain", "C", "step", inputs="input|b", output="c"),
         csv_row("Nap", "Rest", "nap", inputs="input|nap", output="rest"),
+        csv_row("Where", "Quick", "where", success="Slow", inputs="input", output="quick"),
+        csv_row("Where", "Slow", "where_slow", inputs="input", output="slow"),
         csv_row(
             "Ask",
             "Check",
@@ -341,6 +356,17 @@ def test_a_worker_runs_jobs_concurrency_at_a_time_on_one_loop(jobs_project: Path
     )
     at_once = max(itertools.accumulate(step for _, step in edges))
     assert at_once == 16  # jobs.concurrency: never more, and every slot used
+
+
+def test_a_worker_calls_quick_agents_on_its_loop_and_others_on_threads(
+    jobs_project: Path,
+) -> None:
+    job = create_job("flow.csv::Where", {"input": "x"})
+    wait_for_job(job.id, timeout=60)
+
+    state = get_job_results(job.id).final_state
+    assert state["quick"].startswith("agentmap-worker")  # the worker's own thread
+    assert state["slow"].startswith("agentmap-agent")  # the runner's pool for sync agents
 
 
 def _wait_for(path: Path, timeout: float = 10) -> None:

@@ -781,7 +781,7 @@ def test_many_processes_record_every_run_in_one_store(
         (gate / "go").touch()  # all at once, onto a store none of them has made yet
         outputs = [worker.communicate(timeout=120) for worker in workers]
     for worker, (out, err) in zip(workers, outputs, strict=True):
-        assert "database is locked" not in err
+        assert "database is locked" not in err, err
         assert (worker.returncode, out, err) == (0, "", ""), err
     with RunStore.open(store_url) as store:
         runs = [store.get(run.id) for run in store.list(limit=None)]

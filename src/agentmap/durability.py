@@ -87,8 +87,10 @@ class Journaling:
         initial: Mapping[str, Any],
         timing: Timing,
         parent: tuple[str, str] | None = None,
+        deferred: bool = False,
     ) -> RunHooks:
-        """Record a new run as ``running``; its hooks journal it from here on."""
+        """Record a new run as ``running``; its hooks journal it from here on. ``deferred``:
+        the caller commits the run's end itself (``RunJournal.finish``)."""
         journal = RunJournal.start(
             self.store,
             run_id,
@@ -97,6 +99,7 @@ class Journaling:
             checkpoints=self.checkpoints,
             parent=parent,
             durability=self.durability,
+            deferred=deferred,
         )
         return _Journaled(journal, timing)
 
@@ -108,6 +111,7 @@ class Journaling:
         seq: int,
         drop_from: int | None,
         nodes: int,
+        deferred: bool = False,
     ) -> RunHooks:
         """Mark a stored run ``running`` again, to carry it on from checkpoint ``seq`` (the
         ``nodes`` node checkpoints before it are kept)."""
@@ -119,6 +123,7 @@ class Journaling:
             seq=seq,
             drop_from=drop_from,
             durability=self.durability,
+            deferred=deferred,
         )
         journal.nodes = nodes
         return _Journaled(journal, timing)

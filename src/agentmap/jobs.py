@@ -236,7 +236,7 @@ class JobQueue:
             version = (info.st_mtime_ns, info.st_size)
         except OSError:
             version = (0, 0)  # the loader says what is wrong with the path
-        key = (str(path.resolve()), name)
+        key = (str(path if path.is_absolute() else path.resolve()), name)
         with self._lock:
             cached = self._graphs.get(key)
         if cached is not None and cached[0] == version and version != (0, 0):

@@ -78,6 +78,7 @@ class Step:
     owner: Any  # the agent (process is its class's function), or an @agent function
     is_async: bool
     streams: bool  # the agent reports output chunks as it works
+    quick: bool  # a sync agent that never blocks: called on the loop even when it is shared
     on_success: Route
     on_failure: Route
     retry: RetryPolicy | None = None
@@ -168,6 +169,7 @@ class Compiler:
             owner=agent if agent is not None else process,
             is_async=subplan is not None or self._agents.is_async(node.agent_type),
             streams=isinstance(agent, Agent) and agent.streams,
+            quick=isinstance(agent, Agent) and agent.quick,
             on_success=self._route(graph, node, node.edge or node.success_next),
             on_failure=self._route(graph, node, node.edge or node.failure_next),
             retry=self._retry_policy(graph, context, getattr(agent, "default_retry", None)),

@@ -180,14 +180,18 @@ class GraphRunnerService:
     ) -> ExecutionResult:
         """Run a compiled plan. ``parent``: (run id, node) of the ``graph`` node that runs it;
         the node is None when the parent's run is not recorded (then neither is this one).
-        ``run_id`` is the id to record the run under (a job's); ``shared``: other runs use
-        this loop at the same time, so sync agents go to threads rather than block it."""
+        ``run_id`` is the id to record the run under (a job's). ``shared``: a worker's run —
+        other runs use this loop at the same time, so sync agents go to threads rather than
+        block it, and the worker commits the run's end with its job's (``durability: async``:
+        ``RunStore.flush_checkpoints`` before it settles the job)."""
         initial = initial_state(state)
         run = self._new_run(plan, run_id or uuid.uuid4().hex, handlers, timeout, parent, ask)
         run.shared = shared
         if self._journaling is not None and (parent is None or parent[1] is not None):
             place = (parent[0], parent[1]) if parent is not None and parent[1] else None
-            run.hooks = self._journaling.start(run.id, plan.graph, initial, run.timing, place)
+            run.hooks = self._journaling.start(
+                run.id, plan.graph, initial, run.timing, place, deferred=shared
+            )
         return await self._go(run, initial, [run.branches.start(plan.graph.entry, initial)])
 
     async def resume_child(
@@ -239,6 +243,7 @@ class GraphRunnerService:
             resumption.seq,
             resumption.drop_from,
             len(resumption.results),
+            deferred=shared,
         )
         return await self._go(run, resumption.initial, list(run.branches.live.values()))
 
@@ -454,7 +459,7 @@ class _Run:
 
     def call_now(self, step: Step, inputs: dict[str, Any]) -> Any:
         """A sync agent's return value when it runs in line, else ``LATER``: use ``call``."""
-        alone = self.branches.alone and self.limit is None and not self.shared
+        alone = self.branches.alone and self.limit is None and (step.quick or not self.shared)
         if step.subplan is not None or not Dispatcher.in_line(step, alone):
             return LATER
         sink = self._chunk_sink(step.node.name) if step.streams else None

@@ -339,7 +339,7 @@ class Worker:
                 for job, o, _ in batch
             ]
             try:
-                held = await asyncio.to_thread(self.queue.table.settle_many, self.name, settlements)
+                held = await asyncio.to_thread(self._commit, settlements)
             except StoreError as error:
                 for _, _, future in batch:
                     future.set_exception(error)
@@ -354,6 +354,12 @@ class Worker:
                 elif outcome.state == "running":
                     logger.info("job %s: given back, to be carried on by the next worker", job.id)
                 future.set_result(None)
+
+    def _commit(self, settlements: list[Settlement]) -> set[str]:
+        """Commit the runs' ends (deferred by their journals), then settle their jobs: a
+        job never reads as ended before its run does."""
+        self.queue.store.flush_checkpoints()
+        return self.queue.table.settle_many(self.name, settlements)
 
     # --- beside the jobs --------------------------------------------------------------------
 

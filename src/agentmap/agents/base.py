@@ -65,6 +65,10 @@ class Agent:
     """Set by agents that call ``emit_chunk``: only their calls get a chunk sink."""
     default_retry: ClassVar[Mapping[str, Any] | None] = None
     """A retry policy (as ``RetryPolicy.from_dict`` reads it) for nodes with none configured."""
+    quick: ClassVar[bool] = False
+    """Set by sync agents that never block (no I/O, no sleeping, microseconds of work): a
+    worker running many jobs on one loop calls them right there instead of on a thread,
+    whose hand-off would cost more than the call."""
 
     def __init__(
         self,

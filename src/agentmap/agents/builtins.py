@@ -16,6 +16,7 @@ class DefaultAgent(Agent):
     """Returns a short description of what it was asked (a placeholder while you design)."""
 
     agent_type = "default"
+    quick = True
 
     def process(self, inputs: Mapping[str, Any]) -> str:
         asked = self.render_prompt(inputs) or "(no prompt)"
@@ -27,6 +28,7 @@ class EchoAgent(Agent):
     """Returns its single input's value, or a mapping of its inputs when there are several."""
 
     agent_type = "echo"
+    quick = True
 
     def process(self, inputs: Mapping[str, Any]) -> Any:
         if len(inputs) == 1:
@@ -38,6 +40,7 @@ class SuccessAgent(Agent):
     """Always succeeds."""
 
     agent_type = "success"
+    quick = True
 
     def process(self, inputs: Mapping[str, Any]) -> str:
         return f"{self.name} succeeded"
@@ -47,6 +50,7 @@ class FailureAgent(Agent):
     """Always fails, without raising; the Prompt (if any) is the error message."""
 
     agent_type = "failure"
+    quick = True
 
     def process(self, inputs: Mapping[str, Any]) -> Failure:
         return Failure(self.render_prompt(inputs) or f"{self.name} failed (failure agent)")
@@ -61,6 +65,7 @@ class BranchingAgent(Agent):
     """
 
     agent_type = "branching"
+    quick = True
 
     def process(self, inputs: Mapping[str, Any]) -> Any:
         condition = self.context if isinstance(self.context, Mapping) else {}

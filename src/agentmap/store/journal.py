@@ -18,7 +18,9 @@ it, before the run returns.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from agentmap.store import schema
 from agentmap.store.codec import UnsavableValue, dumps
 from agentmap.store.records import Status, fingerprint, this_process
 from agentmap.store.schema import CheckpointRow, checkpoint_params, page_params
+from agentmap.store.writer import Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +62,15 @@ class RunJournal:
     def __init__(
         self,
         store: RunStore,
-        connection: Connection,
+        connection: Connection | None,
         run_id: str,
         checkpoints: bool,
         seq: int,
         durability: Durability = Durability(),
+        deferred: bool = False,
     ) -> None:
         self.store = store
+        self.deferred = deferred  # async: the caller commits the run's end (see finish)
         self.run_id = run_id
         self.checkpoints = checkpoints
         self.durability = durability
@@ -90,6 +95,7 @@ class RunJournal:
         checkpoints: bool,
         parent: tuple[str, str] | None = None,
         durability: Durability = Durability(),
+        deferred: bool = False,
     ) -> RunJournal:
         """Record a new run as ``running``; ``parent`` (run id, node) for a subgraph's run."""
         digest, nodes = fingerprint(graph)
@@ -100,7 +106,7 @@ class RunJournal:
         row |= {
             "id": run_id,
             "graph_name": graph.name,
-            "graph_file": str(Path(graph.file).resolve()) if graph.file else None,
+            "graph_file": _absolute(str(graph.file), os.getcwd()) if graph.file else None,
             "entry": graph.entry,
             "graph_hash": digest,
             "node_hashes": json.dumps(nodes, separators=(",", ":")),
@@ -117,6 +123,12 @@ class RunJournal:
             "parent_node": parent[1] if parent else None,
         }
         store.maintain()
+        if durability.mode == "async" and checkpoints:
+            # The run's record goes in the writer's next batch, ahead of its checkpoints.
+            journal = cls(store, None, run_id, checkpoints, 0, durability, deferred)
+            assert journal._writer is not None
+            journal._writer.put(Statement(schema.INSERT_RUN, row))
+            return journal
         connection = store.writer()
         try:
             with store.translated_errors():
@@ -137,6 +149,7 @@ class RunJournal:
         seq: int,
         drop_from: int | None = None,
         durability: Durability = Durability(),
+        deferred: bool = False,
     ) -> RunJournal:
         """Mark a stored run ``running`` again; checkpoints from ``drop_from`` on are dropped."""
         connection = store.writer()
@@ -146,7 +159,7 @@ class RunJournal:
         except BaseException:
             connection.close()
             raise
-        return cls(store, connection, run_id, checkpoints, seq, durability)
+        return cls(store, connection, run_id, checkpoints, seq, durability, deferred)
 
     def node(
         self,
@@ -209,7 +222,12 @@ class RunJournal:
         error: str | None = None,
         waiting: Sequence[Mapping[str, Any]] = (),
     ) -> None:
-        """Record how the run ended (or that it waits for answers), then let go of the store."""
+        """Record how the run ended (or that it waits for answers), then let go of the store.
+
+        Committed before it returns — unless the journal is ``deferred`` (``async`` only): then
+        it goes in the writer's next batch, and whoever deferred it flushes the writer
+        (``RunStore.flush_checkpoints``) before telling anyone the run ended. A worker ending
+        many runs at once so commits them all together."""
         now = time.time()
         values = {
             "status": status,
@@ -222,8 +240,18 @@ class RunJournal:
             "duration": summary.get("total_duration"),
         }
         try:
-            if self._writer is not None:
-                self._writer.flush()
+            if self._writer is not None:  # with every run ending meanwhile: one commit
+                assignments = ", ".join(f"{column} = :{column}" for column in values)
+                self._writer.put(
+                    Statement(
+                        f"UPDATE {schema.RUNS} SET {assignments} WHERE id = :run_id",
+                        {**values, "run_id": self.run_id},
+                    )
+                )
+                if not self.deferred:
+                    self._writer.flush()
+                return
+            assert self._connection is not None
             with self.store.translated_errors():
                 if self._held:
                     self.store.insert_checkpoints(self._connection, self._held)
@@ -239,7 +267,8 @@ class RunJournal:
 
     def close(self) -> None:
         """Give the connection back (idempotent)."""
-        self._connection.close()
+        if self._connection is not None:
+            self._connection.close()
 
     def _next(self) -> int:
         self._seq += 1
@@ -251,6 +280,7 @@ class RunJournal:
         elif self.durability.mode == "exit":
             self._held.append(row)
         else:
+            assert self._connection is not None
             with self.store.translated_errors():
                 self._connection.write_one(
                     schema.INSERT_CHECKPOINT, checkpoint_params(row, time.time())
@@ -307,6 +337,13 @@ def _drop_checkpoints(connection: Connection, run_id: str, drop_from: int) -> No
             {"run_id": run_id, "first": page["first_seq"]},
         )
         connection.execute(schema.INSERT_PAGE, page_params([(run_id, *row) for row in kept]))
+
+
+@functools.lru_cache(maxsize=256)
+def _absolute(file: str, cwd: str) -> str:
+    """``file`` as an absolute path with links resolved (from ``cwd``): a worker starting
+    thousands of runs of one graph resolves it once."""
+    return str((Path(cwd) / file).resolve())
 
 
 def _initial_json(initial: Mapping[str, Any], checkpoints: bool) -> str:

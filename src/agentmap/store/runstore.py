@@ -105,6 +105,11 @@ class RunStore:
             )
         return self._writer
 
+    def flush_checkpoints(self) -> None:
+        """Commit what the checkpoint writer holds now (runs whose end was deferred)."""
+        if self._writer is not None:
+            self._writer.flush()
+
     def insert_checkpoints(self, connection: Connection, rows: Sequence[CheckpointRow]) -> None:
         """Add a batch of checkpoints in ``connection``'s transaction: a page per run."""
         by_run: dict[str, list[CheckpointRow]] = {}

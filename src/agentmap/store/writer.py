@@ -15,10 +15,19 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from agentmap.exceptions import StoreError
 from agentmap.store.database import Connection
 from agentmap.store.schema import CheckpointRow
+
+
+class Statement(NamedTuple):
+    """A statement written in the next batch, in order with the other statements (a run's
+    record as it starts and as it ends: many runs ending together then share one commit)."""
+
+    sql: str
+    params: dict[str, Any]
 
 
 class CheckpointWriter:
@@ -37,7 +46,7 @@ class CheckpointWriter:
         self._insert = insert
         self._interval = interval
         self._batch = batch
-        self._rows: list[CheckpointRow] = []
+        self._rows: list[CheckpointRow | Statement] = []
         self._oldest = 0.0  # when the oldest waiting row came (monotonic)
         self._taken = 0  # rows being written right now
         self._held = threading.Condition(threading.Lock())  # guards the rows
@@ -52,7 +61,7 @@ class CheckpointWriter:
         """Whether a write failed: this writer takes no more rows."""
         return self._error is not None
 
-    def put(self, row: CheckpointRow) -> None:
+    def put(self, row: CheckpointRow | Statement) -> None:
         """Hand ``row`` over; writes the batch here when it is due."""
         with self._held:
             self._raise_error()
@@ -118,13 +127,20 @@ class CheckpointWriter:
             with contextlib.suppress(StoreError):  # the run that puts or flushes next hears of it
                 self.flush()
 
-    def _write(self, rows: list[CheckpointRow]) -> None:
-        """Write ``rows`` in one transaction (called holding ``_writing``)."""
+    def _write(self, rows: list[CheckpointRow | Statement]) -> None:
+        """Write ``rows`` in one transaction (called holding ``_writing``): the statements in
+        the order they came, then the checkpoints (one transaction: the order between the two
+        can't be seen)."""
+        checkpoints = [row for row in rows if not isinstance(row, Statement)]
         try:
             with self._translated():
                 if self._connection is None:
                     self._connection = self._connect()
-                self._insert(self._connection, rows)
+                for row in rows:
+                    if isinstance(row, Statement):
+                        self._connection.execute(row.sql, row.params)
+                if checkpoints:
+                    self._insert(self._connection, checkpoints)
                 self._connection.commit()
         except StoreError as exc:
             if self._connection is not None:
