@@ -188,6 +188,26 @@ def test_workers_killed_ten_times_lose_nothing_and_repeat_no_checkpointed_node(
     assert sum(counts.values()) - len(counts) <= 10 * 2
 
 
+def test_a_batch_runs_on_the_cluster_with_executor_dask(
+    dask_project: Path, cluster: Cluster
+) -> None:
+    worker = cluster.add_worker()
+    (dask_project / "rows.csv").write_text("input,nap\na,0\nb,0\nc,0\n")
+
+    done = agentmap(
+        dask_project, "batch", "flow.csv", "--inputs", "rows.csv", "--executor", "dask",
+        "--out", "r.jsonl",
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in (dask_project / "r.jsonl").read_text().splitlines()]
+    assert [(row["input"], row["status"], row["c"]) for row in rows] == [
+        ("a", "completed", "C<a"), ("b", "completed", "C<b"), ("c", "completed", "C<c")
+    ]  # fmt: skip
+    with open_run_store() as store:
+        assert {store.get(row["run_id"]).pid for row in rows} == {worker.pid}
+
+
 def test_a_cluster_of_this_machine_is_made_when_no_address_is_given(
     dask_project: Path, write_file: Callable[..., Path]
 ) -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentmap.agents.catalog import AgentSource
 from agentmap.config import Settings
@@ -300,7 +300,7 @@ def create_job(
         priority=priority,
         name=name,
     )
-    host.jobs_added()
+    host.jobs_added([job])
     return job
 
 
@@ -489,12 +489,14 @@ def run_batch(
     concurrency: int | None = None,
     name: str | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
+    executor: Literal["local", "dask"] | None = None,
     config: ConfigSource = None,
     agents: Agents | None = None,
 ) -> pd.DataFrame:
     """Run ``graph`` once per row of ``rows`` (a DataFrame, or mappings): each row is a run's
     initial state, run as a job of one batch, ``concurrency`` at a time (default
-    ``jobs.concurrency``), in this process.
+    ``jobs.concurrency``), in this process — or, with ``executor="dask"`` (default: ``dask``
+    when ``jobs.executor`` is), on the Dask cluster ``jobs.dask`` names.
 
     Returns the results table: the input columns, then ``status``, ``error``, ``duration``,
     ``run_id``, then the ``outputs`` keys (default: every key the graph writes); a name an
@@ -508,9 +510,10 @@ def run_batch(
     """
     from agentmap.batch import rows_of
 
-    batches = _job_host(config, agents).batches()
+    host = _batch_host(config, agents, executor)
+    batches = host.batches()
     batch_id = batches.start(os.fspath(graph), rows_of(rows), name)
-    return _finish_batch(batches, batch_id, outputs, concurrency, progress)
+    return _finish_batch(host, batches, batch_id, outputs, concurrency, progress)
 
 
 def resume_batch(
@@ -519,25 +522,39 @@ def resume_batch(
     outputs: Sequence[str] | None = None,
     concurrency: int | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
+    executor: Literal["local", "dask"] | None = None,
     config: ConfigSource = None,
     agents: Agents | None = None,
 ) -> pd.DataFrame:
     """Run again the rows of batch ``batch_id`` that did not complete (each carried on from
     its own last checkpoint; rows that completed are not run again); the whole results
     table, as ``run_batch`` returns it."""
-    batches = _job_host(config, agents).batches()
+    host = _batch_host(config, agents, executor)
+    batches = host.batches()
     full = batches.reopen(batch_id)
-    return _finish_batch(batches, full, outputs, concurrency, progress)
+    return _finish_batch(host, batches, full, outputs, concurrency, progress)
+
+
+def _batch_host(
+    config: ConfigSource, agents: Agents | None, executor: Literal["local", "dask"] | None
+) -> JobHost:
+    """The job services a batch runs with: this process's worker, or a Dask dispatcher."""
+    settings = settings_of(config)
+    if executor is not None:
+        jobs = settings.jobs.model_copy(update={"executor": executor})
+        settings = settings.model_copy(update={"jobs": jobs})
+    return _job_host(settings, agents)
 
 
 def _finish_batch(
+    host: JobHost,
     batches: BatchRunner,
     batch_id: str,
     outputs: Sequence[str] | None,
     concurrency: int | None,
     progress: Callable[[BatchProgress], None] | None,
 ) -> pd.DataFrame:
-    batches.run(batch_id, concurrency=concurrency, progress=progress)
+    batches.run(batch_id, concurrency=concurrency, progress=progress, dispatch=host.dispatching())
     table = batches.results(batch_id, outputs)
     table.attrs["batch_id"] = batch_id
     return table

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import csv
 import math
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -160,10 +161,29 @@ class BatchRunner:
         return full
 
     def run(
-        self, batch_id: str, *, concurrency: int | None = None, progress: Progress | None = None
+        self,
+        batch_id: str,
+        *,
+        concurrency: int | None = None,
+        progress: Progress | None = None,
+        dispatch: Callable[[], int] | None = None,
     ) -> None:
         """Run the batch's open rows until none is left (Ctrl-C: ``KeyboardInterrupt``, with
-        the rows running given back)."""
+        the rows running given back). ``dispatch``: hand them to workers elsewhere (Dask)
+        with it instead, and watch them there."""
+        table = self.queue.table
+
+        def report() -> None:
+            if progress is not None:
+                progress(_progress(batch_id, table.batch_counts(batch_id)))
+
+        if dispatch is not None:
+            while True:
+                dispatch()
+                report()
+                if table.batch_open(batch_id) == 0:
+                    return
+                time.sleep(0.25)
         worker = Worker(
             self.queue,
             self.runner,
@@ -171,11 +191,6 @@ class BatchRunner:
             batch=batch_id,
             concurrency=concurrency,
         )
-        table = self.queue.table
-
-        def report() -> None:
-            if progress is not None:
-                progress(_progress(batch_id, table.batch_counts(batch_id)))
 
         async def drive() -> None:
             serving = asyncio.create_task(worker.serve(lambda: table.batch_open(batch_id) == 0))

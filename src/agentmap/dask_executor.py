@@ -21,6 +21,7 @@ import contextlib
 import logging
 import threading
 import uuid
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlparse
 
 import distributed
@@ -121,29 +122,34 @@ class DaskDispatcher:
     def dispatch(self) -> int:
         """Hand every job a worker could take now, and that has no task running, to the
         cluster; how many were handed out."""
+        takeable = self.queue.table.takeable()  # outside the lock: create_job needn't wait
         with self._dispatching:
-            return self._dispatch()
+            for job_id in [key for key, task in self._submitted.items() if task.done()]:
+                del self._submitted[job_id]  # ended (or lost): its job may be handed out again
+            return sum(self._hand(job_id, tags) for job_id, tags in takeable)
 
-    def _dispatch(self) -> int:
+    def hand(self, jobs: Iterable[tuple[str, Sequence[str]]]) -> None:
+        """Hand these new jobs (id, tags) to the cluster now, without looking at the others:
+        ``create_job`` returns once its job is with the scheduler."""
+        with self._dispatching:
+            for job_id, tags in jobs:
+                self._hand(job_id, tags)
+
+    def _hand(self, job_id: str, tags: Sequence[str]) -> bool:
         assert self.client is not None
-        for job_id in [key for key, task in self._submitted.items() if task.done()]:
-            del self._submitted[job_id]  # ended (or lost): its job may be handed out again
-        handed = 0
-        for job_id, tags in self.queue.table.takeable():
-            task = self._submitted.get(job_id)
-            if task is not None and not task.done():
-                continue  # its task is queued or running: it will take it, or find it held
-            task = self.client.submit(
-                run_job,
-                job_id,
-                key=f"agentmap-job-{job_id}-{uuid.uuid4().hex[:8]}",
-                resources={tag: 1 for tag in tags} or None,
-                pure=False,
-            )
-            distributed.fire_and_forget(task)  # it runs even if this process goes
-            self._submitted[job_id] = task
-            handed += 1
-        return handed
+        task = self._submitted.get(job_id)
+        if task is not None and not task.done():
+            return False  # its task is queued or running: it will take it, or find it held
+        task = self.client.submit(
+            run_job,
+            job_id,
+            key=f"agentmap-job-{job_id}-{uuid.uuid4().hex[:8]}",
+            resources={tag: 1 for tag in tags} or None,
+            pure=False,
+        )
+        distributed.fire_and_forget(task)  # it runs even if this process goes
+        self._submitted[job_id] = task
+        return True
 
     def stop(self) -> None:
         """Stop handing out jobs; close the client (and this machine's cluster, if made)."""

@@ -12,13 +12,13 @@ import asyncio
 import atexit
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agentmap.agents.catalog import AgentSource
 from agentmap.config import Settings, load_settings, settings_from_dict
 from agentmap.container import ConfigSource, build_container
-from agentmap.jobs import JobQueue
+from agentmap.jobs import Job, JobQueue
 from agentmap.worker import Worker
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ class Dispatcher(Protocol):
 
     def start(self) -> Dispatcher: ...
     def dispatch(self) -> int: ...
+    def hand(self, jobs: Iterable[tuple[str, Sequence[str]]]) -> None: ...
     def stop(self) -> None: ...
 
 
@@ -49,14 +50,23 @@ class JobHost:
         """Hand jobs out with the dispatcher ``make()`` returns (made on the first job)."""
         self._make_dispatcher = make
 
-    def jobs_added(self) -> None:
+    def dispatching(self) -> Callable[[], int] | None:
+        """The dispatcher's ``dispatch``, started if need be (None: no dispatcher here)."""
+        if self._make_dispatcher is None:
+            return None
+        with self._lock:
+            if self.dispatcher is None:
+                self.dispatcher = self._make_dispatcher().start()
+        return self.dispatcher.dispatch
+
+    def jobs_added(self, jobs: Iterable[Job]) -> None:
         """Make sure the new jobs run: hand them to the dispatcher (``jobs.executor: dask``),
         or wake this process's worker thread (``local``)."""
         if self._make_dispatcher is not None:
             with self._lock:
                 if self.dispatcher is None:
                     self.dispatcher = self._make_dispatcher().start()
-            self.dispatcher.dispatch()  # handed over before create_job returns
+            self.dispatcher.hand((job.id, job.tags) for job in jobs)  # before create_job returns
             return
         if self.settings.jobs.executor != "local":
             return

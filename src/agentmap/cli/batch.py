@@ -7,7 +7,7 @@ A thin layer over ``run_batch`` / ``resume_batch``: reads the inputs table, draw
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.progress import (
@@ -92,6 +92,15 @@ def batch(
             show_default=False,
         ),
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="local (this process) or dask (the cluster jobs.dask names); "
+            "default: jobs.executor.",
+            show_default=False,
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
     graph: GraphOption = None,
     config: ConfigOption = None,
@@ -117,6 +126,13 @@ def batch(
             f"{target}: results are written as .csv, .xlsx, .parquet or .jsonl",
             param_hint="'--out'",
         )
+    if executor not in (None, "local", "dask"):
+        raise typer.BadParameter(
+            f"'{executor}' is not an executor — use local or dask", param_hint="'--executor'"
+        )
+    chosen: Literal["local", "dask"] | None = (
+        "dask" if executor == "dask" else ("local" if executor == "local" else None)
+    )
     wanted = [key.strip() for key in outputs.split(",") if key.strip()] if outputs else None
     started: list[str] = []
     with reported_errors(debug):
@@ -133,6 +149,7 @@ def batch(
                         outputs=wanted,
                         concurrency=concurrency,
                         progress=bar.update,
+                        executor=chosen,
                         config=settings,
                     )
                 else:
@@ -145,6 +162,7 @@ def batch(
                         concurrency=concurrency,
                         name=inputs.name,
                         progress=bar.update,
+                        executor=chosen,
                         config=settings,
                     )
             except KeyboardInterrupt:
