@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from agentmap import ConfigError, create_job, get_job_results, list_jobs, wait_for_job
+from agentmap import (
+    ConfigError,
+    create_job,
+    get_job_results,
+    get_job_status,
+    list_jobs,
+    wait_for_job,
+)
 from agentmap.api import open_run_store
 from helpers import clean_env, csv_row
 from test_durable import AGENTMAP, agentmap
@@ -186,6 +193,27 @@ def test_workers_killed_ten_times_lose_nothing_and_repeat_no_checkpointed_node(
     # A node ran again only if its worker was killed while it ran (before its checkpoint):
     # at most one per thread of a killed worker, per kill.
     assert sum(counts.values()) - len(counts) <= 10 * 2
+
+
+def test_jobs_survive_a_restart_of_the_scheduler(dask_project: Path, cluster: Cluster) -> None:
+    cluster.add_worker()
+    first = [create_job("flow.csv", {"input": f"a{i}", "nap": 0.2}) for i in range(6)]
+    time.sleep(0.5)  # some run, some wait in the scheduler
+    assert not all(get_job_status(job.id).ended for job in first)
+
+    port = cluster.address.rsplit(":", 1)[1]
+    for process in [*cluster.workers, cluster.scheduler]:
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    cluster.workers.clear()
+    cluster.scheduler = cluster._start(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"]
+    )
+    cluster.add_worker()
+
+    assert {wait_for_job(job.id, timeout=120).state for job in first} == {"completed"}
+    for i, job in enumerate(first):
+        assert get_job_results(job.id).final_state == expected(f"a{i}") | {"nap": 0.2}
 
 
 def test_a_batch_runs_on_the_cluster_with_executor_dask(
