@@ -318,3 +318,15 @@ def test_running_hello_does_not_import_pandas(repo: Path) -> None:
     loaded = _modules_after(code, repo)
     assert "agentmap.runner" in loaded
     assert "pandas" not in loaded
+
+
+def test_jobs_on_the_local_executor_import_neither_dask_nor_pandas(repo: Path) -> None:
+    code = (
+        "import agentmap\n"
+        "job = agentmap.create_job('graphs/hello.csv', {'input': 'hi'}, "
+        "config='agentmap_config.yaml')\n"
+        "assert agentmap.wait_for_job(job.id, timeout=60).state == 'completed'"
+    )
+    loaded = _modules_after(code, repo)
+    assert "agentmap.worker" in loaded
+    assert not {"distributed", "dask", "pandas"} & loaded

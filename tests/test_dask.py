@@ -216,6 +216,41 @@ def test_jobs_survive_a_restart_of_the_scheduler(dask_project: Path, cluster: Cl
         assert get_job_results(job.id).final_state == expected(f"a{i}") | {"nap": 0.2}
 
 
+def test_jobs_run_after_the_process_that_created_them_exited(
+    dask_project: Path, cluster: Cluster
+) -> None:
+    cluster.add_worker()
+    script = (
+        "from agentmap import create_job\n"
+        "for i in range(4):\n"
+        "    print(create_job('flow.csv', {'input': f'gone{i}', 'nap': 0.2}).id)\n"
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", script], cwd=dask_project, env=clean_env(),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+
+    ids = made.stdout.split()
+    assert {wait_for_job(job_id, timeout=120).state for job_id in ids} == {"completed"}
+
+
+def test_a_task_dask_runs_twice_runs_its_job_once(dask_project: Path, cluster: Cluster) -> None:
+    from distributed import Client
+
+    from agentmap.dask_executor import run_job
+
+    cluster.add_worker()
+    cluster.add_worker()
+    job = create_job("flow.csv", {"input": "once", "nap": 0.3})
+    with Client(cluster.address, set_as_default=False) as client:
+        again = [client.submit(run_job, job.id, pure=False) for _ in range(3)]
+        client.gather(again)
+
+    assert wait_for_job(job.id, timeout=60).state == "completed"
+    assert collections.Counter(ran(dask_project)) == {"once:A": 1, "once:B": 1, "once:C": 1}
+
+
 def test_a_batch_runs_on_the_cluster_with_executor_dask(
     dask_project: Path, cluster: Cluster
 ) -> None:

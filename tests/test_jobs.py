@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -244,6 +245,20 @@ def test_cancelling_a_running_job_stops_it_at_once(jobs_project: Path) -> None:
     assert status.state == "cancelled"
     with open_run_store() as store:
         assert store.get(job.id).status == "cancelled"
+
+
+def test_status_shows_the_node_running_now_and_the_worker_holding_it(jobs_project: Path) -> None:
+    job = create_job("flow.csv::Nap", {"input": "x", "nap": 30})
+    _wait_for(jobs_project / "started-x")
+
+    deadline = time.monotonic() + 60
+    while (status := get_job_status(job.id)).running_nodes != ("Rest",):
+        assert time.monotonic() < deadline, status  # reported at the next heartbeat (0.2 s)
+        time.sleep(0.02)
+
+    assert status.state == "running" and status.attempt == 1
+    assert status.worker is not None and status.worker.split(":")[1] == str(os.getpid())
+    cancel_job(job.id)
 
 
 def test_a_job_waiting_for_a_person_follows_its_run_when_resumed(jobs_project: Path) -> None:

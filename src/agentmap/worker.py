@@ -342,7 +342,8 @@ class Worker:
                 held = await asyncio.to_thread(self._commit, settlements)
             except StoreError as error:
                 for _, _, future in batch:
-                    future.set_exception(error)
+                    if not future.done():  # its job's task may have been cancelled meanwhile
+                        future.set_exception(error)
                 continue
             for job, outcome, future in batch:
                 if job.id not in held:
@@ -353,7 +354,8 @@ class Worker:
                     )
                 elif outcome.state == "running":
                     logger.info("job %s: given back, to be carried on by the next worker", job.id)
-                future.set_result(None)
+                if not future.done():
+                    future.set_result(None)
 
     def _commit(self, settlements: list[Settlement]) -> set[str]:
         """Commit the runs' ends (deferred by their journals), then settle their jobs: a
