@@ -343,14 +343,16 @@ def list_jobs(
     limit: int | None = 20,
     before: float | datetime | str | None = None,
     *,
+    cursor: str | None = None,
     config: ConfigSource = None,
 ) -> list[JobStatus]:
     """Jobs, newest first: in ``status`` (a state or several), carrying every tag in ``tags``,
     of ``graph`` (its name or file), at most ``limit``; ``before`` (a time, or a job id: the
-    jobs created before it) pages back through them."""
+    jobs created before it) pages back through them, as does ``cursor`` (the
+    ``agentmap.jobs.page_cursor`` of a page's last job: stable when jobs are added meanwhile)."""
     states = status if status is None or isinstance(status, str) else tuple(status)
     return _job_host(config, None).queue.list(
-        status=states, tags=tags, graph=graph, limit=limit, before=before
+        status=states, tags=tags, graph=graph, limit=limit, before=before, cursor=cursor
     )
 
 

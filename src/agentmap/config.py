@@ -41,6 +41,8 @@ class PathSettings(_Section):
     custom_agents: Path = Path("agents")
     functions: Path = Path("functions")
     prompts: Path = Path("prompts.yaml")
+    graphs: Path = Path("graphs")
+    """The graphs the service offers (``agentmap serve``); it reads no graph outside it."""
 
 
 class TrackingSettings(_Section):
@@ -258,6 +260,37 @@ class JobSettings(_Section):
         return value
 
 
+class ServerSettings(_Section):
+    """``agentmap serve``: the HTTP service (docs/service.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65_535)
+    api_keys: tuple[str, ...] = ()
+    """Accepted API keys as ``sha256:<hex>`` hashes (``agentmap serve --hash-key`` makes one)."""
+    api_keys_env: str = "AGENTMAP_API_KEYS"
+    """A variable holding more keys, in plain text, comma-separated."""
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=1_073_741_824)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _hashed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for key in value:
+            digest = key.removeprefix("sha256:")
+            if not key.startswith("sha256:") or len(digest) != 64 or not _is_hex(digest):
+                raise PydanticCustomError(
+                    "api_key_not_hashed",
+                    "each key is its SHA-256 hash, written sha256:<64 hex digits> — make one "
+                    "with `agentmap serve --hash-key`; plain keys go in the variable "
+                    "server.api_keys_env names",
+                )
+        return value
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text.lower())
+
+
 class Settings(_Section):
     """All of agentmap's configuration. ``source`` is the file it was read from, if any."""
 
@@ -265,6 +298,7 @@ class Settings(_Section):
     execution: ExecutionSettings = ExecutionSettings()
     storage: StorageSettings = StorageSettings()
     jobs: JobSettings = JobSettings()
+    server: ServerSettings = ServerSettings()
     llm: LLMSettings = LLMSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = Field(default=None, exclude=True)
@@ -307,6 +341,7 @@ def settings_from_dict(
         custom_agents=base / settings.paths.custom_agents,
         functions=base / settings.paths.functions,
         prompts=base / settings.paths.prompts,
+        graphs=base / settings.paths.graphs,
     )
     storage = settings.storage.model_copy(update={"url": _store_url(settings.storage.url, base)})
     return settings.model_copy(update={"paths": paths, "storage": storage, "source": source})

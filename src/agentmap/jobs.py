@@ -288,9 +288,12 @@ class JobQueue:
         limit: int | None = 20,
         before: float | datetime | str | None = None,
         batch_id: str | None = None,
+        cursor: str | None = None,
     ) -> list[JobStatus]:
-        """Jobs newest first (a batch's: in row order); see ``agentmap.list_jobs``."""
+        """Jobs newest first (a batch's: in row order); see ``agentmap.list_jobs``.
+        ``cursor``: the jobs after the one whose ``page_cursor`` it is (the next page)."""
         states = _states(status)
+        after = _cursor(cursor) if cursor is not None else None
         if isinstance(before, datetime):
             before = before.timestamp()
         elif isinstance(before, str):  # a job id: the jobs created before it (the next page)
@@ -302,6 +305,7 @@ class JobQueue:
             limit=limit,
             before=before,
             batch_id=batch_id,
+            cursor=after,
         )
         return [status_of(record) for record in records]
 
@@ -342,6 +346,21 @@ class JobQueue:
             pause = min(pause * 2, 0.25)
             status = self.status(status.id)
         return status
+
+
+def page_cursor(job: JobStatus) -> str:
+    """The cursor of the page after ``job`` (opaque to clients: its time and id)."""
+    return f"{job.created_at!r}_{job.id}"
+
+
+def _cursor(text: str) -> tuple[float, str]:
+    at, _, job_id = text.partition("_")
+    try:
+        return float(at), job_id
+    except ValueError:
+        raise JobError(
+            f"cursor {text!r} is not one this service gave — pass the next_cursor of a page"
+        ) from None
 
 
 def status_of(job: JobRecord) -> JobStatus:

@@ -18,6 +18,7 @@ from agentmap.cli.resume import resume
 from agentmap.cli.run import run
 from agentmap.cli.runs import runs_app
 from agentmap.cli.scaffold import scaffold
+from agentmap.cli.serve import serve
 from agentmap.cli.validate import validate
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(jobs_app, name="jobs")
 app.command()(worker)
 app.command(no_args_is_help=True)(batch)
+app.command()(serve)
 
 
 def _version(value: bool) -> None:

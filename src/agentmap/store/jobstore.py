@@ -157,6 +157,7 @@ class JobStore:
         limit: int | None = 20,
         before: float | None = None,
         batch_id: str | None = None,
+        cursor: tuple[float, str] | None = None,
     ) -> builtins.list[JobRecord]:
         """Jobs, newest first: in one of ``states``, carrying every tag of ``tags``, of graph
         (file or name) ``graph``, created before ``before``, of batch ``batch_id``."""
@@ -171,6 +172,9 @@ class JobStore:
         if batch_id is not None:
             clauses.append("j.batch_id = :batch")
             params["batch"] = batch_id
+        if cursor is not None:  # after the page that ended with this job: stable under inserts
+            clauses.append("(j.created_at < :c_at OR (j.created_at = :c_at AND j.id < :c_id))")
+            params |= {"c_at": cursor[0], "c_id": cursor[1]}
         for i, tag in enumerate(sorted(set(tags))):
             clauses.append(f"j.tags LIKE :tag{i}")
             params[f"tag{i}"] = "%" + json.dumps(tag) + "%"
@@ -180,7 +184,11 @@ class JobStore:
             clauses.append(f"j.state IN {names}")
             params |= values
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        order = " ORDER BY j.batch_row" if batch_id is not None else " ORDER BY j.created_at DESC"
+        order = (
+            " ORDER BY j.batch_row"
+            if batch_id is not None
+            else " ORDER BY j.created_at DESC, j.id DESC"
+        )
         query = f"{_SELECT}{where}{order}"
         exact = not states or set(states) == set(stored)  # a stored state may read as another
         if limit is not None and exact:

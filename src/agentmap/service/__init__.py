@@ -1,0 +1,7 @@
+"""agentmap over HTTP: a FastAPI app (``create_app``) and its routers, for ``agentmap serve`` or
+mounting in your own FastAPI application. Needs ``agentmap[server]``; imported only here."""
+
+from agentmap.service.app import create_app
+from agentmap.service.routes import graphs_router, health_router, jobs_router
+
+__all__ = ["create_app", "graphs_router", "health_router", "jobs_router"]

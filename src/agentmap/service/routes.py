@@ -1,0 +1,292 @@
+"""The service's routes, each a thin layer over one function of the public Python API.
+
+The routers find their configuration on ``request.app.state.agentmap`` (a ``Service``, set by
+``create_app``), so they can be included in any FastAPI app that has one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentmap.api import (
+    cancel_job,
+    create_job,
+    get_job_results,
+    get_job_status,
+    list_jobs,
+    open_run_store,
+    validate_graph,
+)
+from agentmap.config import Settings
+from agentmap.exceptions import GraphFileError, JobNotFinishedError, Problem
+from agentmap.graph.loader import SUFFIXES, ValidationReport, split_source
+from agentmap.jobs import page_cursor
+from agentmap.service.auth import Keys
+from agentmap.service.problems import problem
+from agentmap.store.jobstore import JobState
+
+
+class Service:
+    """What the routes need: the configuration, and the API keys it accepts."""
+
+    def __init__(self, settings: Settings, keys: Keys) -> None:
+        self.settings = settings
+        self.keys = keys
+
+    @property
+    def graphs(self) -> Path:
+        """The folder graphs are read from (and nothing outside it)."""
+        return Path(self.settings.paths.graphs).resolve()
+
+    def graph_path(self, source: str) -> str:
+        """``source`` (``flow.csv`` or ``flow.csv::Graph``) as a path inside the graphs
+        folder; ``GraphFileError`` for anything that would reach outside it."""
+        path, name = split_source(source)
+        folder = self.graphs
+        target = (folder / path).resolve()
+        if path.is_absolute() or not target.is_relative_to(folder):
+            raise GraphFileError(
+                f"graph: '{path}' is outside the graphs folder — name a file in it, relative to "
+                "it (e.g. flow.csv or flow.csv::Main)",
+                file=str(path),
+            )
+        return f"{target}::{name}" if name else str(target)
+
+
+def service(request: Request) -> Service:
+    """The ``Service`` of the app serving ``request``."""
+    found: Service = request.app.state.agentmap
+    return found
+
+
+def authorized(request: Request) -> None:
+    """Every route but /healthz needs an accepted API key, when keys are set."""
+    service(request).keys.check(request)
+
+
+health_router = APIRouter(tags=["health"])
+jobs_router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Depends(authorized)])
+graphs_router = APIRouter(prefix="/graphs", tags=["graphs"], dependencies=[Depends(authorized)])
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+@health_router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up (no key needed)."""
+    return {"status": "ok"}
+
+
+@health_router.get("/readyz", dependencies=[Depends(authorized)])
+def readyz(request: Request) -> dict[str, str]:
+    """The run store can be reached (503 otherwise)."""
+    with open_run_store(service(request).settings) as store:
+        store.list(limit=1)
+    return {"status": "ready"}
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+class NewJob(BaseModel):
+    """``POST /jobs``: what to run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    graph: str = Field(description="A graph file in the graphs folder: flow.csv or flow.csv::Main")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="The run's initial state")
+    tags: list[str] = Field(default_factory=list)
+    retry_policy: dict[str, Any] | None = Field(
+        default=None, description='e.g. {"type": "exponential", "max_retries": 3}'
+    )
+    max_retries: int | None = Field(default=None, ge=0)
+    priority: int = 0
+    name: str | None = None
+
+
+@jobs_router.post("", status_code=202)
+def post_job(body: NewJob, request: Request, response: Response) -> dict[str, Any]:
+    """Record a job; a worker runs it. 202 with the job and its URL."""
+    here = service(request)
+    job = create_job(
+        here.graph_path(body.graph),
+        body.inputs,
+        tags=body.tags,
+        retry_policy=body.retry_policy,
+        max_retries=body.max_retries,
+        priority=body.priority,
+        name=body.name,
+        config=here.settings,
+    )
+    url = f"{request.url.path.rstrip('/')}/{job.id}"
+    response.headers["Location"] = url
+    return {"job": get_job_status(job.id, config=here.settings).to_dict(), "url": url}
+
+
+@jobs_router.get("")
+def get_jobs(
+    request: Request,
+    status: JobState | None = None,
+    tag: Annotated[list[str] | None, Query()] = None,
+    graph: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Jobs, newest first, a page at a time: pass ``next_cursor`` back as ``cursor``."""
+    settings = service(request).settings
+    found = list_jobs(status, tag or (), graph, limit + 1, cursor=cursor, config=settings)
+    more = len(found) > limit
+    page = found[:limit]
+    return {
+        "jobs": [job.to_dict() for job in page],
+        "next_cursor": page_cursor(page[-1]) if more and page else None,
+    }
+
+
+@jobs_router.get("/{job_id}")
+def get_job(job_id: str, request: Request) -> dict[str, Any]:
+    """Where a job stands."""
+    return get_job_status(job_id, config=service(request).settings).to_dict()
+
+
+@jobs_router.get("/{job_id}/results")
+def get_results(job_id: str, request: Request) -> dict[str, Any]:
+    """A finished job's final state and summary (409 while it is not finished)."""
+    settings = service(request).settings
+    try:
+        return get_job_results(job_id, config=settings).to_dict()
+    except JobNotFinishedError:
+        raise
+    except Exception as error:  # a failed or cancelled job: its results, with its error
+        job = getattr(error, "job", None)
+        if job is None:
+            raise
+        return dict(job.to_dict())
+
+
+@jobs_router.post("/{job_id}/cancel", response_model=None)
+def post_cancel(job_id: str, request: Request) -> dict[str, Any] | JSONResponse:
+    """Cancel a job (409 if it already ended)."""
+    settings = service(request).settings
+    before = get_job_status(job_id, config=settings)
+    if before.ended:
+        return problem(
+            409, "not-allowed", f"job {before.id} already {before.state}; it can't be cancelled",
+            state=before.state,
+        )  # fmt: skip
+    return cancel_job(before.id, config=settings).to_dict()
+
+
+# --- graphs -----------------------------------------------------------------------------------
+
+
+@graphs_router.get("")
+def get_graphs(request: Request) -> dict[str, Any]:
+    """Every graph in the graphs folder: file and graph, entry node, node count, validity."""
+    here = service(request)
+    listed: list[dict[str, Any]] = []
+    for path in sorted(p for p in here.graphs.rglob("*") if p.suffix.lower() in SUFFIXES):
+        try:
+            report = validate_graph(path, config=here.settings)
+        except GraphFileError as error:
+            listed.append({"file": _relative(path, here), "error": error.message})
+            continue
+        for name, graph in report.file.graphs.items():
+            errors = [p for p in report.errors if p.graph in (None, name)]
+            listed.append(
+                {
+                    "id": f"{_relative(path, here)}::{name}",
+                    "file": _relative(path, here),
+                    "graph": name,
+                    "entry": graph.entry,
+                    "nodes": len(graph.nodes),
+                    "valid": not errors,
+                    "problems": len(errors),
+                }
+            )
+    return {"graphs": listed}
+
+
+@graphs_router.get("/{file:path}")
+def get_graph(file: str, request: Request, graph: str | None = None) -> dict[str, Any]:
+    """One graph file (or ``?graph=`` one graph of it): its nodes, its validation report with
+    placed problems, and its Mermaid diagram."""
+    from agentmap.graph.diagram import to_mermaid
+
+    here = service(request)
+    path, name = split_source(here.graph_path(f"{file}::{graph}" if graph else file))
+    report = validate_graph(path, name, config=here.settings)
+    graphs = {
+        graph_name: {
+            "entry": g.entry,
+            "nodes": [
+                {
+                    "name": node.name,
+                    "agent_type": node.agent_type,
+                    "inputs": [key for key, _ in node.inputs],
+                    "outputs": list(node.outputs),
+                    "description": node.description,
+                }
+                for node in g.nodes.values()
+            ],
+            "mermaid": to_mermaid(g),
+        }
+        for graph_name, g in report.file.graphs.items()
+        if name is None or graph_name == name
+    }
+    return {"file": _relative(path, here), "graphs": graphs, **_report(report)}
+
+
+class GraphText(BaseModel):
+    """``POST /graphs/validate``: a graph file's text, checked and not saved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=5_000_000)
+    format: Literal["csv", "yaml", "json"] = "csv"
+
+
+@graphs_router.post("/validate")
+def post_validate(body: GraphText, request: Request) -> dict[str, Any]:
+    """Every problem of the posted graph, placed by row and cell; nothing is written."""
+    with tempfile.TemporaryDirectory(prefix="agentmap-validate-") as folder:
+        path = Path(folder) / f"posted.{body.format}"
+        path.write_text(body.text, encoding="utf-8")
+        report = validate_graph(path, config=service(request).settings)
+    return _report(report, file="posted")  # not the temporary file's path
+
+
+def _report(report: ValidationReport, file: str | None = None) -> dict[str, Any]:
+    def shown(found: Problem) -> dict[str, Any]:
+        return _problem(dataclasses.replace(found, file=file) if file else found)
+
+    return {
+        "valid": report.ok,
+        "errors": [shown(p) for p in report.errors],
+        "warnings": [shown(p) for p in report.warnings],
+    }
+
+
+def _problem(found: Problem) -> dict[str, Any]:
+    return {
+        "message": found.message,
+        "place": found.place,
+        "row": found.row,
+        "cell": found.cell,
+        "field": found.field,
+        "graph": found.graph,
+        "node": found.node,
+        "file": found.file,
+    }
+
+
+def _relative(path: Path, here: Service) -> str:
+    return path.resolve().relative_to(here.graphs).as_posix()

@@ -1,0 +1,298 @@
+"""The HTTP service against a real `agentmap serve` (uvicorn) on 127.0.0.1, with an HTTP client:
+jobs, graphs, problem details, API keys, the graphs folder as the only place graphs come from,
+and Ctrl-C giving running jobs back."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from helpers import clean_env, csv_row, ctrl_c_works
+from test_durable import AGENTMAP, agentmap
+
+NAP = """
+import asyncio
+from pathlib import Path
+
+from agentmap import Agent
+
+
+class NapAgent(Agent):
+    async def process(self, inputs):
+        Path(f"started-{inputs['input']}").write_text("")
+        await asyncio.sleep(float(inputs.get("nap") or 0))
+        return "rested"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """`agentmap serve` in ``folder``, and a client for it."""
+
+    def __init__(self, folder: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(AGENTMAP), "serve", "--port", str(self.port), *args],
+            cwd=folder,
+            env=clean_env(**(env or {})),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=ctrl_c_works,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.process.poll() is None, self.process.communicate()
+            try:
+                httpx2.get(f"{self.url}/healthz", timeout=1)
+                break
+            except httpx2.TransportError:
+                assert time.monotonic() < deadline, "the server never answered"
+                time.sleep(0.05)
+
+    def get(self, path: str, **kwargs: Any) -> httpx2.Response:
+        return httpx2.get(self.url + path, timeout=30, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx2.Response:
+        return httpx2.post(self.url + path, timeout=30, **kwargs)
+
+    def stop(self) -> tuple[int, str]:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        _, err = self.process.communicate(timeout=30)
+        return self.process.returncode, err
+
+
+@pytest.fixture
+def service_project(
+    project: Path, write_file: Callable[..., Path], graph_csv: Callable[..., Path]
+) -> Path:
+    write_file("agents/nap.py", NAP)
+    write_file("agentmap_config.yaml", "jobs:\n  poll_interval: 0.05\n  heartbeat: 0.2\n")
+    graph_csv(
+        csv_row("Hello", "Start", "echo", success="End", inputs="input", output="echoed"),
+        csv_row("Hello", "End", "echo", inputs="echoed", output="said"),
+        csv_row("Nap", "Rest", "nap", inputs="input|nap", output="rest"),
+        name="graphs/flow.csv",
+    )
+    graph_csv(csv_row("Bad", "A", "echo", success="Nowhere"), name="graphs/bad.csv")
+    write_file("secret.csv", "not for the service\n")
+    return project
+
+
+@pytest.fixture
+def server(service_project: Path) -> Iterator[Server]:
+    running = Server(service_project)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def wait_state(server: Server, job_id: str, states: set[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        job: dict[str, Any] = server.get(f"/jobs/{job_id}").json()
+        if job["state"] in states:
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.02)
+
+
+def test_a_posted_job_is_202_then_runs_and_its_results_are_served(server: Server) -> None:
+    made = server.post("/jobs", json={"graph": "flow.csv::Hello", "inputs": {"input": "hi"},
+                                      "tags": ["web"]})  # fmt: skip
+
+    assert made.status_code == 202, made.text
+    job = made.json()["job"]
+    assert made.headers["location"] == made.json()["url"] == f"/jobs/{job['id']}"
+    assert job["state"] in ("queued", "running", "completed") and job["tags"] == ["web"]
+    assert wait_state(server, job["id"], {"completed"})["nodes_done"] == 2
+    results = server.get(f"/jobs/{job['id']}/results")
+    assert results.status_code == 200 and results.json()["final_state"]["said"] == "hi"
+
+
+def test_results_before_the_end_are_409_and_cancel_stops_a_running_job(
+    server: Server, service_project: Path
+) -> None:
+    job = server.post("/jobs", json={"graph": "flow.csv::Nap", "inputs": {"input": "x", "nap": 30}})
+    job_id = job.json()["job"]["id"]
+    deadline = time.monotonic() + 30
+    while not (service_project / "started-x").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+    early = server.get(f"/jobs/{job_id}/results")
+    assert early.status_code == 409 and early.json()["state"] == "running"
+    assert early.headers["content-type"] == "application/problem+json"
+
+    cancelled = server.post(f"/jobs/{job_id}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    again = server.post(f"/jobs/{job_id}/cancel")
+    assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+
+
+def test_jobs_are_listed_a_page_at_a_time_stable_under_inserts(server: Server) -> None:
+    made = [
+        server.post("/jobs", json={"graph": "flow.csv::Hello", "inputs": {"input": str(i)}}).json()[
+            "job"
+        ]["id"]
+        for i in range(5)
+    ]
+    first = server.get("/jobs", params={"limit": 2}).json()
+    server.post("/jobs", json={"graph": "flow.csv::Hello", "inputs": {"input": "late"}})
+    second = server.get("/jobs", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    third = server.get("/jobs", params={"limit": 2, "cursor": second["next_cursor"]}).json()
+
+    pages = [job["id"] for page in (first, second, third) for job in page["jobs"]]
+    assert pages == list(reversed(made)) and third["next_cursor"] is None
+
+
+def test_graphs_are_listed_and_shown_with_their_problems_and_diagram(server: Server) -> None:
+    listed = {g.get("id", g["file"]): g for g in server.get("/graphs").json()["graphs"]}
+
+    assert listed["flow.csv::Hello"] | {} == {
+        "id": "flow.csv::Hello", "file": "flow.csv", "graph": "Hello", "entry": "Start",
+        "nodes": 2, "valid": True, "problems": 0,
+    }  # fmt: skip
+    assert listed["bad.csv::Bad"]["valid"] is False
+    shown = server.get("/graphs/bad.csv").json()
+    (problem,) = shown["errors"]
+    assert (problem["row"], problem["cell"], problem["field"]) == (2, "E2", "Success_Next")
+    hello = server.get("/graphs/flow.csv", params={"graph": "Hello"}).json()
+    assert list(hello["graphs"]) == ["Hello"] and "flowchart" in hello["graphs"]["Hello"]["mermaid"]
+
+
+def test_a_posted_graph_is_validated_without_being_saved(
+    server: Server, service_project: Path
+) -> None:
+    text = "GraphName,Node,AgentType,Edge,Success_Next\nG,A,echo,,Nowhere\n"
+
+    checked = server.post("/graphs/validate", json={"text": text})
+
+    assert checked.status_code == 200 and checked.json()["valid"] is False
+    (problem,) = checked.json()["errors"]
+    assert problem["place"] == "posted:2 E2 Success_Next" and "Nowhere" in problem["message"]
+    assert not list(service_project.glob("**/posted.csv"))
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"graph": "../secret.csv"}, 404, "outside the graphs folder"),
+        ({"graph": "/etc/passwd"}, 404, "outside the graphs folder"),
+        ({"graph": "missing.csv"}, 404, "no such file"),
+        ({"graph": "flow.csv::Nope"}, 404, "Nope"),
+        ({"graph": "bad.csv"}, 422, "Nowhere"),
+        ({"graph": "flow.csv::Hello", "inputs": [1]}, 422, "body.inputs"),
+        ({"graph": "flow.csv::Hello", "tags": ["a b"]}, 422, "'a b' is not a tag"),
+        ({"graph": "flow.csv::Hello", "retry_policy": {"type": "often"}}, 422, "retry type"),
+        ({"graph": "flow.csv::Hello", "surprise": 1}, 422, "body.surprise"),
+        ({}, 422, "body.graph"),
+    ],
+)
+def test_bad_requests_are_problem_details_never_500(
+    server: Server, body: dict[str, Any], status: int, words: str
+) -> None:
+    answered = server.post("/jobs", json=body)
+
+    assert answered.status_code == status, answered.text
+    assert answered.headers["content-type"] == "application/problem+json"
+    assert words in answered.json()["detail"]
+
+
+def test_unknown_ids_are_404_and_a_bad_cursor_is_422(server: Server) -> None:
+    assert server.get("/jobs/0badc0de").status_code == 404
+    assert server.get("/jobs/0badc0de/results").status_code == 404
+    assert server.post("/jobs/0badc0de/cancel").status_code == 404
+    assert server.get("/jobs", params={"cursor": "nonsense"}).status_code == 422
+    assert server.get("/jobs", params={"status": "done"}).status_code == 422
+
+
+def test_a_body_over_the_limit_is_413(server: Server) -> None:
+    big = {"graph": "flow.csv::Hello", "inputs": {"input": "x" * 1_100_000}}
+
+    assert server.post("/jobs", json=big).status_code == 413
+
+
+def test_with_api_keys_every_route_but_healthz_needs_one(service_project: Path) -> None:
+    key = "s3cret-key-for-tests"
+    hashed = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    (service_project / "agentmap_config.yaml").write_text(f"server:\n  api_keys: ['{hashed}']\n")
+    server = Server(service_project, env={"AGENTMAP_API_KEYS": "second-key"})
+    try:
+        for path in ("/jobs", "/graphs", "/readyz", "/jobs/0badc0de"):
+            refused = server.get(path)
+            assert refused.status_code == 401, path
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert key not in refused.text
+        wrong = server.get("/jobs", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and "not one this service accepts" in wrong.text
+        for good in (key, "second-key"):
+            assert server.get("/jobs", headers={"Authorization": f"Bearer {good}"}).is_success
+        assert server.get("/healthz").is_success
+    finally:
+        _, err = server.stop()
+    assert key not in err and "second-key" not in err
+
+
+def test_serve_refuses_to_listen_beyond_localhost_without_keys(service_project: Path) -> None:
+    done = agentmap(service_project, "serve", "--host", "0.0.0.0", "--port", str(free_port()))
+
+    assert done.returncode == 2
+    assert "no API key is set" in done.stderr and "--insecure" in done.stderr
+
+
+def test_hash_key_prints_the_hash_to_configure(service_project: Path) -> None:
+    done = subprocess.run(
+        [str(AGENTMAP), "serve", "--hash-key"], input="abc\n", capture_output=True, text=True,
+        cwd=service_project, env=clean_env(), timeout=60,
+    )  # fmt: skip
+
+    assert done.stdout.strip() == "sha256:" + hashlib.sha256(b"abc").hexdigest()
+
+
+def test_ctrl_c_gives_running_jobs_back_and_a_restart_finishes_them(
+    service_project: Path,
+) -> None:
+    first = Server(service_project)
+    job_id = first.post(
+        "/jobs", json={"graph": "flow.csv::Nap", "inputs": {"input": "x", "nap": 2}}
+    ).json()["job"]["id"]
+    deadline = time.monotonic() + 30
+    while not (service_project / "started-x").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+    code, _ = first.stop()
+    assert code == 0
+
+    second = Server(service_project)
+    try:
+        assert wait_state(second, job_id, {"completed"})["state"] == "completed"
+    finally:
+        second.stop()
+
+
+def test_openapi_and_docs_are_served(server: Server) -> None:
+    spec = server.get("/openapi.json").json()
+
+    assert {"/jobs", "/jobs/{job_id}", "/graphs", "/graphs/validate", "/healthz"} <= set(
+        spec["paths"]
+    )
+    assert server.get("/docs").status_code == 200
