@@ -46,6 +46,7 @@ from agentmap.exceptions import (
     JobFailedError,
     JobNotFinishedError,
     JobNotFoundError,
+    JobStateError,
     ResumeError,
     RetryPolicyError,
     RunCancelled,
@@ -733,6 +734,7 @@ EXIT_CODES: dict[type[AgentMapError], ExitCode] = {
     StoreError: ExitCode.STORE,
     JobError: ExitCode.BAD_INPUT,
     JobNotFoundError: ExitCode.BAD_INPUT,
+    JobStateError: ExitCode.BAD_INPUT,
     JobNotFinishedError: ExitCode.NOT_FINISHED,
     JobFailedError: ExitCode.FAILED,
 }

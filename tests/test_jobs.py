@@ -27,6 +27,8 @@ from agentmap import (
     JobFailedError,
     JobNotFinishedError,
     JobNotFoundError,
+    ResumeError,
+    answer_job,
     cancel_job,
     create_job,
     get_job_results,
@@ -36,7 +38,7 @@ from agentmap import (
     wait_for_job,
 )
 from agentmap.api import open_run_store
-from agentmap.exceptions import RetryPolicyError
+from agentmap.exceptions import JobStateError, RetryPolicyError
 from helpers import csv_row
 
 # A node logs "<input>:<node>" to ran.log; fail-<node> (holding a count) makes it fail that many
@@ -271,6 +273,20 @@ def test_a_job_waiting_for_a_person_follows_its_run_when_resumed(jobs_project: P
 
     assert get_job_status(job.id).state == "completed"
     assert get_job_results(job.id).final_state["done"] is True
+
+
+def test_answering_a_waiting_job_has_a_worker_carry_it_on(jobs_project: Path) -> None:
+    job = create_job("flow.csv::Ask", {"input": "x"})
+    assert wait_for_job(job.id, timeout=60).state == "waiting"
+
+    with pytest.raises(ResumeError, match="can't take that answer"):
+        answer_job(job.id, "yes please")  # an approval takes true or false
+    answer_job(job.id, True)
+
+    assert wait_for_job(job.id, timeout=60).state == "completed"
+    assert get_job_results(job.id).final_state["done"] is True
+    with pytest.raises(JobStateError, match="is completed, not waiting"):
+        answer_job(job.id, True)
 
 
 def test_list_jobs_filters_by_state_tag_and_graph_newest_first(jobs_project: Path) -> None:

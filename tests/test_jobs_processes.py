@@ -142,6 +142,35 @@ def test_submit_wait_runs_the_job_here_and_exits_as_run_does(jobs_project: Path)
     assert "completed" in done.stdout and "Only<x" in done.stdout
 
 
+def test_jobs_answer_from_the_cli_carries_a_waiting_job_on(
+    jobs_project: Path, graph_csv: Callable[..., Path]
+) -> None:
+    graph_csv(
+        csv_row("Ask", "Pick", "human", success="Done", inputs="input", output="picked",
+                prompt="Which?", context={"interaction_type": "choice", "options": ["a", "b"]}),
+        csv_row("Ask", "Done", "echo", inputs="picked", output="done"),
+        name="ask.csv",
+    )  # fmt: skip
+    waiting = agentmap(jobs_project, "jobs", "submit", "ask.csv", "--state", '{"input": 1}',
+                       "--wait")  # fmt: skip
+    assert waiting.returncode == 3, waiting.stderr  # as `run` exits for a waiting run
+    (job,) = list_jobs()
+    assert job.state == "waiting"
+
+    none = agentmap(jobs_project, "jobs", "answer", job.id)
+    assert none.returncode == 2 and "give the answer" in none.stderr
+    answered = agentmap(jobs_project, "jobs", "answer", job.id[:8], "--choice", "2")
+    assert answered.returncode == 0, answered.stderr
+    worker = start_worker(jobs_project)
+    try:
+        wait_until(lambda: get_job_status(job.id).ended)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=30)
+    results = json.loads(agentmap(jobs_project, "jobs", "results", job.id, "--json").stdout)
+    assert results["final_state"]["done"] == "b"
+
+
 def test_cancel_from_another_process_stops_a_running_job(jobs_project: Path) -> None:
     submitted = agentmap(
         jobs_project, "jobs", "submit", "flow.csv::Chain", "--state", '{"input": "x", "nap": 30}'

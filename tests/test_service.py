@@ -88,6 +88,17 @@ def service_project(
         csv_row("Hello", "Start", "echo", success="End", inputs="input", output="echoed"),
         csv_row("Hello", "End", "echo", inputs="echoed", output="said"),
         csv_row("Nap", "Rest", "nap", inputs="input|nap", output="rest"),
+        csv_row(
+            "Ask",
+            "Check",
+            "human",
+            success="Done",
+            inputs="input",
+            output="ok",
+            prompt="Ship it?",
+            context={"interaction_type": "approval"},
+        ),
+        csv_row("Ask", "Done", "echo", inputs="ok", output="done"),
         name="graphs/flow.csv",
     )
     graph_csv(csv_row("Bad", "A", "echo", success="Nowhere"), name="graphs/bad.csv")
@@ -145,6 +156,24 @@ def test_results_before_the_end_are_409_and_cancel_stops_a_running_job(
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
     again = server.post(f"/jobs/{job_id}/cancel")
     assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+
+
+def test_an_operator_answers_a_waiting_job_over_http(server: Server) -> None:
+    made = server.post("/jobs", json={"graph": "flow.csv::Ask", "inputs": {"input": "x"}})
+    job_id = made.json()["job"]["id"]
+    wait_state(server, job_id, {"waiting"})
+
+    wrong = server.post(f"/jobs/{job_id}/answer", json={"value": "maybe"})
+    assert wrong.status_code == 422 and "can't take that answer" in wrong.json()["detail"]
+    both = server.post(f"/jobs/{job_id}/answer", json={"approve": True, "choice": 1})
+    assert both.status_code == 422 and "exactly one" in both.json()["detail"]
+    answered = server.post(f"/jobs/{job_id}/answer", json={"approve": True})
+    assert answered.status_code == 200, answered.text
+
+    assert wait_state(server, job_id, {"completed"})["state"] == "completed"
+    assert server.get(f"/jobs/{job_id}/results").json()["final_state"]["done"] is True
+    late = server.post(f"/jobs/{job_id}/answer", json={"approve": True})
+    assert late.status_code == 409 and "not waiting" in late.json()["detail"]
 
 
 def test_jobs_are_listed_a_page_at_a_time_stable_under_inserts(server: Server) -> None:

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from agentmap._version import __version__
 from agentmap.agents.base import Agent, agent
 from agentmap.api import (
+    aanswer_job,
     acancel_job,
     acreate_job,
     aget_job_results,
     aget_job_status,
     alist_jobs,
+    answer_job,
     arun_graph,
     await_for_job,
     cancel_job,
@@ -156,12 +158,14 @@ __all__ = [
     "ValidationReport",
     "Waiting",
     "__version__",
+    "aanswer_job",
     "acancel_job",
     "acreate_job",
     "agent",
     "aget_job_results",
     "aget_job_status",
     "alist_jobs",
+    "answer_job",
     "arun_graph",
     "await_for_job",
     "cancel_job",

@@ -329,6 +329,26 @@ def wait_for_job(
     return _job_host(config, None).queue.wait(job_id, timeout)
 
 
+def answer_job(
+    job_id: str, value: Any, *, node: str | None = None, config: ConfigSource = None
+) -> JobStatus:
+    """Answer the person's step job ``job_id`` waits at (``node`` says which when several
+    wait): text, ``True``/``False`` to approve/reject, an option's number (from 1) or text.
+    The job is queued again and a worker carries its run on with the answer. Raises
+    ``JobStateError`` if it isn't waiting, ``ResumeError`` if the answer doesn't fit."""
+    host = _job_host(config, None)
+    status = host.queue.answer(job_id, value, node=node)
+    host.jobs_added([Job(status.id, status.graph, status.state, status.tags)])
+    return status
+
+
+async def aanswer_job(
+    job_id: str, value: Any, *, node: str | None = None, config: ConfigSource = None
+) -> JobStatus:
+    """Async twin of ``answer_job``."""
+    return await asyncio.to_thread(answer_job, job_id, value, node=node, config=config)
+
+
 def cancel_job(job_id: str, *, config: ConfigSource = None) -> JobStatus:
     """Cancel a job. A queued, retrying or waiting job is cancelled at once and never runs
     again; a running one is stopped by its worker, within a fraction of a second, and its run

@@ -20,6 +20,7 @@
     ├── RunNotFoundError          no stored run has the id asked for
     │   └── JobNotFoundError      ... nor job (also a JobError)
     ├── JobError                  a job can't be made or used as asked (inputs, tags, retry policy)
+    │   ├── JobStateError         a job can't do that in its state (answer one not waiting)
     │   └── JobNotFinishedError   a job's results were asked for before it finished
     ├── ResumeError               a stored run can't be resumed (finished, changed, bad answer)
     │   └── AnswerError           a person's answer doesn't fit the question (also a
@@ -211,6 +212,10 @@ class JobError(AgentMapError):
 
 class JobNotFoundError(JobError, RunNotFoundError):
     """No job in the store has the id (or id prefix) asked for."""
+
+
+class JobStateError(JobError):
+    """A job can't do what was asked in the state it is in (answer a job that isn't waiting)."""
 
 
 class JobNotFinishedError(JobError):

@@ -25,12 +25,14 @@ from agentmap.exceptions import (
     JobError,
     JobFailedError,
     JobNotFinishedError,
+    JobStateError,
     RunNotFoundError,
     StoreError,
 )
 from agentmap.graph.loader import GraphLoader, resolve_source
 from agentmap.graph.model import Graph
 from agentmap.results import JobResult
+from agentmap.resume import answers_for
 from agentmap.retry import RetryPolicy
 from agentmap.store.codec import UnsavableValue, dumps
 from agentmap.store.jobstore import ENDED, JOB_STATES, JobRecord, JobState, JobStore
@@ -209,6 +211,7 @@ class JobQueue:
                     "running_nodes": None,
                     "batch_id": batch_id,
                     "batch_row": row if batch_id else None,
+                    "answer": None,
                 }
             )
             jobs.append(
@@ -308,6 +311,24 @@ class JobQueue:
             cursor=after,
         )
         return [status_of(record) for record in records]
+
+    def answer(self, job_id: str, value: Any, *, node: str | None = None) -> JobStatus:
+        """Answer the person's step a job waits at; a worker carries it on with ``value``
+        (text, True/False to approve/reject, an option's number or text). ``JobStateError``
+        if it isn't waiting, ``ResumeError`` if the answer doesn't fit the question."""
+        job = self.table.get(job_id)
+        if job.state != "waiting":
+            raise JobStateError(
+                f"job {job.id} is {job.state}, not waiting for an answer — nothing to answer"
+            )
+        answers_for(self.store.get(job.id), value, node)  # checked now, not on a worker
+        try:
+            payload = dumps({"node": node, "value": value})
+        except UnsavableValue as exc:
+            raise JobError(f"the answer: {exc} — give text, a number or true/false") from None
+        if not self.table.answer(job.id, payload):
+            raise JobStateError(f"job {job.id} was answered or cancelled meanwhile")
+        return self.status(job.id)
 
     def cancel(self, job_id: str, *, wait: float = 10.0) -> JobStatus:
         """Cancel a job: a queued, retrying or waiting one at once; a running one is stopped

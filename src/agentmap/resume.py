@@ -67,7 +67,7 @@ def plan_resume(
         drop_from, kept = _rewind(record, checkpoints)
         branches, ended = _replay(graph, reducers, record, kept)
     changes = _check_graph(record, graph, branches, force)
-    answers, children = _answers(record, answer, node)
+    answers, children = answers_for(record, answer, node)
     children.update(_cut_short(store, record, graph, branches, children))
     results = tuple(_result(c) for c in kept if c.kind == "node")
     ends = [(c.started or 0) + (c.duration or 0) for c in kept if c.kind == "node"]
@@ -179,7 +179,7 @@ def _check_graph(
     return tuple(changes)
 
 
-def _answers(
+def answers_for(
     record: RunRecord, answer: Any, node: str | None
 ) -> tuple[dict[str, Any], dict[str, tuple[str, Any]]]:
     """The answers to put in waiting nodes (the one given; ``None`` for suspended nodes), and

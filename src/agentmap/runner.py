@@ -158,12 +158,15 @@ class GraphRunnerService:
         *,
         handlers: Iterable[Handler] = (),
         shared: bool = False,
+        answer: Any = NO_ANSWER,
+        node: str | None = None,
     ) -> ExecutionResult:
-        """Async twin of ``resume_stored`` for a run carried on by a worker (no answer, no
-        person to ask); ``shared``: other runs use this loop too (see ``start_plan``)."""
+        """Async twin of ``resume_stored`` for a run carried on by a worker (no person to ask:
+        ``answer`` is the one given for ``node``, if any); ``shared``: other runs use this
+        loop too (see ``start_plan``)."""
         plan = self.compile(graph)
         return await self._resume(
-            record, plan, NO_ANSWER, None, False, handlers=tuple(handlers), shared=shared
+            record, plan, answer, node, False, handlers=tuple(handlers), shared=shared
         )
 
     async def start_plan(

@@ -280,8 +280,18 @@ class Worker:
                 )
             elif run.status == "succeeded":  # its worker died between the run and the job
                 return Outcome("completed", nodes_done=progress.done)
-            elif run.status == "waiting":
+            elif run.status == "waiting" and job.answer is None:
                 return Outcome("waiting", nodes_done=progress.done)
+            elif run.status == "waiting":  # someone answered: carry it on with the answer
+                assert job.answer is not None
+                result = await self.runner.aresume_stored(
+                    run,
+                    graph,
+                    handlers=handlers,
+                    shared=True,
+                    answer=job.answer["value"],
+                    node=job.answer["node"],
+                )
             else:
                 if run.status == "running":  # its worker lost the lease: it is gone
                     run = dataclasses.replace(run, status="crashed")

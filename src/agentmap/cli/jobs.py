@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentmap.api import (
+    answer_job,
     cancel_job,
     close_jobs,
     create_job,
@@ -38,11 +39,13 @@ from agentmap.cli.options import (
     VerboseOption,
 )
 from agentmap.cli.render import format_duration, render_json, state_table, stderr, stdout
+from agentmap.cli.resume import answer_given
 from agentmap.cli.run import parse_state
 from agentmap.config import load_settings
 from agentmap.exceptions import JobError, JobFailedError
 from agentmap.graph.loader import resolve_source
 from agentmap.jobs import JobStatus
+from agentmap.pauses import NO_ANSWER
 from agentmap.results import JobResult
 from agentmap.store.jobstore import JOB_STATES, JobState
 
@@ -240,6 +243,39 @@ def cancel(
                 if found.ended
                 else f"job {found.id} was asked to stop; its worker has not answered yet"
             )
+
+
+@jobs_app.command()
+def answer(
+    job_id: JobIdArgument,
+    value: Annotated[
+        str | None,
+        typer.Option("--value", help="The answer (text) for the waiting node.", show_default=False),
+    ] = None,
+    approve: Annotated[bool, typer.Option("--approve", help="Approve the waiting node.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject the waiting node.")] = False,
+    choice: Annotated[
+        int | None,
+        typer.Option("--choice", help="Pick option N (from 1).", show_default=False),
+    ] = None,
+    node: Annotated[
+        str | None,
+        typer.Option("--node", help="The node to answer, when several wait.", show_default=False),
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Answer a waiting job's question; a worker carries it on with the answer."""
+    given = answer_given(value, approve, reject, choice)
+    if given is NO_ANSWER:
+        raise typer.BadParameter("give the answer: --value, --approve, --reject or --choice")
+    with reported_errors(debug):
+        found = answer_job(job_id, given, node=node, config=config)
+        if as_json:
+            render_json(found.to_dict())
+        else:
+            stdout().print(Text.assemble(found.id, " answered; ", (found.state, "dim")))
 
 
 def _valid_state(value: str | None) -> str | None:

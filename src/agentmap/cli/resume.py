@@ -73,7 +73,7 @@ def resume(
 
     Exit codes as for `agentmap run`: 0 succeeded, 1 failed, 2 bad input, 3 waiting again.
     """
-    answer = _answer(value, approve, reject, choice)
+    answer = answer_given(value, approve, reject, choice)
     if timeout is not None and timeout <= 0:
         raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
     with reported_errors(debug):
@@ -99,7 +99,8 @@ def resume(
     raise typer.Exit(code)
 
 
-def _answer(value: str | None, approve: bool, reject: bool, choice: int | None) -> Any:
+def answer_given(value: str | None, approve: bool, reject: bool, choice: int | None) -> Any:
+    """The answer the flags give (``NO_ANSWER``: none); two of them is a usage error."""
     given = {
         "--value": value is not None,
         "--approve": approve,

@@ -22,6 +22,7 @@ from agentmap.exceptions import (
     GraphSelectionError,
     GraphValidationError,
     JobNotFinishedError,
+    JobStateError,
     RunNotFoundError,
     StoreError,
 )
@@ -36,6 +37,7 @@ STATUS: tuple[tuple[type[AgentMapError], int, str], ...] = (
     (GraphFileError, 404, "graph-not-found"),
     (GraphSelectionError, 404, "graph-not-found"),
     (JobNotFinishedError, 409, "not-finished"),
+    (JobStateError, 409, "not-allowed"),
     (GraphValidationError, 422, "invalid-graph"),
     (StoreError, 503, "store-unavailable"),
     (AgentMapError, 422, "invalid-request"),

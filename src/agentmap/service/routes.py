@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentmap.api import (
+    answer_job,
     cancel_job,
     create_job,
     get_job_results,
@@ -25,7 +26,7 @@ from agentmap.api import (
     validate_graph,
 )
 from agentmap.config import Settings
-from agentmap.exceptions import GraphFileError, JobNotFinishedError, Problem
+from agentmap.exceptions import GraphFileError, JobError, JobNotFinishedError, Problem
 from agentmap.graph.loader import SUFFIXES, ValidationReport, split_source
 from agentmap.jobs import page_cursor
 from agentmap.service.auth import Keys
@@ -170,6 +171,27 @@ def get_results(job_id: str, request: Request) -> dict[str, Any]:
         if job is None:
             raise
         return dict(job.to_dict())
+
+
+class Answer(BaseModel):
+    """``POST /jobs/{id}/answer``: exactly one of ``value``, ``approve``, ``choice``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    node: str | None = Field(default=None, description="The waiting node, when several wait")
+    value: Any = None
+    approve: bool | None = None
+    choice: int | None = Field(default=None, ge=1, description="An option's number, from 1")
+
+
+@jobs_router.post("/{job_id}/answer")
+def post_answer(job_id: str, body: Answer, request: Request) -> dict[str, Any]:
+    """Answer the person's step a waiting job asks (409 if it isn't waiting, 422 if the
+    answer doesn't fit); a worker carries the job on with it."""
+    given = [v for v in (body.value, body.approve, body.choice) if v is not None]
+    if len(given) != 1:
+        raise JobError("give exactly one of value, approve, choice")
+    return answer_job(job_id, given[0], node=body.node, config=service(request).settings).to_dict()
 
 
 @jobs_router.post("/{job_id}/cancel", response_model=None)

@@ -86,6 +86,7 @@ class JobRecord:
     batch_row: int | None
     inputs: dict[str, Any] | None = None
     fresh: bool = False  # taken for the first time: it has no run yet (claim says)
+    answer: dict[str, Any] | None = None  # {"node", "value"}: what to carry a waiting run on with
 
 
 class JobStore:
@@ -416,6 +417,18 @@ class JobStore:
             connection.commit()
         return len(rows)
 
+    def answer(self, job_id: str, answer: str) -> bool:
+        """Queue waiting job ``job_id`` again with ``answer`` (JSON) for its next attempt;
+        False if it was no longer waiting."""
+        with self.store.translated_errors(), self.store.writer() as connection:
+            rows = connection.execute(
+                f"UPDATE {schema.JOBS} SET answer = :answer, state = 'queued', not_before = 0, "
+                "updated_at = :now WHERE id = :id AND state = 'waiting' RETURNING id",
+                {"answer": answer, "now": time.time(), "id": job_id},
+            )
+            connection.commit()
+        return bool(rows)
+
     def forget_run(self, job_id: str) -> None:
         """Drop the job's run (a run without checkpoints can only start over)."""
         with self.store.translated_errors(), self.store.writer() as connection:
@@ -448,6 +461,8 @@ def _settled(settlement: Settlement, worker: str, now: float) -> dict[str, Any]:
         "lease_until": None,
         "running_nodes": None,
     }
+    if state != "running":
+        values["answer"] = None  # used (or no longer wanted)
     if state == "running":  # given back: its lease lapses now
         values |= {"worker": worker, "lease_until": 0.0}
     if state in ENDED:
@@ -516,4 +531,5 @@ def _record(row: Row, full: bool = False) -> JobRecord:
         batch_id=row["batch_id"],
         batch_row=row["batch_row"],
         inputs=loads(row["inputs"]) if full else None,
+        answer=loads(row["answer"]) if full and row.get("answer") else None,
     )

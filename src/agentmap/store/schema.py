@@ -173,6 +173,7 @@ JOB_COLUMNS = (
     "running_nodes",  # JSON list of the nodes running, as the worker last said
     "batch_id",  # the batch the job is a row of, if any
     "batch_row",
+    "answer",  # JSON {"node", "value"}: a person's answer for the waiting job's next attempt (v6)
 )
 
 _JOBS = (
@@ -211,12 +212,18 @@ CREATE TABLE {JOBS} (
     f"CREATE INDEX IF NOT EXISTS ix_agentmap_jobs_batch ON {JOBS} (batch_id, batch_row)",
 )
 
+_JOB_ANSWERS = (
+    # A waiting job is answered over HTTP or the CLI, and carried on by a worker with it.
+    f"ALTER TABLE {JOBS} ADD COLUMN answer TEXT",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _CREATE_TABLES,
     _INDEX_HISTORY,
     _SUBGRAPH_RUNS,
     _CHECKPOINT_PAGES,
     _JOBS,
+    _JOB_ANSWERS,
 )
 """Migration ``i`` (its statements, in order) takes a store from version ``i`` to ``i + 1``."""
 LATEST = len(MIGRATIONS)
