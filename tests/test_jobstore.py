@@ -51,6 +51,7 @@ def job_row(priority: int = 0, tags: str = "[]", **extra: Any) -> dict[str, Any]
         "running_nodes": None,
         "batch_id": None,
         "batch_row": None,
+        "answer": None,
     } | extra
 
 

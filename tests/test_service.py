@@ -318,6 +318,27 @@ def test_ctrl_c_gives_running_jobs_back_and_a_restart_finishes_them(
         second.stop()
 
 
+def test_metrics_count_jobs_by_state_in_prometheus_text(server: Server) -> None:
+    made = [
+        server.post("/jobs", json={"graph": "flow.csv::Hello", "inputs": {"input": str(i)}}).json()[
+            "job"
+        ]["id"]
+        for i in range(3)
+    ]
+    for job_id in made:
+        wait_state(server, job_id, {"completed"})
+
+    scraped = server.get("/metrics")
+
+    assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
+    lines = scraped.text.splitlines()
+    assert 'agentmap_jobs{state="completed"} 3.0' in lines
+    assert 'agentmap_jobs{state="queued"} 0.0' in lines
+    assert "agentmap_queue_depth 0.0" in lines
+    assert 'agentmap_job_duration_seconds_bucket{le="+Inf"} 3.0' in lines
+    assert "agentmap_job_duration_seconds_count 3.0" in lines
+
+
 def test_openapi_and_docs_are_served(server: Server) -> None:
     spec = server.get("/openapi.json").json()
 

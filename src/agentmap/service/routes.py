@@ -94,6 +94,16 @@ def readyz(request: Request) -> dict[str, str]:
     return {"status": "ready"}
 
 
+@health_router.get("/metrics", dependencies=[Depends(authorized)], response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: jobs by state, queue depth, retries, live workers, job durations."""
+    from agentmap.jobhost import job_host
+    from agentmap.service.metrics import CONTENT_TYPE, metrics_text
+
+    queue = job_host(service(request).settings, None).queue
+    return Response(metrics_text(queue.table), media_type=CONTENT_TYPE)
+
+
 # --- jobs -------------------------------------------------------------------------------------
 
 

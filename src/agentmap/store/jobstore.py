@@ -89,6 +89,17 @@ class JobRecord:
     answer: dict[str, Any] | None = None  # {"node", "value"}: what to carry a waiting run on with
 
 
+@dataclass(frozen=True, slots=True)
+class JobNumbers:
+    """What monitoring shows of the jobs in a store."""
+
+    by_state: dict[str, int]
+    takeable: int
+    retries: int
+    workers: int
+    durations: builtins.list[float]  # of the runs of jobs that ended
+
+
 class JobStore:
     """The jobs of one run store. Cheap to make: it holds no connection of its own."""
 
@@ -136,6 +147,36 @@ class JobStore:
         with self.store.translated_errors(), self.store.reader() as connection:
             rows = connection.execute(query, {"now": time.time()})
         return [(row["id"], tuple(json.loads(row["tags"]))) for row in rows]
+
+    def numbers(self) -> JobNumbers:
+        """Counts by state, the queue's depth, retries, live workers, and run durations."""
+        now = {"now": time.time()}
+        with self.store.translated_errors(), self.store.reader() as connection:
+            states = connection.execute(
+                f"SELECT state, COUNT(*) AS n FROM {schema.JOBS} GROUP BY state"
+            )
+            takeable = connection.execute(
+                f"SELECT COUNT(*) AS n FROM {schema.JOBS} j WHERE {_TAKEABLE}", now
+            )
+            retries = connection.execute(
+                f"SELECT COALESCE(SUM(attempt - 1), 0) AS n FROM {schema.JOBS} WHERE attempt > 1"
+            )
+            workers = connection.execute(
+                f"SELECT COUNT(DISTINCT worker) AS n FROM {schema.JOBS} "
+                "WHERE state = 'running' AND lease_until >= :now",
+                now,
+            )
+            durations = connection.execute(
+                f"SELECT r.duration FROM {schema.RUNS} r JOIN {schema.JOBS} j ON j.id = r.id "
+                "WHERE r.duration IS NOT NULL"
+            )
+        return JobNumbers(
+            by_state={row["state"]: int(row["n"]) for row in states},
+            takeable=int(takeable[0]["n"]),
+            retries=int(retries[0]["n"]),
+            workers=int(workers[0]["n"]),
+            durations=[float(row["duration"]) for row in durations],
+        )
 
     def tags_for(self, ids: Collection[str]) -> dict[str, tuple[str, ...]]:
         """The tags of those of runs ``ids`` that are jobs (run id → its job's tags)."""
