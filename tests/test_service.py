@@ -8,6 +8,7 @@ import hashlib
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -337,6 +338,48 @@ def test_metrics_count_jobs_by_state_in_prometheus_text(server: Server) -> None:
     assert "agentmap_queue_depth 0.0" in lines
     assert 'agentmap_job_duration_seconds_bucket{le="+Inf"} 3.0' in lines
     assert "agentmap_job_duration_seconds_count 3.0" in lines
+
+
+def test_the_service_mounted_in_your_own_fastapi_app(service_project: Path) -> None:
+    port = free_port()
+    script = (
+        "import uvicorn\n"
+        "from fastapi import FastAPI\n"
+        "from agentmap.service import create_app\n"
+        "app = FastAPI()\n"
+        "@app.get('/mine')\n"
+        "def mine():\n"
+        "    return {'mine': True}\n"
+        "app.mount('/agents', create_app())\n"
+        f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=service_project, env=clean_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_works,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx2.get(f"{url}/mine", timeout=1).json() == {"mine": True}
+                break
+            except httpx2.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        made = httpx2.post(
+            f"{url}/agents/jobs", json={"graph": "flow.csv::Hello", "inputs": {"input": "m"}}
+        )
+        assert made.status_code == 202 and made.json()["url"].startswith("/agents/jobs/")
+        job_id = made.json()["job"]["id"]
+        deadline = time.monotonic() + 60
+        while httpx2.get(f"{url}/agents/jobs/{job_id}").json()["state"] != "completed":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert httpx2.get(f"{url}/agents/healthz").json() == {"status": "ok"}
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
 
 
 def test_openapi_and_docs_are_served(server: Server) -> None:

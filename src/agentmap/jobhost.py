@@ -114,10 +114,16 @@ class JobHost:
 
 _HOSTS: dict[tuple[Any, ...], JobHost] = {}
 _HOSTS_LOCK = threading.Lock()
+_BY_OBJECT: dict[int, tuple[Settings, JobHost]] = {}  # id(settings) → (it, its host): no
+# rebuilding the key (a JSON dump of every setting) for each call with the same Settings
 
 
 def job_host(config: ConfigSource, agents: Mapping[str, AgentSource] | None) -> JobHost:
     """The job services for ``config`` (and ``agents``), made on first use."""
+    if isinstance(config, Settings) and not agents:  # the service's case: the same object
+        known = _BY_OBJECT.get(id(config))
+        if known is not None and known[0] is config:
+            return known[1]
     settings = config if isinstance(config, Settings) else settings_of(config)
     key = (
         settings.model_dump_json(),
@@ -130,6 +136,8 @@ def job_host(config: ConfigSource, agents: Mapping[str, AgentSource] | None) -> 
             if not _HOSTS:
                 atexit.register(close_jobs)
             host = _HOSTS[key] = JobHost(settings, agents)
+        if isinstance(config, Settings) and not agents:
+            _BY_OBJECT[id(config)] = (config, host)
         return host
 
 
@@ -148,5 +156,6 @@ def close_jobs() -> None:
     with _HOSTS_LOCK:
         hosts = list(_HOSTS.values())
         _HOSTS.clear()
+        _BY_OBJECT.clear()
     for host in hosts:
         host.close()
