@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -102,10 +103,22 @@ def agentmap(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _checkpointed(node: str) -> bool:
+    """Whether the latest run has a committed checkpoint of ``node``."""
+    runs = open_run_store().list(limit=1)
+    return bool(runs) and any(c.node == node for c in open_run_store().checkpoints(runs[0].id))
+
+
 def stop_in(
-    project: Path, node: str, how: signal.Signals, *args: str, source: str = "flow.csv"
+    project: Path,
+    node: str,
+    how: signal.Signals,
+    *args: str,
+    source: str = "flow.csv",
+    once: Callable[[], bool] | None = None,
 ) -> str:
-    """Start ``agentmap run SOURCE``, stop it with ``how`` while ``node`` runs; the run id."""
+    """Start ``agentmap run SOURCE``, stop it with ``how`` while ``node`` runs (and ``once()``
+    holds, if given); the run id."""
     (project / f"block-{node}").write_text("")
     process = subprocess.Popen(
         [str(AGENTMAP), "run", source, "--state", '"x"', *args],
@@ -116,7 +129,13 @@ def stop_in(
         text=True,
         preexec_fn=ctrl_c_works,
     )
-    signal_when(process, project / f"started-{node}", how, timeout=20)
+    marker = project / f"started-{node}"
+    if once is not None:  # wait for it too, then signal as soon as the node has started
+        deadline = time.monotonic() + 20
+        while not (marker.exists() and once()):
+            assert process.poll() is None and time.monotonic() < deadline, "never got there"
+            time.sleep(0.01)
+    signal_when(process, marker, how, timeout=20)
     (project / f"block-{node}").unlink()
     (project / f"started-{node}").unlink()
     runs = open_run_store().list(limit=1)
@@ -156,7 +175,9 @@ def test_a_crashed_parallel_run_resumes_only_the_branch_that_was_cut_short(
 ) -> None:
     flow(FORK)
     expected = uninterrupted(project, FORK)
-    run_id = stop_in(project, "Left2", signal.SIGKILL)
+    # Killed while Left2 runs, once Right's checkpoint is committed (Right runs alongside:
+    # killed before its checkpoint, it would rightly run again).
+    run_id = stop_in(project, "Left2", signal.SIGKILL, once=lambda: _checkpointed("Right"))
     assert sorted(ran(project)) == ["A", "Left", "Left2", "Right"]
     done = agentmap(project, "resume", run_id, "--json")
     assert done.returncode == 0, done.stderr
