@@ -100,6 +100,7 @@ def service_project(
             context={"interaction_type": "approval"},
         ),
         csv_row("Ask", "Done", "echo", inputs="ok", output="done"),
+        csv_row("Fail", "Boom", "failure", inputs="input", output="x"),
         name="graphs/flow.csv",
     )
     graph_csv(csv_row("Bad", "A", "echo", success="Nowhere"), name="graphs/bad.csv")
@@ -137,6 +138,18 @@ def test_a_posted_job_is_202_then_runs_and_its_results_are_served(server: Server
     assert wait_state(server, job["id"], {"completed"})["nodes_done"] == 2
     results = server.get(f"/jobs/{job['id']}/results")
     assert results.status_code == 200 and results.json()["final_state"]["said"] == "hi"
+
+
+def test_a_failed_jobs_results_carry_its_error(server: Server) -> None:
+    made = server.post("/jobs", json={"graph": "flow.csv::Fail", "inputs": {"input": "x"}})
+    job_id = made.json()["job"]["id"]
+    wait_state(server, job_id, {"failed"})
+
+    results = server.get(f"/jobs/{job_id}/results")
+
+    assert results.status_code == 200
+    assert results.json()["state"] == "failed" and "node 'Boom' failed" in results.json()["error"]
+    assert results.json()["final_state"]["input"] == "x"
 
 
 def test_results_before_the_end_are_409_and_cancel_stops_a_running_job(

@@ -26,7 +26,7 @@ from agentmap.api import (
     validate_graph,
 )
 from agentmap.config import Settings
-from agentmap.exceptions import GraphFileError, JobError, JobNotFinishedError, Problem
+from agentmap.exceptions import GraphFileError, JobError, JobFailedError, Problem
 from agentmap.graph.loader import SUFFIXES, ValidationReport, split_source
 from agentmap.jobs import page_cursor
 from agentmap.service.auth import Keys
@@ -170,17 +170,15 @@ def get_job(job_id: str, request: Request) -> dict[str, Any]:
 
 @jobs_router.get("/{job_id}/results")
 def get_results(job_id: str, request: Request) -> dict[str, Any]:
-    """A finished job's final state and summary (409 while it is not finished)."""
+    """A finished job's final state and summary; a failed or cancelled job's too, with its
+    error (409 while it is not finished)."""
     settings = service(request).settings
     try:
         return get_job_results(job_id, config=settings).to_dict()
-    except JobNotFinishedError:
-        raise
-    except Exception as error:  # a failed or cancelled job: its results, with its error
-        job = getattr(error, "job", None)
-        if job is None:
+    except JobFailedError as error:  # a failed or cancelled job: its results, with its error
+        if error.job is None:
             raise
-        return dict(job.to_dict())
+        return error.job.to_dict()
 
 
 class Answer(BaseModel):
