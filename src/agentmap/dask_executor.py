@@ -115,10 +115,6 @@ class DaskDispatcher:
                 self._thread.start()
         return self
 
-    def wake(self) -> None:
-        """Look for jobs to hand out now."""
-        self._wakeup.set()
-
     def dispatch(self) -> int:
         """Hand every job a worker could take now, and that has no task running, to the
         cluster; how many were handed out."""
