@@ -395,6 +395,31 @@ def test_the_service_mounted_in_your_own_fastapi_app(service_project: Path) -> N
         process.communicate(timeout=30)
 
 
+def test_monitoring_summarises_jobs_workers_and_the_system(
+    server: Server, service_project: Path
+) -> None:
+    done = server.post("/jobs", json={"graph": "flow.csv::Hello", "inputs": {"input": "a"}})
+    wait_state(server, done.json()["job"]["id"], {"completed"})
+    failed = server.post("/jobs", json={"graph": "flow.csv::Fail", "inputs": {"input": "b"}})
+    wait_state(server, failed.json()["job"]["id"], {"failed"})
+    server.post("/jobs", json={"graph": "flow.csv::Nap", "inputs": {"input": "n", "nap": 30}})
+    deadline = time.monotonic() + 30
+    while not (service_project / "started-n").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+    jobs = server.get("/monitoring/jobs").json()
+    workers = server.get("/monitoring/workers").json()["workers"]
+    system = server.get("/monitoring/system").json()
+
+    assert jobs["by_state"] == {"completed": 1, "failed": 1, "running": 1}
+    assert jobs["success_rate"] == 0.5 and jobs["duration_p50"] is not None
+    (worker,) = workers
+    assert worker["jobs"] == 1 and worker["alive"] is True
+    assert system["executor"] == "local" and system["uptime"] > 0
+    assert system["store"].endswith("runs.db")
+
+
 def test_openapi_and_docs_are_served(server: Server) -> None:
     spec = server.get("/openapi.json").json()
 

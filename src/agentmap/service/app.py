@@ -14,7 +14,13 @@ from agentmap.container import ConfigSource
 from agentmap.jobhost import close_jobs, job_host, settings_of
 from agentmap.service import problems
 from agentmap.service.auth import Keys
-from agentmap.service.routes import Service, graphs_router, health_router, jobs_router
+from agentmap.service.routes import (
+    Service,
+    graphs_router,
+    health_router,
+    jobs_router,
+    monitoring_router,
+)
 
 
 def create_app(config: ConfigSource = None) -> FastAPI:
@@ -61,6 +67,6 @@ def create_app(config: ConfigSource = None) -> FastAPI:
             )  # fmt: skip
         return await call_next(request)
 
-    for router in (health_router, jobs_router, graphs_router):
+    for router in (health_router, jobs_router, graphs_router, monitoring_router):
         app.include_router(router)
     return app

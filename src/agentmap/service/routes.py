@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentmap._version import __version__
 from agentmap.api import (
     answer_job,
     cancel_job,
@@ -31,7 +33,7 @@ from agentmap.graph.loader import SUFFIXES, ValidationReport, split_source
 from agentmap.jobs import page_cursor
 from agentmap.service.auth import Keys
 from agentmap.service.problems import problem
-from agentmap.store.jobstore import JobState
+from agentmap.store.jobstore import JobState, JobStore
 
 
 class Service:
@@ -102,6 +104,60 @@ def metrics(request: Request) -> Response:
 
     queue = job_host(service(request).settings, None).queue
     return Response(metrics_text(queue.table), media_type=CONTENT_TYPE)
+
+
+monitoring_router = APIRouter(
+    prefix="/monitoring", tags=["monitoring"], dependencies=[Depends(authorized)]
+)
+_STARTED = time.time()
+
+
+@monitoring_router.get("/jobs")
+def monitoring_jobs(request: Request) -> dict[str, Any]:
+    """Jobs by state, success rate of those that ended, p50/p95 duration, retries, queue."""
+    numbers = _jobs(request).numbers()
+    ended = {state: numbers.by_state.get(state, 0) for state in ("completed", "failed")}
+    finished = sum(ended.values())
+    durations = sorted(numbers.durations)
+    return {
+        "by_state": numbers.by_state,
+        "queue_depth": numbers.takeable,
+        "retries": numbers.retries,
+        "success_rate": ended["completed"] / finished if finished else None,
+        "duration_p50": _quantile(durations, 0.50),
+        "duration_p95": _quantile(durations, 0.95),
+    }
+
+
+@monitoring_router.get("/workers")
+def monitoring_workers(request: Request) -> dict[str, Any]:
+    """The workers holding jobs now, with their last lease renewal's deadline."""
+    return {"workers": _jobs(request).workers()}
+
+
+@monitoring_router.get("/system")
+def monitoring_system(request: Request) -> dict[str, Any]:
+    """This service: version, uptime, executor, store (its location, never its password)."""
+    settings = service(request).settings
+    return {
+        "version": __version__,
+        "uptime": time.time() - _STARTED,
+        "executor": settings.jobs.executor,
+        "concurrency": settings.jobs.concurrency,
+        "store": _jobs(request).location,
+    }
+
+
+def _jobs(request: Request) -> JobStore:
+    from agentmap.jobhost import job_host
+
+    return job_host(service(request).settings, None).queue.table
+
+
+def _quantile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # --- jobs -------------------------------------------------------------------------------------

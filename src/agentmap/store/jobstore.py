@@ -178,6 +178,25 @@ class JobStore:
             durations=[float(row["duration"]) for row in durations],
         )
 
+    def workers(self) -> builtins.list[dict[str, Any]]:
+        """The workers holding jobs now: name, jobs held, when their lease runs out."""
+        with self.store.translated_errors(), self.store.reader() as connection:
+            rows = connection.execute(
+                f"SELECT worker, COUNT(*) AS jobs, MAX(lease_until) AS lease_until "
+                f"FROM {schema.JOBS} WHERE state = 'running' AND worker IS NOT NULL "
+                "GROUP BY worker ORDER BY worker"
+            )
+        now = time.time()
+        return [
+            {
+                "worker": row["worker"],
+                "jobs": int(row["jobs"]),
+                "lease_until": row["lease_until"],
+                "alive": (row["lease_until"] or 0) >= now,
+            }
+            for row in rows
+        ]
+
     def tags_for(self, ids: Collection[str]) -> dict[str, tuple[str, ...]]:
         """The tags of those of runs ``ids`` that are jobs (run id → its job's tags)."""
         found: dict[str, tuple[str, ...]] = {}
