@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import json
 import math
 import time
 import uuid
@@ -281,8 +282,6 @@ def _free(name: str, taken: set[str], prefix: str) -> str:
 def _cell(value: Any) -> Any:
     """A value a spreadsheet or parquet cell holds: lists and mappings as JSON text."""
     if isinstance(value, list | tuple | dict):
-        import json
-
         return json.dumps(value, ensure_ascii=False, default=repr)
     return value
 

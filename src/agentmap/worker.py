@@ -401,22 +401,10 @@ class Worker:
             if not self._tasks:
                 continue
             try:
-                asked = await asyncio.to_thread(self._asked_to_cancel)
+                asked = await asyncio.to_thread(self.queue.table.cancel_requests, self.name)
             except StoreError:
                 continue
             self._cancel(asked)
-
-    def _asked_to_cancel(self) -> list[str]:
-        from agentmap.store import schema
-
-        store = self.queue.store
-        with store.translated_errors(), store.reader() as connection:
-            rows = connection.execute(
-                f"SELECT id FROM {schema.JOBS} WHERE worker = :worker AND state = 'running' "
-                "AND cancel_requested = :yes",
-                {"worker": self.name, "yes": True},
-            )
-        return [row["id"] for row in rows]
 
     def _cancel(self, job_ids: Collection[str]) -> None:
         for job_id in job_ids:

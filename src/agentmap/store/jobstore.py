@@ -364,13 +364,14 @@ class JobStore:
                         for job_id, (done, running) in progress.items()
                     ],
                 )
-            rows = connection.execute(
-                f"SELECT id FROM {schema.JOBS} "
-                "WHERE worker = :worker AND state = 'running' AND cancel_requested = :yes",
-                {"worker": worker, "yes": True},
-            )
+            asked = _asked_to_cancel(connection, worker)
             connection.commit()
-        return [row["id"] for row in rows]
+        return asked
+
+    def cancel_requests(self, worker: str) -> builtins.list[str]:
+        """The ids of ``worker``'s running jobs that someone asked to cancel."""
+        with self.store.translated_errors(), self.store.reader() as connection:
+            return _asked_to_cancel(connection, worker)
 
     def settle(
         self,
@@ -534,6 +535,15 @@ def _settled(settlement: Settlement, worker: str, now: float) -> dict[str, Any]:
     if settlement.nodes_done is not None:
         values["nodes_done"] = settlement.nodes_done
     return values
+
+
+def _asked_to_cancel(connection: Connection, worker: str) -> builtins.list[str]:
+    rows = connection.execute(
+        f"SELECT id FROM {schema.JOBS} "
+        "WHERE worker = :worker AND state = 'running' AND cancel_requested = :yes",
+        {"worker": worker, "yes": True},
+    )
+    return [row["id"] for row in rows]
 
 
 def _settle_cancelled(connection: Connection, job_id: str, now: float) -> None:
