@@ -129,6 +129,23 @@ def test_the_cli_reads_every_table_format_and_writes_results(
     assert [row["said"] for row in out] == ["Say:007:hi", "Say:8:yo"]
 
 
+def test_the_cli_adds_only_the_outputs_asked_for(batch_project: Path) -> None:
+    (batch_project / "rows.csv").write_text("id,text\n1,hi\n")
+
+    done = agentmap(batch_project, "batch", "flow.csv", "--inputs", "rows.csv", "--outputs",
+                    "said, read", "--out", "r.csv")  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(batch_project / "r.csv", dtype=str)
+    assert list(table.columns) == ["id", "text", "status", "error", "duration", "run_id", "said",
+                                   "read"]  # fmt: skip
+    again = agentmap(batch_project, "batch", "flow.csv", "--inputs", "rows.csv", "--out", "r.csv")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    forced = agentmap(batch_project, "batch", "flow.csv", "--inputs", "rows.csv", "--out", "r.csv",
+                      "--force")  # fmt: skip
+    assert forced.returncode == 0
+
+
 def test_cells_stay_text_unless_types_are_inferred(batch_project: Path) -> None:
     (batch_project / "rows.csv").write_text("id,text,n\n007,hi,1.50\n")
 

@@ -171,6 +171,38 @@ def test_jobs_answer_from_the_cli_carries_a_waiting_job_on(
     assert results["final_state"]["done"] == "b"
 
 
+def test_submit_records_tags_priority_retries_and_name(jobs_project: Path) -> None:
+    done = agentmap(jobs_project, "jobs", "submit", "flow.csv::One", "--state", '{"input": "x"}',
+                    "--tag", "b", "--tag", "a", "--priority", "7", "--retries", "2",
+                    "--name", "nightly", "--json")  # fmt: skip
+    job_id = json.loads(done.stdout)["job_id"]
+
+    status = json.loads(agentmap(jobs_project, "jobs", "status", job_id, "--json").stdout)
+    assert (status["tags"], status["priority"], status["max_retries"], status["name"]) == (
+        ["a", "b"], 7, 2, "nightly"
+    )  # fmt: skip
+
+
+def test_sigterm_stops_a_tagged_worker_which_gives_its_job_back(jobs_project: Path) -> None:
+    from agentmap import create_job
+    from agentmap.api import open_run_store
+    from agentmap.store.jobstore import JobStore
+
+    other = create_job("flow.csv::Chain", {"input": "plain", "nap": 0}, tags=["cpu"])
+    job = create_job("flow.csv::Chain", {"input": "slow", "nap": 30}, tags=["gpu"])
+    worker = start_worker(jobs_project, "--tags", "gpu,big")
+    wait_until(lambda: (jobs_project / "started-slow-A").exists())
+
+    worker.send_signal(signal.SIGTERM)
+    _, err = worker.communicate(timeout=30)
+
+    assert worker.returncode == 0 and "worker stopped after 1 job attempt" in err
+    assert get_job_status(other.id).state == "queued"  # not its tags: never taken
+    with open_run_store() as store:
+        takeable = [job_id for job_id, _ in JobStore(store).takeable()]
+    assert job.id in takeable  # given back: the next worker carries it on at once
+
+
 def test_cancel_from_another_process_stops_a_running_job(jobs_project: Path) -> None:
     submitted = agentmap(
         jobs_project, "jobs", "submit", "flow.csv::Chain", "--state", '{"input": "x", "nap": 30}'

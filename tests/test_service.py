@@ -301,6 +301,17 @@ def test_serve_refuses_to_listen_beyond_localhost_without_keys(service_project: 
     assert "no API key is set" in done.stderr and "--insecure" in done.stderr
 
 
+def test_insecure_lets_serve_listen_beyond_localhost_without_keys(
+    service_project: Path,
+) -> None:
+    server = Server(service_project, "--host", "0.0.0.0", "--insecure")
+    try:
+        assert server.get("/jobs").status_code == 200
+    finally:
+        code, _ = server.stop()
+    assert code == 0
+
+
 def test_hash_key_prints_the_hash_to_configure(service_project: Path) -> None:
     done = subprocess.run(
         [str(AGENTMAP), "serve", "--hash-key"], input="abc\n", capture_output=True, text=True,
