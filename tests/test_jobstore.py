@@ -52,6 +52,8 @@ def job_row(priority: int = 0, tags: str = "[]", **extra: Any) -> dict[str, Any]
         "batch_id": None,
         "batch_row": None,
         "answer": None,
+        "graph_id": None,
+        "graph_version": None,
     } | extra
 
 

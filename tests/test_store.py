@@ -542,6 +542,7 @@ def test_new_store_is_made_at_the_latest_version(store_url: str, raw: Raw) -> No
         "agentmap_checkpoints",
         "agentmap_checkpoint_pages",
         "agentmap_jobs",
+        "agentmap_job_events",
     }
 
 
@@ -551,7 +552,7 @@ def test_version_1_store_is_upgraded_and_keeps_its_runs(store_url: str, raw: Raw
     with RunStore.open(store_url) as store:
         old = store.get("00d1")
     assert (old.graph_name, old.status, old.initial_state) == ("Old", "succeeded", {"input": "old"})
-    assert stored_version(raw) == str(schema.LATEST) == "6"
+    assert stored_version(raw) == str(schema.LATEST) == "7"
     assert "agentmap_checkpoint_pages" in raw.tables()  # v4: checkpoints written in batches
     assert "agentmap_jobs" in raw.tables()  # v5: jobs
     assert raw.indexes("agentmap_runs") == {

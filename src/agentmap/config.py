@@ -245,6 +245,9 @@ class JobSettings(_Section):
     """Seconds between a worker's lease renewals (and its progress reports)."""
     poll_interval: float = Field(default=0.5, gt=0, le=3_600)
     """Seconds an idle worker waits before it looks for jobs again."""
+    events: bool = True
+    """Record each job's node events in the store (``GET /jobs/{id}/events``, the dashboard,
+    ``agentmap jobs events``); false saves a row per node start and end."""
     dask: DaskSettings = DaskSettings()
 
     @field_validator("heartbeat")

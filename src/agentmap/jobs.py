@@ -64,6 +64,8 @@ class Job:
     name: str | None = None
     created_at: float = 0.0
     batch_id: str | None = None
+    graph_id: str | None = None  # the registered graph it runs (AgentMapApp.register_graph)
+    graph_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,8 @@ class JobStatus:
     next_attempt_at: float | None = None  # when a retrying job is tried again
     cancel_requested: bool = False
     batch_id: str | None = None
+    graph_id: str | None = None  # the registered graph it runs, and at which version
+    graph_version: str | None = None
 
     @property
     def ended(self) -> bool:
@@ -118,6 +122,8 @@ class JobStatus:
             "error": self.error,
             "cancel_requested": self.cancel_requested,
             "batch_id": self.batch_id,
+            "graph_id": self.graph_id,
+            "graph_version": self.graph_version,
         }
 
 
@@ -148,8 +154,11 @@ class JobQueue:
         max_retries: int | None = None,
         priority: int = 0,
         name: str | None = None,
+        graph_id: str | None = None,
+        graph_version: str | None = None,
     ) -> Job:
-        """Record a job as ``queued`` (see ``agentmap.create_job``)."""
+        """Record a job as ``queued`` (see ``agentmap.create_job``); ``graph_id`` and
+        ``graph_version`` name the registered graph it runs, if any."""
         return self.create_many(
             graph,
             [inputs],
@@ -158,6 +167,8 @@ class JobQueue:
             max_retries=max_retries,
             priority=priority,
             name=name,
+            graph_id=graph_id,
+            graph_version=graph_version,
         )[0]
 
     def create_many(
@@ -171,6 +182,8 @@ class JobQueue:
         priority: int = 0,
         name: str | None = None,
         batch_id: str | None = None,
+        graph_id: str | None = None,
+        graph_version: str | None = None,
     ) -> list[Job]:
         """Record one job per row of inputs, all in one transaction (a batch's rows)."""
         loaded = self.graph(graph)
@@ -212,6 +225,8 @@ class JobQueue:
                     "batch_id": batch_id,
                     "batch_row": row if batch_id else None,
                     "answer": None,
+                    "graph_id": graph_id,
+                    "graph_version": graph_version,
                 }
             )
             jobs.append(
@@ -225,6 +240,8 @@ class JobQueue:
                     name=name,
                     created_at=now,
                     batch_id=batch_id,
+                    graph_id=graph_id,
+                    graph_version=graph_version,
                 )
             )
         self.table.add(rows_out)
@@ -406,6 +423,8 @@ def status_of(job: JobRecord) -> JobStatus:
         next_attempt_at=job.not_before if job.state == "retrying" else None,
         cancel_requested=job.cancel_requested,
         batch_id=job.batch_id,
+        graph_id=job.graph_id,
+        graph_version=job.graph_version,
     )
 
 

@@ -24,10 +24,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from agentmap.config import JobSettings
-from agentmap.events import Event, NodeCompleted, NodeFailed, NodeStarted
+from agentmap.events import (
+    Event,
+    NodeCompleted,
+    NodeFailed,
+    NodeOutputChunk,
+    NodeRetrying,
+    NodeStarted,
+)
 from agentmap.exceptions import (
     AgentMapError,
     GraphError,
@@ -41,12 +48,17 @@ from agentmap.jobs import SETTLED, STOPPERS, JobQueue
 from agentmap.results import ExecutionResult
 from agentmap.retry import RetryPolicy
 from agentmap.runner import GraphRunnerService
-from agentmap.store.jobstore import JobRecord, JobState, Settlement
+from agentmap.store import schema
+from agentmap.store.jobstore import JobRecord, JobState, Settlement, event_params
+from agentmap.store.writer import CheckpointWriter, Statement
 
 logger = logging.getLogger(__name__)
 
 CANCEL_POLL = 0.25
 """Seconds between a busy worker's looks for jobs someone asked (elsewhere) to cancel."""
+EVENT_LATENCY = 0.01
+"""Seconds a job's event may wait in the checkpoint writer before it is committed: someone
+may be watching the job live (``GET /jobs/{id}/events``), so sooner than checkpoints."""
 
 
 class Outcome(NamedTuple):
@@ -261,7 +273,9 @@ class Worker:
             graph = self.queue.graph(f"{job.graph_file}::{job.graph_name}")
         except GraphError as error:  # the file changed since the job was made
             return Outcome("failed", f"the graph can't be run any more: {error.message}")
-        handlers = (progress,)
+        handlers: tuple[Callable[[Event], None], ...] = (progress,)
+        if self.settings.events:
+            handlers += (_Events(job.id, self.queue.store.checkpoint_writer()),)
         try:
             run = None if job.fresh else self.queue.store.get(job.id)
         except RunNotFoundError:
@@ -449,6 +463,60 @@ class _Progress:
     def report(self) -> tuple[int, list[str]]:
         self.changed = False
         return self.done, sorted(self.running)
+
+
+class _Events:
+    """A run's handler recording its events in the store, for whoever follows the job."""
+
+    __slots__ = ("job_id", "writer")
+
+    def __init__(self, job_id: str, writer: CheckpointWriter) -> None:
+        self.job_id = job_id
+        self.writer = writer
+
+    def __call__(self, event: Event) -> None:
+        if getattr(event, "run_id", None) != self.job_id:
+            return  # a subgraph's run: its node is the job's event
+        if isinstance(event, NodeStarted):
+            params = event_params(self.job_id, "node_started", event.node, attempt=event.attempt)
+        elif isinstance(event, NodeCompleted):
+            params = event_params(
+                self.job_id,
+                "node_completed",
+                event.node,
+                attempt=event.attempt,
+                duration=event.duration,
+                **_usage(event.usage),
+            )
+        elif isinstance(event, NodeFailed):
+            params = event_params(
+                self.job_id,
+                "node_failed",
+                event.node,
+                attempt=event.attempt,
+                duration=event.duration,
+                error=event.error,
+                **_usage(event.usage),
+            )
+        elif isinstance(event, NodeRetrying):
+            params = event_params(
+                self.job_id,
+                "node_retrying",
+                event.node,
+                attempt=event.attempt,
+                error=event.error,
+                delay=event.delay,
+            )
+        elif isinstance(event, NodeOutputChunk):
+            params = event_params(self.job_id, "output_chunk", event.node, text=event.text)
+        else:
+            return
+        self.writer.put(Statement(schema.INSERT_EVENT, params), within=EVENT_LATENCY)
+
+
+def _usage(usage: object) -> dict[str, Any]:
+    to_dict = getattr(usage, "to_dict", None)
+    return {"usage": to_dict()} if to_dict is not None else {}
 
 
 def _done(stop: BaseException, progress: _Progress) -> int:

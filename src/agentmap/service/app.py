@@ -36,6 +36,7 @@ def create_app(config: ConfigSource = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.agentmap.close()
             close_jobs()
 
     app = FastAPI(
@@ -43,6 +44,15 @@ def create_app(config: ConfigSource = None) -> FastAPI:
         version=__version__,
         description="Run graph workflows as jobs; see docs/service.md.",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks: off, so nothing is exported (no telemetry, even
+        # when FASTAPI_OTEL_AUTO_CONFIGURE is set) and requests don't pay for spans
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "auto_configure": False,
+        },
     )
     app.state.agentmap = Service(settings, Keys(settings.server))
     problems.install(app)

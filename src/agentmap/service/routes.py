@@ -6,14 +6,19 @@ The routers find their configuration on ``request.app.state.agentmap`` (a ``Serv
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from collections.abc import AsyncGenerator, AsyncIterator
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.sse import KEEPALIVE_COMMENT, EventSourceResponse, format_sse_event
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentmap._version import __version__
@@ -28,20 +33,41 @@ from agentmap.api import (
     validate_graph,
 )
 from agentmap.config import Settings
+from agentmap.eventfeed import EventFeed
 from agentmap.exceptions import GraphFileError, JobError, JobFailedError, Problem
 from agentmap.graph.loader import SUFFIXES, ValidationReport, split_source
 from agentmap.jobs import page_cursor
 from agentmap.service.auth import Keys
 from agentmap.service.problems import problem
-from agentmap.store.jobstore import JobState, JobStore
+from agentmap.store.jobstore import JobEvent, JobState, JobStore
+
+
+KEEPALIVE = 15.0
+"""Seconds between comments on a quiet event stream (proxies close silent connections)."""
 
 
 class Service:
-    """What the routes need: the configuration, and the API keys it accepts."""
+    """What the routes need: the configuration, the API keys it accepts, and the feed of
+    jobs' events its streams read."""
 
     def __init__(self, settings: Settings, keys: Keys) -> None:
         self.settings = settings
         self.keys = keys
+        self._feed: EventFeed | None = None
+
+    def feed(self) -> EventFeed:
+        """The feed of jobs' events (made on first use, on the serving loop)."""
+        if self._feed is None:
+            from agentmap.jobhost import job_host
+
+            self._feed = EventFeed(job_host(self.settings, None).queue.table)
+        return self._feed
+
+    async def close(self) -> None:
+        """Stop the feed: its streams end."""
+        if self._feed is not None:
+            await self._feed.close()
+            self._feed = None
 
     @property
     def graphs(self) -> Path:
@@ -222,6 +248,81 @@ def get_jobs(
 def get_job(job_id: str, request: Request) -> dict[str, Any]:
     """Where a job stands."""
     return get_job_status(job_id, config=service(request).settings).to_dict()
+
+
+@jobs_router.get(
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {"description": "The job's events as Server-Sent Events"},
+        204: {"description": "The job ended, and has no event after Last-Event-ID"},
+    },
+)
+async def get_events(
+    job_id: str,
+    request: Request,
+    last_event_id: Annotated[
+        str | None,
+        Header(description="The id of the last event seen: the stream goes on after it"),
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, description="Start after this event number (as Last-Event-ID)")
+    ] = None,
+) -> Response:
+    """The job's events as Server-Sent Events: those recorded first, then each as it comes,
+    until the job finishes. Each has its number as ``id``, its kind as ``event``
+    (``job_started``, ``node_started``, ``node_completed``, ``node_failed``,
+    ``node_retrying``, ``output_chunk``, ``job_waiting``, ``job_answered``,
+    ``job_retrying``, ``job_released``, ``job_queued``, ``job_finished``) and JSON ``data``.
+    A client that reconnects with ``Last-Event-ID`` gets the events after it, no gap and no
+    repeat."""
+    here = service(request)
+    status = await asyncio.to_thread(get_job_status, job_id, config=here.settings)
+    start = _last_event_id(last_event_id) if last_event_id is not None else (after or 0)
+    feed = here.feed()
+    if status.ended:
+        table = feed_table(here)
+        if not await asyncio.to_thread(table.events, status.id, start, 1):
+            return Response(status_code=204)  # tells an EventSource not to reconnect
+    return EventSourceResponse(_sse(feed.follow(status.id, start)))
+
+
+def feed_table(here: Service) -> JobStore:
+    """The job store the service's jobs are in."""
+    from agentmap.jobhost import job_host
+
+    return job_host(here.settings, None).queue.table
+
+
+def _last_event_id(text: str) -> int:
+    if not text.strip().isdigit():
+        raise JobError(
+            f"Last-Event-ID: {text!r} is not an event's id — send back the id of the last "
+            "event received (a whole number)"
+        )
+    return int(text)
+
+
+async def _sse(events: AsyncGenerator[JobEvent]) -> AsyncIterator[bytes]:
+    """``events`` in the SSE format, with a keep-alive comment when the stream is quiet."""
+    upcoming = asyncio.ensure_future(anext(events))
+    try:
+        while True:
+            done, _ = await asyncio.wait({upcoming}, timeout=KEEPALIVE)
+            if not done:
+                yield KEEPALIVE_COMMENT
+                continue
+            try:
+                event = upcoming.result()
+            except StopAsyncIteration:
+                return
+            data = json.dumps(event.to_dict(), ensure_ascii=False, default=str)
+            yield format_sse_event(data_str=data, event=event.kind, id=str(event.seq))
+            upcoming = asyncio.ensure_future(anext(events))
+    finally:
+        upcoming.cancel()
+        await asyncio.gather(upcoming, return_exceptions=True)
+        await events.aclose()
 
 
 @jobs_router.get("/{job_id}/results")

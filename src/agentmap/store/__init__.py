@@ -19,9 +19,11 @@ def open_store(settings: StorageSettings) -> RunStore | None:
         return None
     from agentmap.store.runstore import RunStore
 
-    return RunStore.open(
+    store = RunStore.open(
         settings.url, busy_timeout=settings.busy_timeout, retention_days=settings.retention_days
     )
+    store.flush_interval, store.flush_batch = settings.flush_interval, settings.flush_batch
+    return store
 
 
 def store_resource(settings: StorageSettings) -> Iterator[RunStore | None]:

@@ -87,6 +87,44 @@ class JobRecord:
     inputs: dict[str, Any] | None = None
     fresh: bool = False  # taken for the first time: it has no run yet (claim says)
     answer: dict[str, Any] | None = None  # {"node", "value"}: what to carry a waiting run on with
+    graph_id: str | None = None  # the registered graph it ran (AgentMapApp.register_graph)
+    graph_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobEvent:
+    """Something that happened to a job: ``seq`` counts from 1 per job, in order."""
+
+    job_id: str
+    seq: int
+    at: float
+    kind: str
+    node: str | None
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON: the event's own fields, then what its kind carries."""
+        return {
+            **self.data,
+            "job_id": self.job_id,
+            "seq": self.seq,
+            "at": self.at,
+            "kind": self.kind,
+            "node": self.node,
+        }
+
+
+def event_params(
+    job_id: str, kind: str, node: str | None = None, at: float | None = None, **data: Any
+) -> dict[str, Any]:
+    """The parameters of ``schema.INSERT_EVENT`` for one event."""
+    return {
+        "job_id": job_id,
+        "at": time.time() if at is None else at,
+        "kind": kind,
+        "node": node,
+        "data": json.dumps(data, default=str, ensure_ascii=False),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +372,18 @@ class JobStore:
                         for job in taken
                     ],
                 )
+                connection.execute_many(
+                    schema.INSERT_EVENT,
+                    [
+                        event_params(
+                            job.id, "job_started", at=now, attempt=job.attempt, worker=worker
+                        )
+                        for job in taken
+                    ],
+                )
             connection.commit()
+        if taken or cancelled:
+            self.store.events_written({job.id for job in taken} | set(cancelled))
         return taken, cancelled
 
     def renew(
@@ -404,8 +453,12 @@ class JobStore:
                     "WHERE id = :id AND worker = :holder AND state = 'running' RETURNING id",
                     {**values, "id": settlement.job_id, "holder": worker},
                 )
-                held.update(row["id"] for row in rows)
+                if rows:
+                    held.add(settlement.job_id)
+                    connection.execute(schema.INSERT_EVENT, _settled_event(settlement, now))
             connection.commit()
+        if held:
+            self.store.events_written(held)
         return held
 
     def request_cancel(self, job_id: str) -> JobRecord:
@@ -422,7 +475,12 @@ class JobStore:
                 record.state == "running" and (record.lease_until or 0) < now
             ):
                 _settle_cancelled(connection, record.id, now)
+                settled = True
+            else:
+                settled = False
             connection.commit()
+        if settled:
+            self.store.events_written({record.id})
         return self.get(record.id)
 
     def batch_rows(self, batch_id: str, *, full: bool = False) -> builtins.list[JobRecord]:
@@ -475,7 +533,11 @@ class JobStore:
                 "WHERE batch_id = :batch AND state IN ('failed', 'cancelled') RETURNING id",
                 {"batch": batch_id, "now": now, "no": False},
             )
+            for row in rows:
+                connection.execute(schema.INSERT_EVENT, event_params(row["id"], "job_queued"))
             connection.commit()
+        if rows:
+            self.store.events_written({row["id"] for row in rows})
         return len(rows)
 
     def answer(self, job_id: str, answer: str) -> bool:
@@ -487,8 +549,49 @@ class JobStore:
                 "updated_at = :now WHERE id = :id AND state = 'waiting' RETURNING id",
                 {"answer": answer, "now": time.time(), "id": job_id},
             )
+            if rows:
+                node = loads(answer).get("node") if answer else None
+                connection.execute(schema.INSERT_EVENT, event_params(job_id, "job_answered", node))
             connection.commit()
+        if rows:
+            self.store.events_written({job_id})
         return bool(rows)
+
+    def events(self, job_id: str, after: int = 0, limit: int = 1000) -> builtins.list[JobEvent]:
+        """Job ``job_id``'s events after number ``after``, oldest first, at most ``limit``."""
+        with self.store.translated_errors(), self.store.reader() as connection:
+            rows = connection.execute(
+                f"SELECT * FROM {schema.EVENTS} WHERE job_id = :id AND seq > :after "
+                f"ORDER BY seq LIMIT {int(limit)}",
+                {"id": job_id, "after": after},
+            )
+        return [_event(row) for row in rows]
+
+    def last_events(self, job_ids: Collection[str]) -> dict[str, int]:
+        """The number of each job's latest event (jobs with none are left out)."""
+        found: dict[str, int] = {}
+        ordered = sorted(job_ids)
+        with self.store.translated_errors(), self.store.reader() as connection:
+            for start in range(0, len(ordered), 500):
+                names, params = placeholders("id", ordered[start : start + 500])
+                rows = connection.execute(
+                    f"SELECT job_id, MAX(seq) AS seq FROM {schema.EVENTS} "
+                    f"WHERE job_id IN {names} GROUP BY job_id",
+                    params,
+                )
+                found.update((row["job_id"], int(row["seq"])) for row in rows)
+        return found
+
+    def events_since(self, at: float, limit: int = 1000) -> builtins.list[JobEvent]:
+        """Every job's events stamped at or after ``at``, in time order (for a feed of all
+        jobs; an event's stamp is when it happened, so a reader keeps a margin)."""
+        with self.store.translated_errors(), self.store.reader() as connection:
+            rows = connection.execute(
+                f"SELECT * FROM {schema.EVENTS} WHERE at >= :at ORDER BY at, job_id, seq "
+                f"LIMIT {int(limit)}",
+                {"at": at},
+            )
+        return [_event(row) for row in rows]
 
     def forget_run(self, job_id: str) -> None:
         """Drop the job's run (a run without checkpoints can only start over)."""
@@ -537,6 +640,25 @@ def _settled(settlement: Settlement, worker: str, now: float) -> dict[str, Any]:
     return values
 
 
+_SETTLED_KINDS: dict[str, str] = {
+    "completed": "job_finished",
+    "failed": "job_finished",
+    "cancelled": "job_finished",
+    "waiting": "job_waiting",
+    "retrying": "job_retrying",
+    "running": "job_released",  # given back by a worker that stopped, to be carried on
+}
+
+
+def _settled_event(settlement: Settlement, now: float) -> dict[str, Any]:
+    data: dict[str, Any] = {"state": settlement.state}
+    if settlement.error is not None:
+        data["error"] = settlement.error
+    if settlement.state == "retrying":
+        data["not_before"] = settlement.not_before
+    return event_params(settlement.job_id, _SETTLED_KINDS[settlement.state], at=now, **data)
+
+
 def _asked_to_cancel(connection: Connection, worker: str) -> builtins.list[str]:
     rows = connection.execute(
         f"SELECT id FROM {schema.JOBS} "
@@ -557,6 +679,9 @@ def _settle_cancelled(connection: Connection, job_id: str, now: float) -> None:
         "WHERE id = :id AND status IN ('waiting', 'running')",
         {"id": job_id, "now": now},
     )
+    connection.execute(
+        schema.INSERT_EVENT, event_params(job_id, "job_finished", at=now, state="cancelled")
+    )
 
 
 def _stored_states(states: Collection[JobState]) -> set[str]:
@@ -566,6 +691,17 @@ def _stored_states(states: Collection[JobState]) -> set[str]:
     if stored & {"completed", "failed", "cancelled", "running"}:
         stored.add("waiting")
     return stored if states else set()
+
+
+def _event(row: Row) -> JobEvent:
+    return JobEvent(
+        job_id=row["job_id"],
+        seq=int(row["seq"]),
+        at=row["at"],
+        kind=row["kind"],
+        node=row["node"],
+        data=json.loads(row["data"]),
+    )
 
 
 def _record(row: Row, full: bool = False) -> JobRecord:
@@ -602,4 +738,6 @@ def _record(row: Row, full: bool = False) -> JobRecord:
         batch_row=row["batch_row"],
         inputs=loads(row["inputs"]) if full else None,
         answer=loads(row["answer"]) if full and row.get("answer") else None,
+        graph_id=row.get("graph_id"),
+        graph_version=row.get("graph_version"),
     )

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from agentmap.exceptions import RunNotFoundError, StoreError
@@ -39,7 +39,7 @@ from agentmap.store.records import (
     still_running,
 )
 from agentmap.store.schema import CheckpointRow, page_params, page_rows
-from agentmap.store.writer import CheckpointWriter
+from agentmap.store.writer import CheckpointWriter, Statement
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,10 @@ class RunStore:
         self._maintained = False
         self._last_pruned: str | None = None  # read when the store was opened
         self._writer: CheckpointWriter | None = None
+        self.flush_interval, self.flush_batch = 0.05, 256  # storage.flush_*: the writer's
+        self.event_listeners: list[Callable[[set[str]], None]] = []
+        """Told the ids of the jobs whose new events this store just committed (the service's
+        live event streams listen here; other processes' events are found by polling)."""
 
     @classmethod
     def open(cls, url: str, *, busy_timeout: float = 30.0, retention_days: float = 0) -> RunStore:
@@ -97,13 +101,35 @@ class RunStore:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def checkpoint_writer(self, interval: float, batch: int) -> CheckpointWriter:
-        """The writer thread of ``durability: async`` (one per store, made on first use)."""
+    def checkpoint_writer(
+        self, interval: float | None = None, batch: int | None = None
+    ) -> CheckpointWriter:
+        """The writer thread of ``durability: async`` (one per store, made on first use; by
+        default with the store's ``flush_interval`` and ``flush_batch``)."""
         if self._writer is None or self._writer.failed:
             self._writer = CheckpointWriter(
-                self.writer, self.translated_errors, self.insert_checkpoints, interval, batch
+                self.writer,
+                self.translated_errors,
+                self.insert_checkpoints,
+                self.flush_interval if interval is None else interval,
+                self.flush_batch if batch is None else batch,
+                committed=self._statements_committed,
             )
         return self._writer
+
+    def events_written(self, job_ids: set[str]) -> None:
+        """Tell the listeners that jobs ``job_ids`` have new events in the store."""
+        for listener in list(self.event_listeners):
+            try:
+                listener(job_ids)
+            except Exception:  # a listener's failure is its own, not the writer's
+                logger.warning("event listener %r failed", listener, exc_info=True)
+
+    def _statements_committed(self, statements: list[Statement]) -> None:
+        if self.event_listeners:
+            jobs = {s.params["job_id"] for s in statements if s.sql == schema.INSERT_EVENT}
+            if jobs:
+                self.events_written(jobs)
 
     def flush_checkpoints(self) -> None:
         """Commit what the checkpoint writer holds now (runs whose end was deferred)."""
@@ -246,6 +272,7 @@ class RunStore:
                 ids, params = placeholders("id", doomed[start : start + 500])
                 for table in (schema.CHECKPOINTS, schema.PAGES):
                     connection.execute(f"DELETE FROM {table} WHERE run_id IN {ids}", params)
+                connection.execute(f"DELETE FROM {schema.EVENTS} WHERE job_id IN {ids}", params)
                 connection.execute(f"DELETE FROM {schema.RUNS} WHERE id IN {ids}", params)
             self._last_pruned = repr(time.time())
             _set_meta(connection, "last_pruned", self._last_pruned)

@@ -20,6 +20,7 @@ RUNS = "agentmap_runs"
 CHECKPOINTS = "agentmap_checkpoints"
 PAGES = "agentmap_checkpoint_pages"
 JOBS = "agentmap_jobs"
+EVENTS = "agentmap_job_events"
 
 CREATE_META = f"""
 CREATE TABLE {META} (
@@ -174,6 +175,8 @@ JOB_COLUMNS = (
     "batch_id",  # the batch the job is a row of, if any
     "batch_row",
     "answer",  # JSON {"node", "value"}: a person's answer for the waiting job's next attempt (v6)
+    "graph_id",  # the id the graph was registered under (AgentMapApp.register_graph), if any (v7)
+    "graph_version",  # ... and its semantic version: what the job ran (v7)
 )
 
 _JOBS = (
@@ -217,6 +220,25 @@ _JOB_ANSWERS = (
     f"ALTER TABLE {JOBS} ADD COLUMN answer TEXT",
 )
 
+_JOB_EVENTS = (
+    # What happened to a job, in order: its nodes starting and ending, model output, its state
+    # changing. ``seq`` counts from 1 per job, so a reader that saw up to n asks for > n.
+    f"""
+CREATE TABLE {EVENTS} (
+    job_id VARCHAR(32) NOT NULL,
+    seq INTEGER NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    kind VARCHAR(32) NOT NULL,
+    node TEXT,
+    data TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+)""",
+    f"CREATE INDEX IF NOT EXISTS ix_agentmap_job_events_at ON {EVENTS} (at)",
+    # A job run from a registered graph records which one, and at which version.
+    f"ALTER TABLE {JOBS} ADD COLUMN graph_id TEXT",
+    f"ALTER TABLE {JOBS} ADD COLUMN graph_version VARCHAR(64)",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _CREATE_TABLES,
     _INDEX_HISTORY,
@@ -224,6 +246,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _CHECKPOINT_PAGES,
     _JOBS,
     _JOB_ANSWERS,
+    _JOB_EVENTS,
 )
 """Migration ``i`` (its statements, in order) takes a store from version ``i`` to ``i + 1``."""
 LATEST = len(MIGRATIONS)
@@ -241,6 +264,14 @@ INSERT_CHECKPOINT = insert(CHECKPOINTS, CHECKPOINT_COLUMNS)
 PAGE_COLUMNS = ("run_id", "first_seq", "last_seq", "nodes", "body", "at")
 INSERT_PAGE = insert(PAGES, PAGE_COLUMNS)
 INSERT_JOB = insert(JOBS, JOB_COLUMNS)
+EVENT_COLUMNS = ("job_id", "seq", "at", "kind", "node", "data")
+INSERT_EVENT = (
+    # the job's next number, taken in the same statement: writers of one job take turns (a
+    # worker while it holds the job; the API while nobody does), and SQLite writes one at a time
+    f"INSERT INTO {EVENTS} (job_id, seq, at, kind, node, data) "
+    "SELECT :job_id, COALESCE(MAX(seq), 0) + 1, :at, :kind, :node, :data "
+    f"FROM {EVENTS} WHERE job_id = :job_id"
+)
 
 CheckpointRow = tuple[Any, ...]
 """A checkpoint's values in ``CHECKPOINT_COLUMNS`` order, as a page holds them: ``updates`` as

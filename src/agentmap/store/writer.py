@@ -40,14 +40,16 @@ class CheckpointWriter:
         insert: Callable[[Connection, Sequence[CheckpointRow]], None],
         interval: float,
         batch: int,
+        committed: Callable[[list[Statement]], None] | None = None,
     ) -> None:
         self._connect = connect
         self._translated = translated
         self._insert = insert
         self._interval = interval
         self._batch = batch
+        self._committed = committed
         self._rows: list[CheckpointRow | Statement] = []
-        self._oldest = 0.0  # when the oldest waiting row came (monotonic)
+        self._due = 0.0  # when the waiting rows must be written by (monotonic)
         self._taken = 0  # rows being written right now
         self._held = threading.Condition(threading.Lock())  # guards the rows
         self._writing = threading.Lock()  # one batch written at a time, in the order taken
@@ -61,16 +63,19 @@ class CheckpointWriter:
         """Whether a write failed: this writer takes no more rows."""
         return self._error is not None
 
-    def put(self, row: CheckpointRow | Statement) -> None:
-        """Hand ``row`` over; writes the batch here when it is due."""
+    def put(self, row: CheckpointRow | Statement, within: float | None = None) -> None:
+        """Hand ``row`` over; writes the batch here when it is due. ``within``: commit it
+        within this many seconds rather than the writer's interval (a job's events, which
+        someone may be watching live)."""
+        now = time.monotonic()
+        deadline = now + (self._interval if within is None else within)
         with self._held:
             self._raise_error()
             self._rows.append(row)
-            if len(self._rows) == 1:
-                self._oldest = time.monotonic()
+            if len(self._rows) == 1 or deadline < self._due:
+                self._due = deadline
                 self._wake_timer()
-            due = len(self._rows) + self._taken >= self._batch
-            due = due or time.monotonic() - self._oldest >= self._interval
+            due = len(self._rows) + self._taken >= self._batch or now >= self._due
         if due:
             self.flush()
 
@@ -113,14 +118,14 @@ class CheckpointWriter:
             self._held.notify_all()
 
     def _time(self) -> None:
-        """The timer: writes rows that waited ``interval`` while their run is busy."""
+        """The timer: writes rows that fell due while their run is busy."""
         while True:
             with self._held:
                 while not self._rows and not self._closing:
                     self._held.wait()
                 if self._closing:
                     return
-                left = self._oldest + self._interval - time.monotonic()
+                left = self._due - time.monotonic()
                 if left > 0:
                     self._held.wait(left)
                     continue  # look again: the run may have written them meanwhile
@@ -142,6 +147,8 @@ class CheckpointWriter:
                 if checkpoints:
                     self._insert(self._connection, checkpoints)
                 self._connection.commit()
+            if self._committed is not None and len(checkpoints) < len(rows):
+                self._committed([row for row in rows if isinstance(row, Statement)])
         except StoreError as exc:
             if self._connection is not None:
                 with contextlib.suppress(Exception):
