@@ -11,10 +11,9 @@ import dataclasses
 import json
 import tempfile
 import time
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
-
-from collections.abc import AsyncGenerator, AsyncIterator
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -40,7 +39,6 @@ from agentmap.jobs import page_cursor
 from agentmap.service.auth import Keys
 from agentmap.service.problems import problem
 from agentmap.store.jobstore import JobEvent, JobState, JobStore
-
 
 KEEPALIVE = 15.0
 """Seconds between comments on a quiet event stream (proxies close silent connections)."""
