@@ -16,6 +16,7 @@ from agentmap.service import problems
 from agentmap.service.auth import Keys
 from agentmap.service.routes import (
     Service,
+    events_router,
     graphs_router,
     health_router,
     jobs_router,
@@ -77,6 +78,6 @@ def create_app(config: ConfigSource = None) -> FastAPI:
             )  # fmt: skip
         return await call_next(request)
 
-    for router in (health_router, jobs_router, graphs_router, monitoring_router):
+    for router in (health_router, jobs_router, events_router, graphs_router, monitoring_router):
         app.include_router(router)
     return app

@@ -285,6 +285,28 @@ async def get_events(
     return EventSourceResponse(_sse(feed.follow(status.id, start)))
 
 
+events_router = APIRouter(tags=["jobs"], dependencies=[Depends(authorized)])
+
+
+@events_router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses={200: {"description": "Every job's events as Server-Sent Events"}},
+)
+async def get_all_events(
+    request: Request,
+    since: Annotated[
+        float | None,
+        Query(description="Seconds since the epoch: start with the events from then (now)"),
+    ] = None,
+) -> Response:
+    """Every job's events as Server-Sent Events, as they are recorded (what a dashboard of
+    all jobs listens to). Each event's ``id`` is ``<job id>:<number>``; within a job they
+    come in order. For one job without gaps across reconnects, use /jobs/{id}/events."""
+    feed = service(request).feed()
+    return EventSourceResponse(_sse(feed.every(since), every=True))
+
+
 def feed_table(here: Service) -> JobStore:
     """The job store the service's jobs are in."""
     from agentmap.jobhost import job_host
@@ -301,8 +323,9 @@ def _last_event_id(text: str) -> int:
     return int(text)
 
 
-async def _sse(events: AsyncGenerator[JobEvent]) -> AsyncIterator[bytes]:
-    """``events`` in the SSE format, with a keep-alive comment when the stream is quiet."""
+async def _sse(events: AsyncGenerator[JobEvent], every: bool = False) -> AsyncIterator[bytes]:
+    """``events`` in the SSE format, with a keep-alive comment when the stream is quiet
+    (``every``: events of many jobs, whose ids then name their job)."""
     upcoming = asyncio.ensure_future(anext(events))
     try:
         while True:
@@ -315,7 +338,8 @@ async def _sse(events: AsyncGenerator[JobEvent]) -> AsyncIterator[bytes]:
             except StopAsyncIteration:
                 return
             data = json.dumps(event.to_dict(), ensure_ascii=False, default=str)
-            yield format_sse_event(data_str=data, event=event.kind, id=str(event.seq))
+            name = f"{event.job_id}:{event.seq}" if every else str(event.seq)
+            yield format_sse_event(data_str=data, event=event.kind, id=name)
             upcoming = asyncio.ensure_future(anext(events))
     finally:
         upcoming.cancel()
