@@ -18,6 +18,7 @@ from helpers import REPO_STORE
 from llm_server import LLMServer
 
 REPO = Path(__file__).resolve().parent.parent
+REPO_RUNS = REPO / ".agentmap"
 HEADER = (
     "GraphName,Node,AgentType,Edge,Success_Next,Failure_Next,Input_Fields,Output_Field,"
     "Prompt,Context,Description"
@@ -31,12 +32,48 @@ def _repo_runs_elsewhere(tmp_path_factory: pytest.TempPathFactory) -> None:
     REPO_STORE["url"] = f"sqlite:///{tmp_path_factory.mktemp('repo-runs') / 'runs.db'}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _hypothesis_caches_elsewhere(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Hypothesis keeps its caches in .hypothesis/ under the folder it was imported from (the
+    repository, as pytest runs there) even with no example database: they go to the session's
+    temporary folder instead."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
+
+
 @pytest.fixture(autouse=True)
 def _in_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts in its own temporary folder, so a run store found from the current
     folder (the default, ./.agentmap/runs.db) is the test's, never the repository's. Tests that
     run in the repository go there through ``in_repo`` (whose runs go to the session's store)."""
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _repository_store_untouched() -> Iterator[None]:
+    """Fails the test that made or changed the repository's own .agentmap/ — the run history of
+    whoever works here, which the README's test command must never fill. The two fixtures above
+    keep runs out of it; this catches a test that goes around them (a subprocess run with the
+    repository as cwd and no ``in_repo_env``, say) and names it."""
+    before = _files_in(REPO_RUNS)
+    yield
+    after = _files_in(REPO_RUNS)
+    if after != before:
+        pytest.fail(
+            f"this test wrote into {REPO_RUNS} (the repository's own run store): run it in "
+            "tmp_path, or in the repository through the in_repo fixture / helpers.in_repo_env "
+            "(an agentmap run in the repository while the tests ran does this too)",
+            pytrace=False,
+        )
+
+
+def _files_in(folder: Path) -> dict[str, tuple[int, int]] | None:
+    """Each file's size and modification time, or None when the folder doesn't exist."""
+    try:
+        return {e.name: (e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder)}
+    except FileNotFoundError:
+        return None
 
 
 @pytest.fixture(autouse=True)

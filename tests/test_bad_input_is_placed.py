@@ -72,7 +72,7 @@ def test_converting_to_xlsx_without_openpyxl_says_what_to_install(tmp_path: Path
     )
     assert done.stdout == (
         "GraphFileError flow.xlsx: writing .xlsx workbooks needs openpyxl — install it with "
-        "pip install 'agentmap[spreadsheet]'\n"
+        "pip install 'agentmap-runner[spreadsheet]'\n"
     )
 
 
@@ -130,6 +130,21 @@ def test_a_quote_never_closed_is_an_error_at_its_row_not_lost_rows(
     path.write_text("GraphName,Node,AgentType,Edge,Prompt\n" + text)
     result = runner.invoke(app, ["validate", str(path)])
     assert (result.exit_code, result.stderr) == (2, f"error: {path}:2: {message}\n")
+
+
+def test_a_quote_never_closed_is_found_even_when_the_header_stops_the_reading(
+    project: Path,
+) -> None:
+    """Rows are turned into nodes as they are read; a header without Node ends that early,
+    but the file's checks of its quotes still run over every line."""
+    path = project / "flow.csv"
+    path.write_text('GraphName,AgentType,Prompt\nG,echo,"never closed\nG,echo,more\n')
+    result = runner.invoke(app, ["validate", str(path)])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: {path}:2: a quoted cell opened on row 2 is never closed, so the 1 line(s) after "
+        'it went into that one cell — close the quote (") where the cell should end\n',
+    )
 
 
 @pytest.mark.parametrize(

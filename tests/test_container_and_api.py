@@ -162,8 +162,10 @@ def test_run_graph_selects_a_graph_by_name_or_suffix(
 EXPECTED_ALL = [
     "Agent",
     "AgentError",
+    "AgentMapApp",
     "AgentMapError",
     "ConfigError",
+    "Diagnosis",
     "Event",
     "EventBus",
     "ExecutionResult",
@@ -174,10 +176,12 @@ EXPECTED_ALL = [
     "Graph",
     "GraphError",
     "GraphFileError",
+    "GraphRegistrationError",
     "GraphSelectionError",
     "GraphValidationError",
     "Job",
     "JobError",
+    "JobEvent",
     "JobFailedError",
     "JobNotFinishedError",
     "JobNotFoundError",
@@ -212,6 +216,7 @@ EXPECTED_ALL = [
     "aanswer_job",
     "acancel_job",
     "acreate_job",
+    "afollow_job",
     "agent",
     "aget_job_results",
     "aget_job_status",
@@ -222,13 +227,16 @@ EXPECTED_ALL = [
     "cancel_job",
     "convert_graph",
     "create_job",
+    "diagnose",
     "export_runs",
     "get_job_results",
     "get_job_status",
     "graph_json_schema",
     "init_project",
+    "job_events",
     "list_jobs",
     "load_graph",
+    "open_graph_runner",
     "open_run_store",
     "resume_batch",
     "resume_run",
@@ -268,7 +276,13 @@ def test_only_the_container_imports_dependency_injector() -> None:
         for f, tree in sources()
         if imports(tree, "dependency_injector")
     ]
-    assert importers == ["container.py"]
+    assert importers == ["_injector.py"]  # which imports it for the container alone
+    users = [
+        f.relative_to(SRC).as_posix()
+        for f, tree in sources()
+        if imports(tree, "agentmap._injector")
+    ]
+    assert users == ["container.py"]
 
 
 def test_library_modules_never_call_print() -> None:
@@ -320,6 +334,19 @@ def test_running_hello_does_not_import_pandas(repo: Path) -> None:
     loaded = _modules_after(code, repo)
     assert "agentmap.runner" in loaded
     assert "pandas" not in loaded
+
+
+def test_running_a_graph_imports_no_web_framework_even_with_the_server_extra(repo: Path) -> None:
+    code = (
+        "import agentmap.cli.app, agentmap\n"
+        "result = agentmap.run_graph('graphs/hello.csv', {'input': 'hi'}, "
+        "config='agentmap_config.yaml')\n"
+        "assert result.success\n"
+        "import fastapi  # installed (the test extras include the server's): still importable"
+    )
+    loaded = _modules_after(code.replace("import fastapi", "pass"), repo)
+    assert not {"fastapi", "starlette", "werkzeug"} & loaded
+    assert "fastapi" in _modules_after(code, repo)
 
 
 def test_jobs_on_the_local_executor_import_neither_dask_nor_pandas(repo: Path) -> None:

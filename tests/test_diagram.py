@@ -193,6 +193,22 @@ TRICKY = make_graph(
 # --- the outline
 
 
+def test_a_fan_out_to_parallel_nodes_draws_an_arrow_to_each() -> None:
+    fan = make_graph(
+        "Fan",
+        Node("Start", "echo", success_next="A | B"),
+        Node("A", "echo", edge="Join"),
+        Node("B", "echo", edge="Join"),
+        Node("Join", "echo"),
+    )
+
+    mermaid = to_mermaid(fan)
+
+    assert '    n0 -->|"success"| n1' in mermaid.splitlines()
+    assert '    n0 -->|"success"| n2' in mermaid.splitlines()
+    assert to_dot(fan).count("n0 -> n") == 2
+
+
 def test_outline_starts_at_the_entry_and_follows_routes_depth_first() -> None:
     assert render_outline_text(REVIEW) == REVIEW_OUTLINE
 

@@ -17,6 +17,7 @@ import json
 import random
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,6 +25,7 @@ import anthropic
 import httpx2
 import openai
 import pytest
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from agentmap import Graph, Node, RetryPolicy, load_graph
@@ -40,6 +42,7 @@ from agentmap.exceptions import (
     ConfigError,
     GraphError,
     GraphFileError,
+    GraphRegistrationError,
     GraphSelectionError,
     GraphValidationError,
     JobError,
@@ -61,6 +64,7 @@ from agentmap.llm.client import translate
 from agentmap.llm.errors import LLMError, TransientLLMError
 from agentmap.llm.providers import Provider
 from agentmap.prompts import PromptCatalog
+from agentmap.state import StateAdapterService
 from agentmap.store.database import is_missing_table
 from agentmap.store.runstore import RunStore
 
@@ -462,7 +466,37 @@ def state_file(data: bytes) -> Callable[[Path], BaseException]:
     return make
 
 
+class StateSchema(BaseModel):
+    """A schema ``StateAdapterService.adapt_initial_state`` checks a state with."""
+
+    user_input: str
+
+
+@dataclass
+class StateRecord:
+    user_input: str
+
+
+def adapted(schema: type) -> Callable[[Path], BaseException]:
+    adapter = StateAdapterService()
+    return lambda tmp: raised(lambda: adapter.adapt_initial_state({"input": "hi"}, schema))
+
+
 INPUT_CASES = {
+    "state-schema-pydantic": Case(
+        adapted(StateSchema),
+        StateError,
+        "pydantic.ValidationError",
+        "schema StateSchema: user_input",
+        "Field required",
+    ),
+    "state-schema-dataclass": Case(
+        adapted(StateRecord),
+        StateError,
+        "TypeError",
+        "schema StateRecord",
+        "missing 1 required positional argument: 'user_input'",
+    ),
     "state-json-decode-error": Case(
         state_file(b'{"input": }'),
         StateError,
@@ -721,6 +755,7 @@ EXIT_CODES: dict[type[AgentMapError], ExitCode] = {
     GraphFileError: ExitCode.BAD_INPUT,
     GraphSelectionError: ExitCode.BAD_INPUT,
     GraphValidationError: ExitCode.BAD_INPUT,
+    GraphRegistrationError: ExitCode.BAD_INPUT,
     StateError: ExitCode.BAD_INPUT,
     AgentError: ExitCode.BAD_INPUT,
     LLMError: ExitCode.BAD_INPUT,

@@ -1,8 +1,10 @@
 """The jobs table, on SQLite and PostgreSQL: a job is taken by one worker at a time, under a
-lease; a lapsed lease is taken over; a worker that lost its job can't settle it."""
+lease; a lapsed lease is taken over; a worker that lost its job can't settle it. Also the
+jobs' events and the registered graphs' versions, kept in the same store."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -11,7 +13,10 @@ from typing import Any
 
 import pytest
 
-from agentmap.store.jobstore import JobStore
+from agentmap.exceptions import GraphRegistrationError
+from agentmap.store import schema
+from agentmap.store.jobstore import JobStore, Settlement, event_params
+from agentmap.store.registry import GraphRegistry, RegisteredGraph
 from agentmap.store.runstore import RunStore
 
 
@@ -153,3 +158,48 @@ def test_workers_taking_at_once_never_take_a_job_twice(jobs: JobStore) -> None:
 
     assert sorted(taken) == sorted(row["id"] for row in rows)
     assert all(len(names) == 1 for names in taken.values())
+
+
+def test_events_are_numbered_per_job_and_read_after_any_number(jobs: JobStore) -> None:
+    first, second = job_row(), job_row()
+    jobs.add([first, second])
+    jobs.claim("w1", 2, lease=30)
+    with jobs.store.writer() as connection:
+        for n in range(3):
+            connection.execute(
+                schema.INSERT_EVENT, event_params(first["id"], "node_started", f"N{n}", attempt=1)
+            )
+        connection.commit()
+    jobs.settle_many(
+        "w1", [Settlement(first["id"], "completed"), Settlement(second["id"], "failed", "boom")]
+    )
+
+    events = jobs.events(first["id"])
+    assert [(e.seq, e.kind, e.node) for e in events] == [
+        (1, "job_started", None), (2, "node_started", "N0"), (3, "node_started", "N1"),
+        (4, "node_started", "N2"), (5, "job_finished", None),
+    ]  # fmt: skip
+    assert [e.seq for e in jobs.events(first["id"], after=3)] == [4, 5]
+    assert jobs.events(second["id"])[-1].data == {"state": "failed", "error": "boom"}
+    assert jobs.last_events([first["id"], second["id"], "f" * 32]) == {
+        first["id"]: 5,
+        second["id"]: 2,
+    }
+    assert len(jobs.events_since(0)) == 7
+
+
+def test_a_graph_version_names_one_content_for_good(jobs: JobStore) -> None:
+    registry = GraphRegistry(jobs.store)
+    entry = RegisteredGraph("flow", "1.0.0", "/g/flow.csv", "Flow", "h1", {"A": "a", "B": "b"}, 1.0)
+    registry.register(entry)
+    assert registry.register(entry).graph_hash == "h1"  # the same content again: accepted
+    registry.register(dataclasses.replace(entry, version="1.10.0", graph_hash="h2"))
+    registry.register(dataclasses.replace(entry, version="1.9.0-rc.1", graph_hash="h3"))
+
+    changed = dataclasses.replace(entry, graph_hash="h9", node_hashes={"A": "x", "C": "c"})
+    with pytest.raises(
+        GraphRegistrationError, match="nodes added: C; nodes removed: B; nodes changed: A"
+    ):
+        registry.register(changed)
+    assert [e.version for e in registry.versions("flow")] == ["1.0.0", "1.9.0-rc.1", "1.10.0"]
+    assert [e.version for e in registry.list()] == ["1.0.0", "1.9.0-rc.1", "1.10.0"]

@@ -789,19 +789,19 @@ def test_api_key_never_appears_in_logs_tracking_errors_or_settings(
             "claude",
             "anthropic",
             "agent type 'claude' needs anthropic, which is not installed — install it with "
-            "pip install 'agentmap[llm]'",
+            "pip install 'agentmap-runner[llm]'",
         ),
         (
             "gpt",
             "openai",
             "agent type 'gpt' needs openai, which is not installed — install it with "
-            "pip install 'agentmap[llm]'",
+            "pip install 'agentmap-runner[llm]'",
         ),
         (
             "llm",
             "openai",
             "agent type 'llm' needs openai, which is not installed — install it with "
-            "pip install 'agentmap[llm]'",
+            "pip install 'agentmap-runner[llm]'",
         ),
     ],
 )
@@ -832,7 +832,7 @@ def test_graph_using_openai_without_the_sdk_fails_validation_with_the_install_hi
     assert done.returncode == 1, done.stderr
     assert (
         f"error {path.name}:2 C2 AgentType: agent type 'openai' needs openai, which is not "
-        "installed — install it with pip install 'agentmap[llm]'"
+        "installed — install it with pip install 'agentmap-runner[llm]'"
     ) in done.stderr.replace(str(path), path.name)
 
 

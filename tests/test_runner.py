@@ -441,6 +441,39 @@ def test_run_of_exactly_max_steps_finishes(flow: Callable[..., Path]) -> None:
     assert result.summary.execution_path == ("A", "B", "C")
 
 
+def test_a_loop_stopped_by_max_steps_is_called_a_loop(flow: Callable[..., Path]) -> None:
+    path = flow(row("A", edge="B"), row("B", success="C", failure="A"), row("C", edge="B"))
+    with pytest.raises(RunError) as caught:
+        run_graph(path, config={"execution": {"max_steps": 4}})
+    assert caught.value.message == (
+        "graph 'G' ran 4 steps without finishing (a loop that never exits?) — fix the routing "
+        "or raise execution.max_steps"
+    )
+
+
+def test_a_graph_with_no_loop_longer_than_max_steps_says_so(flow: Callable[..., Path]) -> None:
+    path = flow(
+        row("A", edge="B|C"), row("B", edge="D"), row("C", edge="D"), row("D", edge="E"), row("E")
+    )
+    with pytest.raises(RunError) as caught:
+        run_graph(path, config={"execution": {"max_steps": 2}})
+    assert caught.value.message == (
+        "graph 'G' ran 2 steps without finishing: it has no loop, but 5 nodes can be reached "
+        "from its entry 'A', more steps than execution.max_steps (2) allows — raise "
+        "execution.max_steps"
+    )
+
+
+def test_a_routing_function_counts_as_a_possible_loop(
+    recording: ModuleType, flow: Callable[..., Path]
+) -> None:
+    path = flow(
+        row("A", edge="B"), row("B", edge="func:choose", success="C", failure="C"), row("C")
+    )
+    with pytest.raises(RunError, match="a loop that never exits"):
+        run_graph(path, {"input": "x"}, config={"execution": {"max_steps": 1}})
+
+
 def _chain(length: int) -> Graph:
     names = [f"N{i}" for i in range(length)]
     nodes = {
@@ -463,6 +496,9 @@ def test_long_chain_stops_at_the_default_max_steps(project: Path) -> None:
         run_graph(_chain(10_001))
     assert caught.value.result is not None
     assert len(caught.value.result.summary.execution_path) == 10_000
+    assert "it has no loop, but 10,001 nodes can be reached from its entry 'N0'" in (
+        caught.value.message
+    )
 
 
 # --- func: routing -------------------------------------------------------------------------

@@ -646,7 +646,7 @@ def test_stats_without_pandas_says_how_to_install_it(
     assert result.exit_code == 2
     assert result.stderr == (
         "error: computing run statistics needs pandas, which is not installed — install it "
-        "with pip install 'agentmap[analytics]'\n"
+        "with pip install 'agentmap-runner[analytics]'\n"
     )
 
 
@@ -801,7 +801,7 @@ def test_export_parquet_without_pyarrow_says_how_to_install_it(
     assert result.exit_code == 2
     assert result.stderr == (
         "error: exporting runs to parquet needs pyarrow, which is not installed — install it "
-        "with pip install 'agentmap[analytics]'\n"
+        "with pip install 'agentmap-runner[analytics]'\n"
     )
     assert not (empty.folder / "runs.parquet").exists()
 

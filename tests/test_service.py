@@ -175,7 +175,9 @@ def test_results_before_the_end_are_409_and_cancel_stops_a_running_job(
 def test_an_operator_answers_a_waiting_job_over_http(server: Server) -> None:
     made = server.post("/jobs", json={"graph": "flow.csv::Ask", "inputs": {"input": "x"}})
     job_id = made.json()["job"]["id"]
-    wait_state(server, job_id, {"waiting"})
+    waiting = wait_state(server, job_id, {"waiting"})["waiting"]
+    assert waiting == [{"node": "Check", "question": "Ship it?", "kind": "approval",
+                        "options": waiting[0]["options"]}]  # fmt: skip
 
     wrong = server.post(f"/jobs/{job_id}/answer", json={"value": "maybe"})
     assert wrong.status_code == 422 and "can't take that answer" in wrong.json()["detail"]
@@ -279,11 +281,21 @@ def test_with_api_keys_every_route_but_healthz_needs_one(service_project: Path) 
     (service_project / "agentmap_config.yaml").write_text(f"server:\n  api_keys: ['{hashed}']\n")
     server = Server(service_project, env={"AGENTMAP_API_KEYS": "second-key"})
     try:
-        for path in ("/jobs", "/graphs", "/readyz", "/jobs/0badc0de"):
-            refused = server.get(path)
-            assert refused.status_code == 401, path
-            assert refused.headers["www-authenticate"] == "Bearer"
-            assert key not in refused.text
+        operations = server.get("/openapi.json").json()["paths"]
+        assert len(operations) >= 20
+        for template, methods in operations.items():
+            path = template.replace("{file}", "flow.csv")
+            for name in ("job_id", "run_id"):
+                path = path.replace("{" + name + "}", "0badc0de")
+            for method in methods:
+                refused = httpx2.request(method.upper(), server.url + path, timeout=30)
+                expected = 200 if template == "/healthz" else 401
+                assert refused.status_code == expected, (method, template, refused.text)
+                if expected == 401:
+                    assert refused.headers["www-authenticate"] == "Bearer"
+                    assert key not in refused.text
+        for page in ("/ui/api/jobs/0badc0de", "/ui/api/svg?file=flow.csv"):  # the dashboard's
+            assert server.get(page).status_code == 401, page
         wrong = server.get("/jobs", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401 and "not one this service accepts" in wrong.text
         for good in (key, "second-key"):
@@ -438,3 +450,63 @@ def test_openapi_and_docs_are_served(server: Server) -> None:
         spec["paths"]
     )
     assert server.get("/docs").status_code == 200
+
+
+def test_cors_lets_only_the_configured_origins_call_the_api(
+    service_project: Path, write_file: Callable[..., Path]
+) -> None:
+    write_file("agentmap_config.yaml", "server:\n  cors_origins: ['https://app.example']\n")
+    running = Server(service_project)
+    try:
+        asked = {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        }
+        allowed = httpx2.options(
+            f"{running.url}/jobs", headers={"Origin": "https://app.example", **asked}
+        )
+        refused = httpx2.options(
+            f"{running.url}/jobs", headers={"Origin": "https://evil.example", **asked}
+        )
+        plain = running.get("/healthz", headers={"Origin": "https://app.example"})
+    finally:
+        running.stop()
+
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    assert "access-control-allow-origin" not in refused.headers
+    assert plain.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_serve_reload_restarts_with_an_agent_added_to_the_project(
+    service_project: Path, write_file: Callable[..., Path]
+) -> None:
+    running = Server(service_project, "--reload")
+    try:
+        before = {a["name"] for a in running.get("/agents").json()["agents"]}
+        write_file("agents/shout.py", SHOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                after = {a["name"] for a in running.get("/agents").json()["agents"]}
+            except httpx2.TransportError:  # restarting
+                after = before
+            if "shout" in after:
+                break
+            assert time.monotonic() < deadline, after
+            time.sleep(0.2)
+    finally:
+        code, err = running.stop()
+
+    assert "nap" in before and "shout" not in before
+    assert code == 0 and "Traceback" not in err, err
+
+
+SHOUT = """
+from agentmap import Agent
+
+
+class ShoutAgent(Agent):
+    def process(self, inputs):
+        return str(inputs["input"]).upper()
+"""

@@ -543,6 +543,7 @@ def test_new_store_is_made_at_the_latest_version(store_url: str, raw: Raw) -> No
         "agentmap_checkpoint_pages",
         "agentmap_jobs",
         "agentmap_job_events",
+        "agentmap_graphs",
     }
 
 

@@ -348,7 +348,7 @@ def test_missing_spreadsheet_package_says_what_to_install(tmp_path: Path) -> Non
 
     assert run_python(code, tmp_path).stdout == (
         "GraphFileError flow.xlsx: reading .xlsx workbooks needs pandas and openpyxl — install "
-        "them with pip install 'agentmap[spreadsheet]'\n"
+        "them with pip install 'agentmap-runner[spreadsheet]'\n"
     )
 
 

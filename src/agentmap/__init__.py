@@ -16,6 +16,7 @@ from agentmap.api import (
     aanswer_job,
     acancel_job,
     acreate_job,
+    afollow_job,
     aget_job_results,
     aget_job_status,
     alist_jobs,
@@ -27,8 +28,10 @@ from agentmap.api import (
     export_runs,
     get_job_results,
     get_job_status,
+    job_events,
     list_jobs,
     load_graph,
+    open_graph_runner,
     open_run_store,
     resume_batch,
     resume_run,
@@ -57,6 +60,7 @@ from agentmap.exceptions import (
     ConfigError,
     GraphError,
     GraphFileError,
+    GraphRegistrationError,
     GraphSelectionError,
     GraphValidationError,
     JobError,
@@ -79,20 +83,27 @@ from agentmap.results import ExecutionResult, ExecutionSummary, NodeResult, Wait
 from agentmap.retry import ExponentialBackoffRetryPolicy, FixedDelayRetryPolicy, RetryPolicy
 
 if TYPE_CHECKING:
+    from agentmap.application import AgentMapApp
     from agentmap.convert import convert_graph
+    from agentmap.diagnosis import Diagnosis, diagnose
     from agentmap.graph.diagram import to_dot, to_mermaid
     from agentmap.graph.schema import graph_json_schema
     from agentmap.llm.errors import LLMError, TransientLLMError
     from agentmap.project import init_project
     from agentmap.scaffold import scaffold_graph
+    from agentmap.store.jobstore import JobEvent
 
 # Imported on first use: each pulls in code a plain `agentmap run` never needs.
 _LAZY = {
     "LLMError": "agentmap.llm.errors",
     "TransientLLMError": "agentmap.llm.errors",
     "convert_graph": "agentmap.convert",
+    "Diagnosis": "agentmap.diagnosis",
+    "diagnose": "agentmap.diagnosis",
     "graph_json_schema": "agentmap.graph.schema",
     "init_project": "agentmap.project",
+    "AgentMapApp": "agentmap.application",
+    "JobEvent": "agentmap.store.jobstore",
     "scaffold_graph": "agentmap.scaffold",
     "to_dot": "agentmap.graph.diagram",
     "to_mermaid": "agentmap.graph.diagram",
@@ -111,8 +122,10 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Agent",
     "AgentError",
+    "AgentMapApp",
     "AgentMapError",
     "ConfigError",
+    "Diagnosis",
     "Event",
     "EventBus",
     "ExecutionResult",
@@ -123,10 +136,12 @@ __all__ = [
     "Graph",
     "GraphError",
     "GraphFileError",
+    "GraphRegistrationError",
     "GraphSelectionError",
     "GraphValidationError",
     "Job",
     "JobError",
+    "JobEvent",
     "JobFailedError",
     "JobNotFinishedError",
     "JobNotFoundError",
@@ -161,6 +176,7 @@ __all__ = [
     "aanswer_job",
     "acancel_job",
     "acreate_job",
+    "afollow_job",
     "agent",
     "aget_job_results",
     "aget_job_status",
@@ -171,13 +187,16 @@ __all__ = [
     "cancel_job",
     "convert_graph",
     "create_job",
+    "diagnose",
     "export_runs",
     "get_job_results",
     "get_job_status",
     "graph_json_schema",
     "init_project",
+    "job_events",
     "list_jobs",
     "load_graph",
+    "open_graph_runner",
     "open_run_store",
     "resume_batch",
     "resume_run",

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from agentmap.agents.catalog import AgentSource
 from agentmap.config import Settings
 from agentmap.container import ConfigSource, Container, build_container
+from agentmap.distribution import install_hint
 from agentmap.events import Handler
 from agentmap.exceptions import ConfigError, ResumeError, StoreError
 from agentmap.graph.loader import ValidationReport, resolve_source
@@ -30,11 +31,13 @@ from agentmap.jobs import Job, JobResult, JobState, JobStatus, checked_tags
 from agentmap.pauses import NO_ANSWER, Ask
 from agentmap.results import ExecutionResult
 from agentmap.retry import RetryPolicy
+from agentmap.store.jobstore import JobEvent
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from agentmap.batch import BatchProgress, BatchRunner
+    from agentmap.runner import GraphRunnerService
     from agentmap.store.analytics import ExportFormat
     from agentmap.store.records import Status
     from agentmap.store.runstore import RunStore
@@ -197,9 +200,32 @@ def open_run_store(config: ConfigSource = None) -> RunStore:
     return _store(build_container(config))
 
 
+def open_graph_runner(
+    config: ConfigSource = None, *, agents: Agents | None = None
+) -> GraphRunnerService:
+    """A ``GraphRunnerService`` for ``config``'s project, for code written against AgentMap's
+    services (its ``container.graph_runner_service()``): ``runner.run_graph("MyWorkflow",
+    state)`` runs a graph of the graphs folder by name, ``runner.run(graph, state)`` a loaded
+    one. It keeps the run store open between runs: close it when done (it is a context
+    manager).
+
+    >>> with open_graph_runner() as runner:  # doctest: +SKIP
+    ...     runner.run_graph("Hello", {"input": "hi"}).success
+    True
+    """
+    container = build_container(config, agents)
+    try:
+        runner = container.runner()
+    except BaseException:
+        container.shutdown_resources()
+        raise
+    runner.close_with(container.shutdown_resources)
+    return runner
+
+
 def runs_stats(graph: str | None = None, *, config: ConfigSource = None) -> pd.DataFrame:
     """Per graph and node over the stored runs: runs, times run, success rate, p50 and p95
-    duration (what ``agentmap runs stats`` shows). Needs pandas (``agentmap[analytics]``).
+    duration (what ``agentmap runs stats`` shows). Needs pandas (``agentmap-runner[analytics]``).
 
     >>> runs_stats("Hello")[["node", "success_rate"]]  # doctest: +SKIP
     """
@@ -275,6 +301,8 @@ def create_job(
     name: str | None = None,
     config: ConfigSource = None,
     agents: Agents | None = None,
+    graph_id: str | None = None,
+    graph_version: str | None = None,
 ) -> Job:
     """Record a run of ``graph`` on ``inputs`` as a ``queued`` job and return at once.
 
@@ -285,6 +313,8 @@ def create_job(
     policy's own, else 0), after ``retry_policy.get_retry_delay(...)`` seconds (else at once),
     carrying on from its last checkpoint. With ``jobs.executor: local`` this process runs the
     job, on a worker thread of its own; with ``workers``, ``agentmap worker`` processes do.
+    ``graph_id`` and ``graph_version`` record the registered graph the job runs
+    (``AgentMapApp.create_job`` sets them).
 
     >>> job = create_job("graphs/hello.csv", {"input": "hi"}, tags=["demo"])  # doctest: +SKIP
     >>> wait_for_job(job.id).state  # doctest: +SKIP
@@ -299,6 +329,8 @@ def create_job(
         max_retries=max_retries,
         priority=priority,
         name=name,
+        graph_id=graph_id,
+        graph_version=graph_version,
     )
     host.jobs_added([job])
     return job
@@ -330,23 +362,36 @@ def wait_for_job(
 
 
 def answer_job(
-    job_id: str, value: Any, *, node: str | None = None, config: ConfigSource = None
+    job_id: str,
+    value: Any,
+    *,
+    node: str | None = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
 ) -> JobStatus:
     """Answer the person's step job ``job_id`` waits at (``node`` says which when several
     wait): text, ``True``/``False`` to approve/reject, an option's number (from 1) or text.
     The job is queued again and a worker carries its run on with the answer. Raises
-    ``JobStateError`` if it isn't waiting, ``ResumeError`` if the answer doesn't fit."""
-    host = _job_host(config, None)
+    ``JobStateError`` if it isn't waiting, ``ResumeError`` if the answer doesn't fit.
+    ``agents``: those the job was created with (the worker woken here runs it)."""
+    host = _job_host(config, agents)
     status = host.queue.answer(job_id, value, node=node)
     host.jobs_added([Job(status.id, status.graph, status.state, status.tags)])
     return status
 
 
 async def aanswer_job(
-    job_id: str, value: Any, *, node: str | None = None, config: ConfigSource = None
+    job_id: str,
+    value: Any,
+    *,
+    node: str | None = None,
+    config: ConfigSource = None,
+    agents: Agents | None = None,
 ) -> JobStatus:
     """Async twin of ``answer_job``."""
-    return await asyncio.to_thread(answer_job, job_id, value, node=node, config=config)
+    return await asyncio.to_thread(
+        answer_job, job_id, value, node=node, config=config, agents=agents
+    )
 
 
 def cancel_job(job_id: str, *, config: ConfigSource = None) -> JobStatus:
@@ -354,6 +399,36 @@ def cancel_job(job_id: str, *, config: ConfigSource = None) -> JobStatus:
     again; a running one is stopped by its worker, within a fraction of a second, and its run
     is recorded as cancelled (``agentmap resume`` can still carry it on)."""
     return _job_host(config, None).queue.cancel(job_id)
+
+
+def job_events(job_id: str, after: int = 0, *, config: ConfigSource = None) -> list[JobEvent]:
+    """What happened to job ``job_id`` so far, after event number ``after``: its attempts
+    starting, its nodes starting and ending, model output, its waits and answers, its end."""
+    queue = _job_host(config, None).queue
+    return queue.table.events(queue.status(job_id).id, after, limit=1_000_000)
+
+
+async def afollow_job(
+    job_id: str, after: int = 0, *, config: ConfigSource = None, poll: float = 0.25
+) -> AsyncIterator[JobEvent]:
+    """Job ``job_id``'s events after number ``after``, as they are recorded, until it ends:
+    those of a worker of this process at once, others' within ``poll`` seconds.
+
+    >>> async for event in afollow_job(job.id):  # doctest: +SKIP
+    ...     print(event.seq, event.kind, event.node)
+    """
+    from agentmap.eventfeed import EventFeed
+
+    queue = (await asyncio.to_thread(_job_host, config, None)).queue
+    found = await asyncio.to_thread(queue.status, job_id)
+    if found.ended and not await asyncio.to_thread(queue.table.events, found.id, after, 1):
+        return  # it ended, and nothing follows ``after``
+    feed = EventFeed(queue.table, poll)
+    try:
+        async for event in feed.follow(found.id, after):
+            yield event
+    finally:
+        await feed.close()
 
 
 def list_jobs(
@@ -387,6 +462,8 @@ async def acreate_job(
     name: str | None = None,
     config: ConfigSource = None,
     agents: Agents | None = None,
+    graph_id: str | None = None,
+    graph_version: str | None = None,
 ) -> Job:
     """Async twin of ``create_job`` (the store is written on a thread, not on your loop)."""
     return await asyncio.to_thread(
@@ -400,6 +477,8 @@ async def acreate_job(
         name=name,
         config=config,
         agents=agents,
+        graph_id=graph_id,
+        graph_version=graph_version,
     )
 
 
@@ -487,7 +566,7 @@ def _dask() -> Any:
     except ImportError as exc:
         raise ConfigError(
             "jobs.executor is 'dask' (or --scheduler was given), but Dask is not installed — "
-            "pip install 'agentmap[dask]'"
+            + install_hint("dask")
         ) from exc
     return dask_executor
 

@@ -20,6 +20,7 @@ from agentmap.pauses import NO_ANSWER, Parked
 from agentmap.plan import Step
 from agentmap.results import ExecutionSummary
 from agentmap.retry import RetryPolicy
+from agentmap.secrets import redact
 from agentmap.state import State, inputs_of, updated
 
 logger = logging.getLogger("agentmap.runner")
@@ -81,7 +82,7 @@ async def run_node(run: NodeRun, step: Step, state: State) -> Ran:
             raise  # a subgraph's run was cancelled (so is this one), or a person must answer
         except Exception as exc:
             value, outputs, success = None, {}, False
-            error, usage, chosen = str(exc) or type(exc).__name__, None, None
+            error, usage, chosen = redact(str(exc) or type(exc).__name__), None, None
             delay = _retry_delay(step.retry, exc, attempt)
             if delay is not None:
                 took = run.clock.now() - started
@@ -143,8 +144,8 @@ def _outcome(node: Node, value: Any) -> _Outcome:
     if isinstance(value, Output):
         updates, usage, chosen, value = value.updates, value.usage, value.next, value.value
     success, error = True, None
-    if isinstance(value, Failure):
-        success, error, value = False, value.error, value.value
+    if isinstance(value, Failure):  # an agent's words: they may quote a library's, and a key
+        success, error, value = False, redact(str(value.error)), value.value
     outputs, problem = _outputs(node, value, success)
     if problem is not None:
         return value, {}, False, problem, usage, None

@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentmap.distribution import install_hint
 from agentmap.exceptions import JobError, JobNotFoundError
 from agentmap.graph.model import Graph
 from agentmap.jobs import JobQueue
 from agentmap.runner import GraphRunnerService
 from agentmap.store.jobstore import JobRecord
+from agentmap.userfiles import DEFAULT_MAX_FILE_MB, check_user_file
 from agentmap.worker import Worker
 
 if TYPE_CHECKING:
@@ -58,11 +60,15 @@ class BatchProgress:
 Progress = Callable[[BatchProgress], None]
 
 
-def read_rows(path: Path, *, infer_types: bool = False) -> pd.DataFrame:
+def read_rows(
+    path: Path, *, infer_types: bool = False, max_file_mb: float = DEFAULT_MAX_FILE_MB
+) -> pd.DataFrame:
     """The table in ``path`` (csv, xlsx, ods, parquet, jsonl): one row per run.
 
     Cells of csv and spreadsheet files are kept as the text they show (``007`` stays
-    ``007``) unless ``infer_types``; parquet and JSON lines keep their own types.
+    ``007``) unless ``infer_types``; parquet and JSON lines keep their own types. pandas opens
+    the file itself, so it is checked first: a FIFO, a device or a file over ``max_file_mb``
+    megabytes is refused before anything reads it.
     """
     import pandas as pd
 
@@ -73,10 +79,11 @@ def read_rows(path: Path, *, infer_types: bool = False) -> pd.DataFrame:
             f"{', '.join(INPUT_SUFFIXES)}",
             file=str(path),
         )
-    if not path.is_file():
+    if not path.exists():
         raise JobError(f"{path}: no such file — check the --inputs path", file=str(path))
     text = {} if infer_types else {"dtype": str, "keep_default_na": False}
     try:
+        check_user_file(path, error=JobError, max_mb=max_file_mb, what="batch inputs")
         if suffix == ".csv":
             _check_csv_header(path)
             frame = pd.read_csv(path, encoding="utf-8-sig", **text)  # type: ignore[call-overload]
@@ -97,7 +104,7 @@ def read_rows(path: Path, *, infer_types: bool = False) -> pd.DataFrame:
         ) from exc
     except ImportError as exc:
         raise JobError(
-            f"{path}: reading {suffix} files needs {exc.name} — pip install 'agentmap[analytics]'",
+            f"{path}: reading {suffix} files needs {exc.name} — {install_hint('analytics')}",
             file=str(path),
         ) from exc
     except Exception as exc:  # pandas' and its engines' own errors have no common base

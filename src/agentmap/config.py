@@ -17,14 +17,22 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from agentmap.agentmap_compat import (
+    PROJECT_CONFIG,
+    from_agentmap,
+    is_agentmap_format,
+    resolve_key_references,
+)
 from agentmap.exceptions import ConfigError
-from agentmap.pydantic_errors import error_key, error_text
+from agentmap.pydantic_errors import error_input, error_key, error_text
+from agentmap.secrets import remember, remember_secret_fields
 from agentmap.suggest import did_you_mean
+from agentmap.userfiles import DEFAULT_MAX_FILE_MB, read_user_file
 
 if TYPE_CHECKING:
     import yaml
 
-CONFIG_FILENAME = "agentmap_config.yaml"
+CONFIG_FILENAME = PROJECT_CONFIG
 ENV_PREFIX = "AGENTMAP_"
 DEFAULT_STORE_URL = "sqlite:///.agentmap/runs.db"
 NO_STORE = ("none", "off", "")
@@ -51,6 +59,23 @@ class TrackingSettings(_Section):
     enabled: bool = True
     track_inputs: bool = False
     track_outputs: bool = False
+    track_duration: bool = True
+    """Durations are always measured — the run store and ``agentmap runs stats`` rely on
+    them, and a clock read per node costs next to nothing — so ``true`` is the only value.
+    The key is accepted so configuration written for AgentMap (whose guide shows
+    ``track_duration: true``) loads; ``false`` is refused rather than silently ignored."""
+
+    @field_validator("track_duration")
+    @classmethod
+    def _always_timed(cls, value: bool) -> bool:
+        if not value:
+            raise PydanticCustomError(
+                "track_duration_off",
+                "node durations are always tracked (the run store and `agentmap runs stats` "
+                "need them) — remove the key or set it to true; to record no node results at "
+                "all, set execution.tracking.enabled to false",
+            )
+        return value
 
 
 class SuccessPolicySettings(_Section):
@@ -294,6 +319,23 @@ def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdef" for c in text.lower())
 
 
+class LimitsSettings(_Section):
+    """How much agentmap reads from the files it is pointed at (``agentmap.userfiles``)."""
+
+    max_file_mb: float = Field(default=DEFAULT_MAX_FILE_MB, gt=0)
+    """The largest graph, prompt, state, config or batch input file read, in megabytes: a
+    bigger one is refused before it is read, so a wrong path can't fill memory."""
+
+
+class SecuritySettings(_Section):
+    """Which folders a graph may make agentmap read files from (``agentmap.security``)."""
+
+    allowed_paths: tuple[Path, ...] | None = None
+    """Folders (relative to the config file's folder) that ``file:`` prompts and subgraph
+    files must lie in, after following symlinks; None: anywhere, as for local files. The HTTP
+    service always enforces it: unset there, it is the project folder and the graphs folder."""
+
+
 class Settings(_Section):
     """All of agentmap's configuration. ``source`` is the file it was read from, if any."""
 
@@ -304,6 +346,8 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     llm: LLMSettings = LLMSettings()
     logging: LoggingSettings = LoggingSettings()
+    limits: LimitsSettings = LimitsSettings()
+    security: SecuritySettings = SecuritySettings()
     source: Path | None = Field(default=None, exclude=True)
 
 
@@ -313,7 +357,8 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Settings:
-    """Read settings from ``path`` (or ``./agentmap_config.yaml`` if present), then the environment.
+    """Read settings from ``path`` (or the project's ``agentmap_config.yaml``, found from ``cwd``
+    upward, if there is one), then the environment.
 
     >>> load_settings(environ={"AGENTMAP_EXECUTION__MAX_STEPS": "50"}).execution.max_steps
     50
@@ -321,6 +366,8 @@ def load_settings(
     cwd = cwd or Path.cwd()
     file = _find_config_file(path, cwd)
     data = _read_yaml(file) if file else {}
+    if file and is_agentmap_format(data):
+        data = from_agentmap(data, Settings, file)
     env_keys = _overlay_environment(data, os.environ if environ is None else environ)
     return settings_from_dict(
         data, source=file, base_dir=file.parent if file else cwd, env_keys=env_keys
@@ -334,11 +381,18 @@ def settings_from_dict(
     base_dir: Path | None = None,
     env_keys: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Validate a settings mapping (as the YAML file would hold it) and resolve its paths."""
+    """Validate a settings mapping (as the YAML file would hold it) and resolve its paths.
+
+    The keys it holds or points at are secrets from here on (``agentmap.secrets``): taken
+    before validation, so a refused one is redacted too.
+    """
+    data = resolve_key_references(data)  # `api_key: env:NAME` is a variable's name, no key
+    remember_secret_fields(data)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise _config_error(exc, source, env_keys or {}) from exc
+    remember_settings(settings)
     base = base_dir or Path.cwd()
     paths = PathSettings(
         custom_agents=base / settings.paths.custom_agents,
@@ -364,13 +418,29 @@ def _store_url(url: str, base: Path) -> str:
 def _find_config_file(path: str | os.PathLike[str] | None, cwd: Path) -> Path | None:
     if path is not None:
         file = Path(path)
-        if not file.is_file():
+        if not file.exists():  # a FIFO or a folder is there: reading it says what it is
             raise ConfigError(
                 f"config file {file} does not exist — check the --config path", file=str(file)
             )
         return file.resolve()
-    default = cwd / CONFIG_FILENAME
-    return default.resolve() if default.is_file() else None
+    return find_project_config(cwd)
+
+
+def find_project_config(start: Path) -> Path | None:
+    """The ``agentmap_config.yaml`` in ``start`` or the nearest folder above it, as git finds its
+    repository: a command run in ``graphs/`` uses the project's config, agents and functions.
+
+    The search stops at a repository's root (a folder holding ``.git``), so a file above the
+    project is never taken for its config.
+    """
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+        if (folder / ".git").exists():
+            return None
+    return None
 
 
 def _read_yaml(file: Path) -> dict[str, Any]:
@@ -386,16 +456,19 @@ def _read_yaml(file: Path) -> dict[str, Any]:
     return data
 
 
-def read_yaml_file(file: Path, what: str) -> Any:
+def read_yaml_file(file: Path, what: str, max_mb: float = DEFAULT_MAX_FILE_MB) -> Any:
     """The YAML document in ``file``: the one translation of errors reading a settings file.
 
     A file that can't be read, isn't UTF-8 or isn't YAML is a ``ConfigError`` with the file,
     the line where there is one, and a fix; ``what`` names the file ("the prompts registry").
+    So is a FIFO, a device or a file over ``max_mb`` (the config file itself is read before
+    ``limits.max_file_mb`` is known, so always with the default).
     """
     import yaml  # only paid for when there is such a file
 
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        data = read_user_file(file, error=ConfigError, max_mb=max_mb, what=what)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{file}: {what} is not UTF-8 text ({exc.reason} at byte {exc.start}) — save it as "
@@ -487,5 +560,17 @@ def _config_error(
             hint = did_you_mean(str(err["loc"][-1]), list(parent.model_fields))
             lines.append(f"{where}: unknown key '{key}' — remove it or fix its spelling{hint}")
         else:
-            lines.append(f"{where}: {key}: {error_text(err)} (got {err.get('input')!r})")
+            shown = error_input(err)  # None: a secret's value, never echoed
+            got = f" (got {shown})" if shown is not None else ""
+            lines.append(f"{where}: {key}: {error_text(err)}{got}")
     return ConfigError("\n".join(lines), file=str(source) if source else None)
+
+
+def remember_settings(settings: Settings) -> None:
+    """Take the secrets ``settings`` point at: each provider's ``api_key`` and the value of its
+    ``api_key_env`` variable, and the plain keys of ``server.api_keys_env`` (the variables as
+    they are now; a provider's is read again when it is called)."""
+    llm = settings.llm
+    for provider in (llm.openai, llm.anthropic, *llm.providers.values()):
+        remember(provider.api_key, os.environ.get(provider.api_key_env or ""))
+    remember(*os.environ.get(settings.server.api_keys_env, "").split(","))

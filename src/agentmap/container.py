@@ -1,4 +1,5 @@
-"""Wiring: configuration in, services out. The only module that knows dependency-injector.
+"""Wiring: configuration in, services out. The only module that uses dependency-injector
+(imported through ``_injector``, which keeps it from importing web frameworks).
 
 The public API builds a container per call from configuration (``build_container``) and never
 hands it out. Tests build one from a dict and ``override()`` any provider::
@@ -13,19 +14,20 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from dependency_injector import containers, providers
-
+from agentmap._injector import containers, providers
 from agentmap.agents.catalog import AgentCatalog, AgentSource
 from agentmap.clock import Clock
 from agentmap.config import Settings, StorageSettings, load_settings, settings_from_dict
 from agentmap.durability import Journaling
 from agentmap.events import EventBus
 from agentmap.functions import FunctionCatalog
+from agentmap.graph.finder import GraphFinder
 from agentmap.graph.loader import GraphLoader
 from agentmap.jobs import JobQueue
 from agentmap.plan import Compiler, RunPolicy
 from agentmap.prompts import PromptCatalog
 from agentmap.runner import GraphRunnerService
+from agentmap.security import AllowedPaths
 from agentmap.store import store_resource
 from agentmap.store.journal import Durability
 from agentmap.store.runstore import RunStore
@@ -53,7 +55,13 @@ class Container(containers.DeclarativeContainer):
         AgentCatalog.discover, settings.provided.paths.custom_agents, settings, extra_agents
     )
     functions = providers.Singleton(FunctionCatalog.discover, settings.provided.paths.functions)
-    prompts = providers.Singleton(PromptCatalog.load, settings.provided.paths.prompts)
+    allowed = providers.Singleton(AllowedPaths.of, settings)
+    prompts = providers.Singleton(
+        PromptCatalog.load,
+        settings.provided.paths.prompts,
+        settings.provided.limits.max_file_mb,
+        allowed,
+    )
     tracking = providers.Singleton(
         ExecutionTrackingService,
         settings=settings.provided.execution.tracking,
@@ -61,7 +69,13 @@ class Container(containers.DeclarativeContainer):
         functions=functions,
     )
     loader = providers.Singleton(
-        GraphLoader, agents, functions, prompts, settings.provided.execution.reducers
+        GraphLoader,
+        agents,
+        functions,
+        prompts,
+        settings.provided.execution.reducers,
+        settings.provided.limits.max_file_mb,
+        allowed,
     )
     policy = providers.Singleton(
         RunPolicy.from_settings,
@@ -80,6 +94,7 @@ class Container(containers.DeclarativeContainer):
     store = providers.Resource(store_resource, settings.provided.storage)
     journaling = providers.Singleton(journaling_for, store, settings.provided.storage)
     jobs = providers.Singleton(JobQueue, store, loader)
+    finder = providers.Singleton(GraphFinder, loader, settings.provided.paths.graphs)
     runner = providers.Singleton(
         GraphRunnerService,
         compiler,
@@ -88,6 +103,7 @@ class Container(containers.DeclarativeContainer):
         events=events,
         journaling=journaling,
         clock=clock,
+        find=finder,
     )
 
 

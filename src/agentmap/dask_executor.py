@@ -12,7 +12,7 @@ that submitted it is handed out again by the next dispatcher that looks.
 Workers need the project (its agents and functions) and its configuration: start them with
 ``agentmap worker --scheduler tcp://...`` from the project folder, or ``dask worker
 tcp://... --preload agentmap.dask_executor`` there; the on-demand cluster of this machine gets
-its configuration from the dispatcher. Dask is imported only here (``agentmap[dask]``).
+its configuration from the dispatcher. Dask is imported only here (``agentmap-runner[dask]``).
 """
 
 from __future__ import annotations

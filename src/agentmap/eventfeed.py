@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Collection
 
-from agentmap.store.jobstore import JobEvent, JobStore
+from agentmap.store.jobstore import ENDED, JobEvent, JobStore
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ FINAL_KINDS = frozenset({"job_finished"})
 """The kinds of event after which a job has nothing more to say (unless it is run again)."""
 PAGE = 500
 """Events read from the store at once."""
+ENDED_CHECK = 5.0
+"""Seconds of quiet after which a reader of one job looks whether it ended all the same."""
 MARGIN = 5.0
 """Seconds the feed of every job reads back: an event is stamped when it happens, and may
 be committed that much later."""
@@ -69,10 +71,14 @@ class EventFeed:
         self, job_id: str, after: int = 0, *, until_finished: bool = True
     ) -> AsyncGenerator[JobEvent]:
         """Job ``job_id``'s events after number ``after``: those recorded, then each as it is
-        recorded. Ends after the job finishes (``until_finished``) or when the feed closes."""
+        recorded. Ends after the job finishes (``until_finished``: its ``job_finished``
+        event, or, for a job that ends without one — a waiting job whose run someone
+        resumed outside the job layer — its state, looked at every ``ENDED_CHECK`` seconds
+        of quiet), or when the feed closes."""
         waiter = asyncio.Event()
         self._readers.setdefault(job_id, set()).add(waiter)
         try:
+            ended = False
             while not self._closed:
                 waiter.clear()
                 events = await asyncio.to_thread(self._table.events, job_id, after, PAGE)
@@ -81,8 +87,14 @@ class EventFeed:
                     yield event
                 if until_finished and events and events[-1].kind in FINAL_KINDS:
                     return
-                if len(events) < PAGE:
-                    await waiter.wait()
+                if len(events) == PAGE:
+                    continue
+                if ended:  # its state said so, and nothing came since
+                    return
+                try:
+                    await asyncio.wait_for(waiter.wait(), ENDED_CHECK)
+                except TimeoutError:
+                    ended = until_finished and await asyncio.to_thread(self._ended, job_id)
         finally:
             waiters = self._readers.get(job_id)
             if waiters is not None:
@@ -115,6 +127,9 @@ class EventFeed:
                     await asyncio.wait_for(waiter.wait(), self._poll * 4)
         finally:
             self._all.discard(waiter)
+
+    def _ended(self, job_id: str) -> bool:
+        return self._table.get(job_id).state in ENDED
 
     # --- waking readers ---------------------------------------------------------------------
 

@@ -7,7 +7,8 @@
     ├── GraphError                a graph file can't be used
     │   ├── GraphFileError        the file can't be read at all (missing, not UTF-8, not CSV)
     │   ├── GraphSelectionError   the graph or start node asked for is not in the file
-    │   └── GraphValidationError  the file was read but has problems (all of them listed)
+    │   ├── GraphValidationError  the file was read but has problems (all of them listed)
+    │   └── GraphRegistrationError a graph id and version already name other content
     ├── StateError                the initial state can't be turned into a state mapping
     ├── AgentError                an agent broke its contract (e.g. a missing output key)
     ├── LLMError                  a model call failed (agentmap.llm.errors; a node failure)
@@ -32,8 +33,8 @@ whichever apply) and says how to fix it, so the CLI can print one clear line and
 code from the class alone.
 
 Other libraries' errors are translated by their type, once, where they come in (and chained
-with ``raise ... from``): pydantic's in ``pydantic_errors`` (for ``config`` and
-``graph.model``), YAML's, CSV's and JSON's in each reader (``graph.csv_reader``,
+with ``raise ... from``): pydantic's in ``pydantic_errors`` (for ``config``, ``graph.model``
+and the state schemas of ``state``), YAML's, CSV's and JSON's in each reader (``graph.csv_reader``,
 ``graph.yaml_reader``, ``graph.workbook_reader``, ``config``, ``prompts``), the databases' in
 ``store.database.translate_database_error``, the model SDKs' in ``llm.client.translate``, and
 ``--state``'s in ``cli.run.parse_state``.
@@ -46,6 +47,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from agentmap.secrets import redact
+
 if TYPE_CHECKING:
     from agentmap.results import ExecutionResult, JobResult
 
@@ -55,6 +58,9 @@ class AgentMapError(Exception):
 
     The attributes say where the problem is; any of them may be ``None``. ``hint`` is a next
     step added by whoever catches it and knows more (the CLI adds the resume command).
+
+    The message is redacted (``agentmap.secrets``) as the error is made: it may quote a
+    server's or a library's words, and those may hold a key.
     """
 
     hint: str | None = None
@@ -69,6 +75,7 @@ class AgentMapError(Exception):
         graph: str | None = None,
         node: str | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.file = file
@@ -152,6 +159,11 @@ class GraphValidationError(GraphError):
             graph=first.graph if first else None,
             node=first.node if first else None,
         )
+
+
+class GraphRegistrationError(GraphError):
+    """A graph can't be registered under the id and version given: they are malformed, or
+    already name other content (the message says what changed)."""
 
 
 class StateError(AgentMapError):

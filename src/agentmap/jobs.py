@@ -67,6 +67,30 @@ class Job:
     graph_id: str | None = None  # the registered graph it runs (AgentMapApp.register_graph)
     graph_version: str | None = None
 
+    def as_created(self) -> JobStatus:
+        """The job's status as it was created (no read of the store: it may have started)."""
+        return JobStatus(
+            id=self.id,
+            state=self.state,
+            graph=self.graph,
+            attempt=0,
+            max_retries=self.max_retries,
+            nodes_done=0,
+            running_nodes=(),
+            created_at=self.created_at,
+            updated_at=self.created_at,
+            started_at=None,
+            finished_at=None,
+            worker=None,
+            error=None,
+            tags=self.tags,
+            name=self.name,
+            priority=self.priority,
+            batch_id=self.batch_id,
+            graph_id=self.graph_id,
+            graph_version=self.graph_version,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class JobStatus:
@@ -192,6 +216,8 @@ class JobQueue:
         retries = _retries(max_retries, policy)
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise JobError(f"priority must be a whole number (got {priority!r})")
+        if not -INT32 <= priority < INT32:
+            raise JobError(f"priority must be between {-INT32} and {INT32 - 1} (got {priority})")
         now = time.time()
         policy_json = dumps(policy.to_dict()) if policy is not None else None
         graph_file = str(Path(loaded.file or "").resolve())
@@ -271,6 +297,26 @@ class JobQueue:
     def status(self, job_id: str) -> JobStatus:
         """Where job ``job_id`` (or the only job whose id starts with it) stands."""
         return status_of(self.table.get(job_id))
+
+    def questions(self, job_id: str) -> list[dict[str, Any]]:
+        """What a waiting job asks: per waiting node its ``node``, ``question``, ``kind``
+        (approval, choice, text...) and ``options``; empty when it isn't waiting."""
+        job = self.table.get(job_id)
+        if job.state != "waiting":
+            return []
+        try:
+            run = self.store.get(job.id)
+        except RunNotFoundError:  # not started yet: nothing asked
+            return []
+        return [
+            {
+                "node": asked.get("node"),
+                "question": asked.get("question"),
+                "kind": asked.get("kind"),
+                "options": list(asked.get("options") or ()),
+            }
+            for asked in run.waiting
+        ]
 
     def results(self, job_id: str) -> JobResult:
         """A completed job's result; ``JobFailedError`` for a failed or cancelled one (its
@@ -454,11 +500,17 @@ def _policy(policy: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy | Non
     return RetryPolicy.from_dict(policy)  # RetryPolicyError names what is wrong
 
 
+INT32 = 2**31
+"""The store keeps priorities and retry counts as 32-bit integers (PostgreSQL's INTEGER)."""
+
+
 def _retries(max_retries: int | None, policy: RetryPolicy | None) -> int:
     if max_retries is None:
-        return policy.max_retries if policy is not None else 0
+        max_retries = policy.max_retries if policy is not None else 0
     if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
         raise JobError(f"max_retries must be a whole number, 0 or more (got {max_retries!r})")
+    if max_retries >= INT32:
+        raise JobError(f"max_retries must be below {INT32} (got {max_retries})")
     return max_retries
 
 

@@ -22,7 +22,7 @@ from agentmap.exceptions import AgentMapError, RunError
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.branch_checks import declared_reducers
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
-from agentmap.graph.subgraphs import SubgraphSpec, is_subgraph, spec_of
+from agentmap.graph.subgraphs import MAX_DEPTH, SubgraphSpec, is_subgraph, spec_of
 from agentmap.prompts import PromptCatalog, PromptError
 from agentmap.retry import RetryPolicy
 from agentmap.state import State
@@ -101,6 +101,10 @@ class Plan:
     reducers: Mapping[str, str]
     needs_loop: bool
     """Anything concurrent, waiting or timed (async agents, ``A|B``, subgraphs, timeouts)."""
+    loop_free: int | None = None
+    """With no loop reachable from the entry, how many nodes a run can reach (``None``: a loop,
+    or a routing function that may make one). It lets a run stopped by ``max_steps`` say
+    whether the graph is just longer than the setting, not suspect a loop it doesn't have."""
 
 
 class Compiler:
@@ -149,6 +153,7 @@ class Compiler:
             steps=MappingProxyType(steps),
             reducers=MappingProxyType(self.reducers_for(graph)),
             needs_loop=any(_needs_loop(step) for step in steps.values()),
+            loop_free=loop_free_size(graph.entry, steps),
         )
 
     def _step(self, graph: Graph, node: Node, running: tuple[tuple[str | None, str], ...]) -> Step:
@@ -206,6 +211,13 @@ class Compiler:
                 graph=graph.name,
                 node=node.name,
             )
+        if len(running) >= MAX_DEPTH:  # validation refuses it; a graph built in code may not be
+            raise RunError(
+                f"node '{node.name}': subgraphs nest more than {MAX_DEPTH} deep — run fewer "
+                "graphs inside one another",
+                graph=graph.name,
+                node=node.name,
+            )
         return spec, self._compile(child, running)
 
     def _retry_policy(
@@ -260,6 +272,49 @@ def _routing(graph: Graph, node: Node, name: str, function: Callable[..., Any]) 
         return () if chosen is None else (chosen,)
 
     return decide
+
+
+def loop_free_size(entry: str, steps: Mapping[str, Step]) -> int | None:
+    """The number of nodes reachable from ``entry`` when no loop is (``None`` if one is, or if
+    a routing function is met: it may go anywhere).
+
+    A depth-first walk with its own stack (a chain of a million nodes must not recurse): a
+    route back to a node still on the walk's path is a loop.
+    """
+    if entry not in steps:
+        return 0
+    on_path: set[str] = set()
+    done: set[str] = set()
+    stack: list[tuple[str, list[str]]] = []
+
+    def enter(name: str) -> list[str] | None:
+        step = steps[name]
+        if callable(step.on_success) or callable(step.on_failure):
+            return None
+        on_path.add(name)
+        return [t for t in (*step.on_success, *step.on_failure) if t in steps]
+
+    first = enter(entry)
+    if first is None:
+        return None
+    stack.append((entry, first))
+    while stack:
+        name, todo = stack[-1]
+        if not todo:
+            stack.pop()
+            on_path.discard(name)
+            done.add(name)
+            continue
+        target = todo.pop()
+        if target in on_path:
+            return None
+        if target in done:
+            continue
+        following = enter(target)
+        if following is None:
+            return None
+        stack.append((target, following))
+    return len(done)
 
 
 def _needs_loop(step: Step) -> bool:

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from agentmap.config import read_yaml_file
-from agentmap.exceptions import ConfigError
+from agentmap.exceptions import ConfigError, GraphFileError
+from agentmap.security import AllowedPaths
 from agentmap.suggest import did_you_mean
+from agentmap.userfiles import DEFAULT_MAX_FILE_MB, read_user_file
 
 REGISTRY_PREFIX = "prompt:"
 FILE_PREFIX = "file:"
@@ -42,17 +44,33 @@ class PromptCatalog:
     """
 
     def __init__(
-        self, registry: Mapping[str, str] | None = None, source: Path | None = None
+        self,
+        registry: Mapping[str, str] | None = None,
+        source: Path | None = None,
+        max_file_mb: float = DEFAULT_MAX_FILE_MB,
+        allowed: AllowedPaths | None = None,
     ) -> None:
         self._registry = dict(registry or {})
         self._source = source
+        self._max_mb = max_file_mb  # for file: prompts (limits.max_file_mb)
+        self._allowed = allowed or AllowedPaths(None)  # for file: prompts (security)
 
     @classmethod
-    def load(cls, path: Path) -> PromptCatalog:
-        """Read the registry at ``path``; a missing file is an empty registry."""
-        if not path.is_file():
-            return cls(source=path)
-        data = read_yaml_file(path, "the prompts registry")
+    def load(
+        cls,
+        path: Path,
+        max_file_mb: float = DEFAULT_MAX_FILE_MB,
+        allowed: AllowedPaths | None = None,
+    ) -> PromptCatalog:
+        """Read the registry at ``path``; a missing file is an empty registry.
+
+        A path that is there but is no regular file (a FIFO, a device) is read, to be refused.
+        ``allowed`` are the folders ``file:`` prompts may be read from (the registry itself
+        is named by the configuration, not by a graph, so it is not checked).
+        """
+        if not path.exists() or path.is_dir():
+            return cls(source=path, max_file_mb=max_file_mb, allowed=allowed)
+        data = read_yaml_file(path, "the prompts registry", max_file_mb)
         if data is None:
             data = {}
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
@@ -61,7 +79,8 @@ class PromptCatalog:
                 "e.g. 'greet: Hello {name}'",
                 file=str(path),
             )
-        return cls({str(k): v for k, v in data.items()}, source=path)
+        registry = {str(k): v for k, v in data.items()}
+        return cls(registry, source=path, max_file_mb=max_file_mb, allowed=allowed)
 
     def resolve(self, cell: str, base_dir: Path | None = None) -> str:
         """The text a Prompt cell stands for; ``PromptError`` says why it can't be resolved."""
@@ -69,7 +88,8 @@ class PromptCatalog:
         if stripped.startswith(REGISTRY_PREFIX):
             return self._from_registry(stripped[len(REGISTRY_PREFIX) :].strip())
         if stripped.startswith(FILE_PREFIX):
-            return _from_file(stripped[len(FILE_PREFIX) :].strip(), base_dir)
+            relative = stripped[len(FILE_PREFIX) :].strip()
+            return _from_file(relative, base_dir, self._max_mb, self._allowed)
         return cell
 
     def _from_registry(self, name: str) -> str:
@@ -83,14 +103,25 @@ class PromptCatalog:
         )
 
 
-def _from_file(relative: str, base_dir: Path | None) -> str:
+def _from_file(relative: str, base_dir: Path | None, max_mb: float, allowed: AllowedPaths) -> str:
     path = (base_dir or Path.cwd()) / relative
+    if (refused := allowed.refusal(path, "prompt file")) is not None:
+        raise PromptError(refused)
     try:
-        return path.read_text(encoding="utf-8-sig")
+        data = read_user_file(
+            allowed.target(path),
+            error=GraphFileError,
+            max_mb=max_mb,
+            display=f"prompt file {path}",
+            what="a prompt",
+        )
+        return data.decode("utf-8-sig")
     except FileNotFoundError:
         raise PromptError(
             f"prompt file {path} does not exist — the path is relative to the graph file"
         ) from None
+    except GraphFileError as exc:  # a FIFO, a device, or too big: validation places it
+        raise PromptError(exc.message) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise PromptError(f"can't read prompt file {path} ({exc})") from exc
 

@@ -1,13 +1,16 @@
 """pydantic's validation errors in our words: what is wrong, without pydantic's own prefixes.
 
 Config settings and the graph model are pydantic models; whoever catches their
-``ValidationError`` turns each of its errors into a line with these two functions, so a
-message never reads ``Value error, ...`` or ends in a link to pydantic's docs.
+``ValidationError`` turns each of its errors into a line with these functions, so a
+message never reads ``Value error, ...`` or ends in a link to pydantic's docs — nor echoes a
+secret (``error_input``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from agentmap.secrets import is_secret_field, masked, redact
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -42,3 +45,21 @@ def error_text(error: ErrorDetails) -> str:
 def error_key(error: ErrorDetails) -> str:
     """The dotted key the error is at (``execution.retry``), or ``""`` for the whole value."""
     return ".".join(str(part) for part in error["loc"])
+
+
+def error_input(error: ErrorDetails) -> str | None:
+    """The value the error is about, as it may be shown; None for the value of a secret field
+    (``api_key``, or any name ending in key, token, secret or password), which never is.
+
+    Secret fields inside the value are masked, and what is left is redacted.
+
+    >>> error_input({"type": "string_type", "loc": ("llm", "openai", "api_key"),
+    ...              "msg": "Input should be a valid string", "input": ["sk-123"]}) is None
+    True
+    >>> error_input({"type": "model_type", "loc": ("llm", "openai"),
+    ...              "msg": "Input should be an object", "input": [{"api_key": "sk-123"}]})
+    "[{'api_key': '***'}]"
+    """
+    if any(isinstance(part, str) and is_secret_field(part) for part in error["loc"]):
+        return None
+    return redact(repr(masked(error.get("input"))))

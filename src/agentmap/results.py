@@ -6,9 +6,10 @@ store can all refer to these without import cycles.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import ItemsView, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from functools import cached_property
+from typing import Any, Literal, NamedTuple, SupportsIndex, overload
 
 from agentmap.outcomes import Pause, Usage
 
@@ -53,13 +54,88 @@ class NodeResult(NamedTuple):
         return data
 
 
+class NodeResults(tuple[NodeResult, ...]):
+    """Every node result of a run in the order they happened — and, by name, each node's last.
+
+    It is a tuple, so code that reads the results as a sequence is unchanged: iterating,
+    ``len``, ``[0]``, slices and ``==`` with a tuple see every result in order, a node in a
+    loop or retried having one per visit or attempt. Code written for AgentMap reads
+    ``node_results`` as a mapping of node name to details, so a name works too:
+    ``results["Check"]``, ``get``, ``keys``, ``values`` and ``items`` give each node's *last*
+    result (what its loop or its retries ended with), nodes in the order they first ran, and
+    ``"Check" in results`` asks whether the node ran. ``of("Check")`` gives all of one node's
+    results, in order. (One type rather than a second attribute: ``summary.node_results`` is
+    the name both kinds of code already use, and ``to_dict`` still writes the list.)
+
+    >>> first, then = NodeResult("Check", False, 0.1, 0.0), NodeResult("Check", True, 0.1, 0.2)
+    >>> loop = NodeResults([first, then])
+    >>> len(loop), loop["Check"].success, [r.success for r in loop.of("Check")]
+    (2, True, [False, True])
+    """
+
+    @cached_property
+    def _last(self) -> dict[str, NodeResult]:
+        last: dict[str, NodeResult] = {}
+        for result in self:
+            last[result.node] = result  # a key stays where the node first ran
+        return last
+
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> NodeResult: ...
+    @overload
+    def __getitem__(self, key: slice) -> tuple[NodeResult, ...]: ...
+    @overload
+    def __getitem__(self, key: str) -> NodeResult: ...
+    def __getitem__(self, key: SupportsIndex | slice | str) -> Any:
+        """The result at a position (or a slice of them), or the named node's last result."""
+        if isinstance(key, str):
+            return self._last[key]
+        return super().__getitem__(key)
+
+    def __contains__(self, item: object) -> bool:
+        """Whether a node of that name ran (given a name), else whether the result is here."""
+        if isinstance(item, str):
+            return item in self._last
+        return super().__contains__(item)
+
+    def get(self, node: str, default: NodeResult | None = None) -> NodeResult | None:
+        """The node's last result, or ``default`` when it never ran."""
+        return self._last.get(node, default)
+
+    def keys(self) -> KeysView[str]:
+        """The names of the nodes that ran, in the order they first ran."""
+        return self._last.keys()
+
+    def values(self) -> ValuesView[NodeResult]:
+        """Each node's last result (iterate the results themselves for all of them)."""
+        return self._last.values()
+
+    def items(self) -> ItemsView[str, NodeResult]:
+        """(node name, its last result) for each node that ran, in the order they first ran."""
+        return self._last.items()
+
+    def of(self, node: str) -> tuple[NodeResult, ...]:
+        """Every result of ``node``, in order (empty when it never ran)."""
+        return tuple(result for result in self if result.node == node)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (NodeResults, (tuple(self),))  # (without the by-name index, rebuilt on use)
+
+    def __repr__(self) -> str:
+        return f"NodeResults({tuple(self)!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutionSummary:
-    """What a run did. ``success`` is decided by ``execution.success_policy``."""
+    """What a run did. ``success`` is decided by ``execution.success_policy``.
+
+    ``node_results`` are ``NodeResults``: every result in order, and each node's last by name
+    (a plain tuple given here is made one).
+    """
 
     graph_name: str
     execution_path: tuple[str, ...]
-    node_results: tuple[NodeResult, ...]
+    node_results: NodeResults
     failed_nodes: tuple[str, ...]
     final_node_success: bool | None
     total_duration: float
@@ -67,6 +143,10 @@ class ExecutionSummary:
     success: bool
     unfinished: tuple[str, ...] = ()  # started but never finished: the run stopped during them
     usage: Usage | None = None  # tokens (and cost) of every node's model calls, added up
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.node_results, NodeResults):
+            object.__setattr__(self, "node_results", NodeResults(self.node_results))
 
     def to_dict(self, node_results: bool = True) -> dict[str, Any]:
         """A JSON-ready dict; ``node_results=False`` leaves them out (``None``)."""
@@ -95,6 +175,11 @@ class ExecutionResult:
     run_id: str = ""
     waiting: tuple[Waiting, ...] = ()
     """The questions a ``waiting`` run stopped at; answer them with ``resume_run``."""
+
+    @property
+    def execution_summary(self) -> ExecutionSummary:
+        """``summary``, by the name AgentMap's guides use (``result.execution_summary``)."""
+        return self.summary
 
     @property
     def status(self) -> Literal["succeeded", "failed", "waiting"]:

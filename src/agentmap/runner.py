@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,7 +37,7 @@ from agentmap.events import (
     RunStarted,
 )
 from agentmap.events import RunCancelled as RunCancelledEvent
-from agentmap.exceptions import RunCancelled, RunError
+from agentmap.exceptions import GraphSelectionError, RunCancelled, RunError
 from agentmap.graph.model import Graph
 from agentmap.outcomes import Pause
 from agentmap.pauses import NO_ANSWER, Ask, Parked, answer
@@ -60,7 +61,12 @@ logger = logging.getLogger(__name__)
 class GraphRunnerService:
     """Runs graphs. One instance serves any number of runs, one after another or at once.
 
+    ``run`` takes a loaded ``Graph``; ``run_graph`` takes a graph's name, found among the
+    project's graph files, as AgentMap's runner does (``agentmap.open_graph_runner()`` gives a
+    runner for a project's configuration; close it, or use it as a context manager, when done).
+
     >>> result = runner.run(load_graph("graphs/hello.csv"), {"input": "hi"})  # doctest: +SKIP
+    >>> result = runner.run_graph("Hello", {"input": "hi"})  # doctest: +SKIP
     """
 
     def __init__(
@@ -72,7 +78,10 @@ class GraphRunnerService:
         events: EventBus | None = None,
         journaling: Journaling | None = None,
         clock: Clock | None = None,
+        find: Callable[[str | os.PathLike[str]], Graph] | None = None,
     ) -> None:
+        """``find`` gives the graph a name means, for ``run_graph`` (the container passes a
+        ``graph.finder.GraphFinder`` for the project's graphs folder)."""
         self._compiler = compiler
         self._tracking = tracking
         self._policy = policy or RunPolicy()
@@ -81,6 +90,75 @@ class GraphRunnerService:
         self._clock = clock or Clock()
         self._clock_injected = clock is not None  # else the tracking service's clock times nodes
         self._dispatcher = Dispatcher(self._policy.max_concurrency)
+        self._find = find
+        self._closers: list[Callable[[], object]] = []
+
+    @property
+    def tracking(self) -> ExecutionTrackingService:
+        """The service that makes each run's tracker (``execution.tracking``)."""
+        return self._tracking
+
+    def find_graph(self, graph_name: str | os.PathLike[str] | Graph) -> Graph:
+        """The graph ``run_graph`` runs: see there. Checked, ready to run."""
+        if isinstance(graph_name, Graph):
+            return graph_name
+        if self._find is None:
+            raise GraphSelectionError(
+                f"this runner has no project to find graph '{os.fspath(graph_name)}' in — get "
+                "one with agentmap.open_graph_runner(), or pass run() a loaded graph "
+                "(agentmap.load_graph)"
+            )
+        return self._find(graph_name)
+
+    def run_graph(
+        self,
+        graph_name: str | os.PathLike[str] | Graph,
+        initial_state: Any = None,
+        *,
+        handlers: Iterable[Handler] = (),
+        timeout: float | None = None,
+        ask: Ask | None = None,
+    ) -> ExecutionResult:
+        """Run the graph named ``graph_name`` on ``initial_state`` (AgentMap's
+        ``runner.run_graph("MyWorkflow", {"input": "data"})``); see ``run``.
+
+        The name is looked for in every graph file of the graphs folder (``paths.graphs``):
+        ``GraphSelectionError`` when none holds it (with the names that come close) or several
+        do (naming them: pick one with ``"file.csv::MyWorkflow"``). ``file.csv::Name`` or a
+        path names the file itself — as given, else inside the graphs folder; a ``Graph`` is
+        run as it is. The graph is checked before it runs (``GraphValidationError``).
+        """
+        graph = self.find_graph(graph_name)
+        return self.run(graph, initial_state, handlers=handlers, timeout=timeout, ask=ask)
+
+    async def arun_graph(
+        self,
+        graph_name: str | os.PathLike[str] | Graph,
+        initial_state: Any = None,
+        *,
+        handlers: Iterable[Handler] = (),
+        timeout: float | None = None,
+        ask: Ask | None = None,
+    ) -> ExecutionResult:
+        """Async twin of ``run_graph``."""
+        graph = self.find_graph(graph_name)
+        return await self.arun(graph, initial_state, handlers=handlers, timeout=timeout, ask=ask)
+
+    def close_with(self, close: Callable[[], object]) -> None:
+        """Call ``close`` when this runner is closed (what made it lets go of what it opened)."""
+        self._closers.append(close)
+
+    def close(self) -> None:
+        """Let go of what the runner was opened with (``open_graph_runner``: its run store's
+        connections). A runner made without any has nothing to close."""
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> GraphRunnerService:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def compile(self, graph: Graph) -> Plan:
         """``graph``'s plan (compiled once, then cached): every problem shows before a run."""
@@ -495,6 +573,16 @@ class _Run:
         """The node's step, counted against ``max_steps``."""
         self.count += 1
         if self.count > self.max_steps:
+            size = self.plan.loop_free
+            if size is not None:  # no loop: the graph is just longer than the setting allows
+                raise RunError(
+                    f"graph '{self.graph_name}' ran {self.max_steps} steps without finishing: "
+                    f"it has no loop, but {size:,} nodes can be reached from its entry "
+                    f"'{self.plan.graph.entry}', more steps than execution.max_steps "
+                    f"({self.max_steps:,}) allows — raise execution.max_steps",
+                    graph=self.graph_name,
+                    node=name,
+                )
             raise RunError(
                 f"graph '{self.graph_name}' ran {self.max_steps} steps without finishing (a loop "
                 "that never exits?) — fix the routing or raise execution.max_steps",

@@ -11,6 +11,7 @@ from agentmap.agents.base import type_name_of
 from agentmap.container import ConfigSource, build_container
 from agentmap.graph.loader import read_graph_file, resolve_source, select_graph
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node
+from agentmap.project_agents import defined_elsewhere, project_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +33,10 @@ def scaffold_graph(
     """
     container = build_container(config)
     path, name = resolve_source(source, graph)
-    graph_file, _ = read_graph_file(path)
+    settings = container.settings()
+    graph_file, _ = read_graph_file(path, settings.limits.max_file_mb)
     graphs = [select_graph(graph_file, name)] if name else list(graph_file.graphs.values())
     agents, functions = container.agents(), container.functions()
-    settings = container.settings()
     agent_nodes: dict[str, list[tuple[Graph, Node]]] = {}
     function_nodes: dict[str, list[tuple[Graph, Node]]] = {}
     for g in graphs:
@@ -49,7 +50,15 @@ def scaffold_graph(
     written: list[Path] = []
     skipped: list[Path] = []
     notes: list[str] = []
+    root = project_root(path.parent)
     for type_name, uses in agent_nodes.items():
+        if root is not None and (elsewhere := defined_elsewhere(type_name, root)) is not None:
+            notes.append(
+                f"agent type {type_name} is defined in {elsewhere}, outside "
+                f"{settings.paths.custom_agents} — no stub written; run agentmap from the "
+                "project's folder, or set paths.custom_agents to that file's folder"
+            )
+            continue
         file = settings.paths.custom_agents / f"{_module_name(type_name)}.py"
         _write(file, _agent_stub(type_name, uses), written, skipped)
     for fn, uses in function_nodes.items():

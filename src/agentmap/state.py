@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, get_origin
 
 import immutables
 
 from agentmap.exceptions import StateError
+from agentmap.pydantic_errors import error_key, error_text
 
 logger = logging.getLogger(__name__)
 
@@ -119,11 +120,45 @@ def to_dict(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class StateAdapterService:
-    """The state functions of this module as a service, for code written against that name."""
+    """The state functions of this module as a service, for code written against that name.
+
+    ``adapt_initial_state``, ``extract_value`` and ``update_state`` are the calls AgentMap's
+    state-management guide shows; ``update_state`` returns a new state rather than changing
+    the one it is given, since no state a node or caller holds ever changes here.
+    """
 
     def initial_state(self, value: Any) -> State:
         """See ``initial_state``."""
         return initial_state(value)
+
+    def adapt_initial_state(self, state: Any, schema: type | None = None) -> State:
+        """``state`` as a run's initial state (see ``initial_state``), checked by ``schema``.
+
+        ``schema`` may be a pydantic model class or a dataclass: the state must fit it, and the
+        fields it leaves out get the schema's defaults (keys the schema doesn't know are kept,
+        for agents may read them). ``None``, ``dict`` or another mapping type checks nothing.
+
+        >>> dict(StateAdapterService().adapt_initial_state("hi"))
+        {'input': 'hi'}
+        """
+        adapted = initial_state(state)
+        kind = get_origin(schema) or schema  # dict[str, Any] → dict
+        if schema is None or (isinstance(kind, type) and issubclass(kind, Mapping)):
+            return adapted
+        return State({**adapted, **_checked(dict(adapted), schema)})
+
+    def extract_value(self, state: Any, key: str, default: Any = None) -> Any:
+        """``state[key]`` — of a mapping, or an object's attribute — or ``default`` if absent."""
+        if isinstance(state, Mapping):
+            return state.get(key, default)
+        return getattr(state, key, default)
+
+    def update_state(self, state: Any, key: str, value: Any) -> State:
+        """A new state with ``key`` set to ``value``; ``state`` itself is left as it was."""
+        if not isinstance(key, str):
+            raise StateError(f"state keys must be text; {key!r} is a {type(key).__name__}")
+        current = state if isinstance(state, State) else initial_state(state)
+        return current.set(key, value)
 
     def inputs(
         self, state: State, fields: tuple[tuple[str, str], ...], node: str
@@ -140,6 +175,33 @@ class StateAdapterService:
     def to_dict(self, state: State) -> dict[str, Any]:
         """See ``to_dict``."""
         return to_dict(state)
+
+
+def _checked(data: dict[str, Any], schema: type) -> dict[str, Any]:
+    """``data`` as ``schema`` (a pydantic model or a dataclass) reads it, defaults filled in."""
+    name = getattr(schema, "__name__", repr(schema))
+    validate = getattr(schema, "model_validate", None)
+    if callable(validate):  # a pydantic model
+        from pydantic import ValidationError
+
+        try:
+            return dict(validate(data).model_dump())
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{error_key(e) or 'the state'}: {error_text(e)}" for e in exc.errors()
+            )
+            raise StateError(f"the state does not fit schema {name}: {problems}") from exc
+    if dataclasses.is_dataclass(schema):
+        known = {f.name for f in dataclasses.fields(schema) if f.init}
+        try:
+            instance = schema(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:  # a field without a default is missing
+            raise StateError(f"the state does not fit schema {name}: {exc}") from exc
+        return {f.name: getattr(instance, f.name) for f in dataclasses.fields(instance)}
+    raise StateError(
+        f"schema {name} is neither a pydantic model nor a dataclass — pass one of those, or "
+        "None to check nothing"
+    )
 
 
 def _as_mapping(value: Any) -> Mapping[Any, Any]:

@@ -7,16 +7,18 @@ import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, overload
 
 from agentmap.config import SuccessPolicySettings, TrackingSettings
 from agentmap.events import Event, NodeCompleted, NodeFailed, NodeRetrying, NodeStarted
 from agentmap.exceptions import ConfigError
 from agentmap.functions import FunctionCatalog
 from agentmap.outcomes import Usage
-from agentmap.results import ExecutionSummary, NodeResult
+from agentmap.results import ExecutionSummary, NodeResult, NodeResults
 
 SuccessPolicy = Callable[[ExecutionSummary], bool]
+
+_UNSET: Any = object()
 
 
 class ExecutionTracker:
@@ -49,14 +51,8 @@ class ExecutionTracker:
         self._on: dict[type, Callable[[Any], None]] = {
             NodeStarted: self._started,
             NodeCompleted: self._completed,
-            NodeFailed: lambda e: self.track_node_complete(
-                e.node,
-                False,
-                e.output,
-                e.error,
-                attempt=e.attempt,
-                subgraph=e.subgraph,
-                usage=e.usage,
+            NodeFailed: lambda e: self._complete(
+                e.node, False, e.output, e.error, e.attempt, e.subgraph, e.usage
             ),
             NodeRetrying: lambda e: self.track_node_retry(e.node, e.error, e.attempt),
         }
@@ -99,16 +95,17 @@ class ExecutionTracker:
         self._record(e.node, True, None, e.output, e.attempt, e.subgraph, e.usage)
 
     def track_node_start(
-        self, node: str, inputs: Mapping[str, Any] | None = None, *, attempt: int = 1
+        self, node_name: str, inputs: Mapping[str, Any] | None = None, *, attempt: int = 1
     ) -> None:
-        """Note that ``node`` starts now, with these inputs (a retry doesn't lengthen the path)."""
+        """Note that the node starts now, with these inputs (a retry doesn't lengthen the path)."""
         if attempt == 1:
-            self._path.append(node)
-        self._open[node] = (self._clock(), inputs)
+            self._path.append(node_name)
+        self._open[node_name] = (self._clock(), inputs)
 
+    @overload
     def track_node_complete(
         self,
-        node: str,
+        node_name: str,
         success: bool,
         output: Any = None,
         error: str | None = None,
@@ -116,8 +113,58 @@ class ExecutionTracker:
         attempt: int = 1,
         subgraph: ExecutionSummary | None = None,
         usage: Usage | None = None,
+    ) -> None: ...
+    @overload
+    def track_node_complete(
+        self,
+        node_name: str,
+        *,
+        outputs: Any,
+        success: bool,
+        error: str | None = None,
+        attempt: int = 1,
+        subgraph: ExecutionSummary | None = None,
+        usage: Usage | None = None,
+    ) -> None: ...
+    @overload
+    def track_node_complete(
+        self, node_name: str, outputs: Any, success: bool, error: str | None = None, /
+    ) -> None: ...
+    def track_node_complete(
+        self,
+        node_name: str,
+        success: Any,
+        output: Any = None,
+        error: str | None = None,
+        *,
+        outputs: Any = _UNSET,
+        attempt: int = 1,
+        subgraph: ExecutionSummary | None = None,
+        usage: Usage | None = None,
     ) -> None:
-        """Note that ``node`` finished, and how."""
+        """Note that the node finished, and how: ``(node_name, success, output, error)``.
+
+        AgentMap's guides call it ``(node_name, outputs, success)``; that works too — when
+        the third argument is True or False and the second isn't, or with ``outputs=`` (its
+        name for ``output``). Both True or False: read as ``(node_name, success, output)``,
+        the order this method always had, so existing calls keep their meaning.
+        """
+        if outputs is not _UNSET:
+            output = outputs
+        elif not isinstance(success, bool) and isinstance(output, bool):
+            success, output = output, success
+        self._complete(node_name, bool(success), output, error, attempt, subgraph, usage)
+
+    def _complete(
+        self,
+        node: str,
+        success: bool,
+        output: Any,
+        error: str | None,
+        attempt: int,
+        subgraph: ExecutionSummary | None,
+        usage: Usage | None,
+    ) -> None:
         self._last_success = success
         if not success:
             self._failed[node] = None
@@ -162,7 +209,7 @@ class ExecutionTracker:
         summary = ExecutionSummary(
             graph_name=self._graph_name,
             execution_path=tuple(self._path),
-            node_results=tuple(self._results),
+            node_results=NodeResults(self._results),
             failed_nodes=tuple(self._failed),
             final_node_success=self._last_success,
             total_duration=self._clock() - self._t0,
@@ -179,20 +226,23 @@ class ExecutionTrackingService:
 
     def __init__(
         self,
-        settings: TrackingSettings,
-        policy: SuccessPolicySettings,
+        settings: TrackingSettings | None = None,
+        policy: SuccessPolicySettings | None = None,
         functions: FunctionCatalog | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self._settings = settings
-        self._policy = make_success_policy(policy, functions or FunctionCatalog())
+        """Without settings, the defaults: every node run recorded, success = no node failed."""
+        self._settings = settings or TrackingSettings()
+        self._policy = make_success_policy(
+            policy or SuccessPolicySettings(), functions or FunctionCatalog()
+        )
         self._clock = clock
 
     def create_tracker(
-        self, graph: Any, clock: Callable[[], float] | None = None
+        self, graph_name: Any, clock: Callable[[], float] | None = None
     ) -> ExecutionTracker:
-        """A fresh tracker for one run of ``graph`` (a ``Graph`` or a graph name)."""
-        name = graph if isinstance(graph, str) else graph.name
+        """A fresh tracker for one run of the graph (its name, or the ``Graph`` itself)."""
+        name = graph_name if isinstance(graph_name, str) else graph_name.name
         return ExecutionTracker(name, self._settings, self._policy, clock or self._clock)
 
 

@@ -48,6 +48,7 @@ from agentmap.jobs import SETTLED, STOPPERS, JobQueue
 from agentmap.results import ExecutionResult
 from agentmap.retry import RetryPolicy
 from agentmap.runner import GraphRunnerService
+from agentmap.secrets import redact
 from agentmap.store import schema
 from agentmap.store.jobstore import JobRecord, JobState, Settlement, event_params
 from agentmap.store.writer import CheckpointWriter, Statement
@@ -188,6 +189,9 @@ class Worker:
             self._cancel_all()
             if self._tasks:
                 await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            while self._settling is not None and not self._settling.done():
+                # the jobs' last settlements (given back): written before the loop ends
+                await asyncio.gather(self._settling, return_exceptions=True)
             beat.cancel()
             watch.cancel()
             await asyncio.gather(beat, watch, return_exceptions=True)
@@ -251,7 +255,8 @@ class Worker:
             outcome = Outcome("running")  # its lease lapses; another try carries it on
         except Exception as error:  # a bug, not the job's: record it rather than lose the job
             logger.exception("job %s: internal error", job.id)
-            outcome = Outcome("failed", f"internal error: {type(error).__name__}: {error}")
+            said = redact(str(error))  # stored and served: no key may be in it
+            outcome = Outcome("failed", f"internal error: {type(error).__name__}: {said}")
         try:
             await self._settle(job, outcome)
         except StoreError as error:
@@ -477,40 +482,23 @@ class _Events:
     def __call__(self, event: Event) -> None:
         if getattr(event, "run_id", None) != self.job_id:
             return  # a subgraph's run: its node is the job's event
+        data: dict[str, Any]
         if isinstance(event, NodeStarted):
-            params = event_params(self.job_id, "node_started", event.node, attempt=event.attempt)
-        elif isinstance(event, NodeCompleted):
-            params = event_params(
-                self.job_id,
-                "node_completed",
-                event.node,
-                attempt=event.attempt,
-                duration=event.duration,
-                **_usage(event.usage),
-            )
-        elif isinstance(event, NodeFailed):
-            params = event_params(
-                self.job_id,
-                "node_failed",
-                event.node,
-                attempt=event.attempt,
-                duration=event.duration,
-                error=event.error,
-                **_usage(event.usage),
-            )
+            kind, data = "node_started", {"attempt": event.attempt}
+        elif isinstance(event, NodeCompleted | NodeFailed):
+            kind = "node_completed" if isinstance(event, NodeCompleted) else "node_failed"
+            data = {"attempt": event.attempt, "duration": event.duration}
+            if isinstance(event, NodeFailed):
+                data["error"] = event.error
+            data |= _usage(event.usage)
         elif isinstance(event, NodeRetrying):
-            params = event_params(
-                self.job_id,
-                "node_retrying",
-                event.node,
-                attempt=event.attempt,
-                error=event.error,
-                delay=event.delay,
-            )
+            kind = "node_retrying"
+            data = {"attempt": event.attempt, "error": event.error, "delay": event.delay}
         elif isinstance(event, NodeOutputChunk):
-            params = event_params(self.job_id, "output_chunk", event.node, text=event.text)
+            kind, data = "output_chunk", {"text": event.text}
         else:
             return
+        params = event_params(self.job_id, kind, event.node, **data)
         self.writer.put(Statement(schema.INSERT_EVENT, params), within=EVENT_LATENCY)
 
 

@@ -128,6 +128,49 @@ class AgentCatalog:
         return agent.process
 
 
+def describe_agents(
+    folder: Path, extra: Mapping[str, AgentSource] | None = None
+) -> list[dict[str, Any]]:
+    """Every agent type there is — built-in, found in ``folder``, given in ``extra`` — with
+    what it says of itself: description, aliases, the packages it needs, whether it is async,
+    and where it comes from. Sorted by name."""
+    described: dict[str, dict[str, Any]] = {}
+    for cls in _builtins():
+        described[cls.type_name()] = _described(cls.type_name(), cls, "builtin")
+    for module in import_folder(folder):
+        for name, source in _agents_in(module):
+            described[name] = _described(name, source, "agents folder", module.__file__)
+    for name, source in (extra or {}).items():
+        described[type_name_of(name)] = _described(type_name_of(name), source, "code")
+    described[SUBGRAPH_TYPE] = {
+        "name": SUBGRAPH_TYPE,
+        "kind": "builtin",
+        "description": "Runs another graph (Context or Prompt names it) as this node.",
+        "aliases": [],
+        "requires": [],
+        "async": False,
+        "source": "agentmap",
+    }
+    return [described[name] for name in sorted(described)]
+
+
+def _described(
+    name: str, source: AgentSource, kind: str, file: str | None = None
+) -> dict[str, Any]:
+    cls = _agent_class(source)
+    doc = inspect.getdoc(cls if cls is not None else source) or ""
+    where = file or f"{getattr(source, '__module__', '?')}.{getattr(source, '__qualname__', '?')}"
+    return {
+        "name": name,
+        "kind": kind,
+        "description": doc.strip().splitlines()[0] if doc.strip() else None,
+        "aliases": list(cls.aliases) if cls is not None else [],
+        "requires": list(cls.requires) if cls is not None else [],
+        "async": inspect.iscoroutinefunction(_process_of(source)),
+        "source": where,
+    }
+
+
 def _private(context: Mapping[str, Any] | str | None) -> Mapping[str, Any] | str | None:
     """The agent's own read-only copy: nothing it does can change the graph for later runs."""
     if context is None or isinstance(context, str):

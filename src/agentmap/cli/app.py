@@ -11,6 +11,7 @@ import typer
 from agentmap._version import __version__
 from agentmap.cli.batch import batch
 from agentmap.cli.convert import convert, schema
+from agentmap.cli.diagnose import diagnose_command
 from agentmap.cli.graph import graph
 from agentmap.cli.init import init
 from agentmap.cli.jobs import jobs_app, worker
@@ -41,6 +42,7 @@ app.add_typer(jobs_app, name="jobs")
 app.command()(worker)
 app.command(no_args_is_help=True)(batch)
 app.command()(serve)
+app.command(name="diagnose")(diagnose_command)
 
 
 def _version(value: bool) -> None:

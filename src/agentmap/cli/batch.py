@@ -140,7 +140,11 @@ def batch(
 
         settings = load_settings(config)
         configure_logging(settings.logging, verbose)
-        rows = read_rows(inputs, infer_types=infer_types) if inputs is not None else None
+        rows = (
+            read_rows(inputs, infer_types=infer_types, max_file_mb=settings.limits.max_file_mb)
+            if inputs is not None
+            else None
+        )
         with _Bar(started) as bar:
             try:
                 if resume is not None:

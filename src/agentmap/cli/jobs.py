@@ -7,6 +7,8 @@ Each command calls one function of the public API (``create_job``, ``get_job_sta
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import os
 import signal
@@ -20,12 +22,14 @@ from rich.table import Table
 from rich.text import Text
 
 from agentmap.api import (
+    afollow_job,
     answer_job,
     cancel_job,
     close_jobs,
     create_job,
     get_job_results,
     get_job_status,
+    job_events,
     list_jobs,
     run_worker,
 )
@@ -38,7 +42,14 @@ from agentmap.cli.options import (
     GraphOption,
     VerboseOption,
 )
-from agentmap.cli.render import format_duration, render_json, state_table, stderr, stdout
+from agentmap.cli.render import (
+    format_duration,
+    render_json,
+    render_json_list,
+    state_table,
+    stderr,
+    stdout,
+)
 from agentmap.cli.resume import answer_given
 from agentmap.cli.run import parse_state
 from agentmap.config import load_settings
@@ -47,10 +58,10 @@ from agentmap.graph.loader import resolve_source
 from agentmap.jobs import JobStatus
 from agentmap.pauses import NO_ANSWER
 from agentmap.results import JobResult
-from agentmap.store.jobstore import JOB_STATES, JobState
+from agentmap.store.jobstore import JOB_STATES, JobEvent, JobState
 
 jobs_app = typer.Typer(
-    help="Jobs: graph runs handed to workers — submit, status, results, cancel, list.",
+    help="Jobs: graph runs handed to workers — submit, status, results, events, cancel, list.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -132,7 +143,7 @@ def submit(
     with reported_errors(debug):
         settings = load_settings(config)
         configure_logging(settings.logging, verbose)
-        inputs = parse_state(state)
+        inputs = parse_state(state, settings.limits.max_file_mb)
         if inputs is not None and not isinstance(inputs, dict):
             raise JobError(
                 f"--state: a job's initial state is a JSON object such as "
@@ -243,6 +254,87 @@ def cancel(
                 if found.ended
                 else f"job {found.id} was asked to stop; its worker has not answered yet"
             )
+
+
+@jobs_app.command()
+def events(
+    job_id: JobIdArgument,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", "-f", help="Keep printing events as they come, until the job ends."
+        ),
+    ] = False,
+    after: Annotated[
+        int, typer.Option("--after", min=0, help="Only events after this number.")
+    ] = 0,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a JSON array of the events (with --follow: one JSON object per line).",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show what happened to a job: attempts, nodes starting and ending (with their times),
+    failures and retries, waits and answers, its end. --follow watches it live."""
+    with reported_errors(debug):
+        if not follow:
+            found = job_events(job_id, after, config=config)
+            if as_json:
+                render_json_list([event.to_dict() for event in found])
+            else:
+                for event in found:
+                    stdout().print(_event_line(event))
+            return
+        try:
+            asyncio.run(_follow(job_id, after, as_json, config))
+        except KeyboardInterrupt:
+            raise typer.Exit(ExitCode.CANCELLED) from None
+
+
+async def _follow(job_id: str, after: int, as_json: bool, config: Path | None) -> None:
+    async for event in afollow_job(job_id, after, config=config):
+        if as_json:
+            out = stdout().file
+            out.write(json.dumps(event.to_dict(), ensure_ascii=False, default=repr) + "\n")
+            out.flush()
+        else:
+            stdout().print(_event_line(event))
+
+
+_EVENT_STYLES = {
+    "node_failed": "red",
+    "node_retrying": "magenta",
+    "job_waiting": "yellow",
+    "node_completed": "green",
+    "job_finished": "bold",
+}
+
+
+def _event_line(event: JobEvent) -> Text:
+    at = datetime.fromtimestamp(event.at).strftime("%H:%M:%S.%f")[:-3]
+    line = Text.assemble(
+        (f"{event.seq:>4} ", "dim"),
+        f"{at}  ",
+        (f"{event.kind:<15}", _EVENT_STYLES.get(event.kind, "")),
+    )
+    data = event.data
+    if event.node:
+        line.append(f" {event.node}")
+    if "duration" in data:
+        line.append(f" ({format_duration(float(data['duration']))})", "dim")
+    if "state" in data:
+        line.append(f" {data['state']}", STYLES.get(str(data["state"]), ""))
+    if "attempt" in data and event.kind == "job_started":
+        line.append(f" attempt {data['attempt']}", "dim")
+    if "error" in data:
+        line.append(f" — {data['error']}", "red")
+    if "text" in data:
+        line.append(f" {data['text']!r}", "dim")
+    return line
 
 
 @jobs_app.command()

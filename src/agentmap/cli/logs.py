@@ -1,4 +1,5 @@
-"""Send the library's log records to stderr, at the configured level or what -v asks for."""
+"""Send the library's log records to stderr, at the configured level or what -v asks for —
+every line redacted (``agentmap.secrets``), traceback included."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import sys
 
 from agentmap.config import LoggingSettings
+from agentmap.secrets import RedactingFormatter
 
 
 def configure_logging(settings: LoggingSettings, verbose: int) -> None:
@@ -18,7 +20,7 @@ def configure_logging(settings: LoggingSettings, verbose: int) -> None:
         if getattr(handler, "_agentmap_cli", False):
             logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(settings.format))
+    handler.setFormatter(RedactingFormatter(settings.format))
     handler._agentmap_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(level)

@@ -7,11 +7,21 @@ from typing import Annotated
 
 import typer
 
-GraphFileArgument = Annotated[
-    str,
-    typer.Argument(
-        help="Graph file (.csv). Append ::NAME to pick a graph, e.g. flows.csv::Main.",
-        show_default=False,
+from agentmap.graph.loader import SUFFIXES
+
+_GRAPH_FILE_HELP = (
+    f"Graph file ({', '.join(SUFFIXES)}). Append ::NAME to pick a graph, e.g. flows.csv::Main."
+)
+GraphFileArgument = Annotated[str, typer.Argument(help=_GRAPH_FILE_HELP, show_default=False)]
+MaybeGraphFileArgument = Annotated[
+    str | None,
+    typer.Argument(help=_GRAPH_FILE_HELP + " Or --csv FILE.", metavar="FILE", show_default=False),
+]
+"""FILE where AgentMap's ``--csv FILE`` may give it instead (see ``one_graph_file``)."""
+CsvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--csv", help="The graph file, as AgentMap spells it: the same as FILE.", show_default=False
     ),
 ]
 GraphOption = Annotated[
@@ -67,3 +77,19 @@ ReplayOption = Annotated[
     Path | None,
     typer.Option("--replay", help="Answer model requests from this cassette, with no network."),
 ]
+
+
+def one_graph_file(file: str | None, **spellings: str | None) -> str:
+    """The graph file, given as FILE or by one of AgentMap's flags (``csv="x.csv"`` is
+    ``--csv x.csv``); two that differ are a usage error rather than a silent pick."""
+    given = {"FILE": file, **{f"--{flag}": value for flag, value in spellings.items()}}
+    named = {flag: value for flag, value in given.items() if value is not None}
+    flags = " or ".join(f"{flag} FILE" for flag in given if flag != "FILE")
+    if not named:
+        raise typer.BadParameter(f"no graph file — give FILE (or {flags})", param_hint="FILE")
+    if len(set(named.values())) > 1:
+        both = " and ".join(f"{flag} {value}" for flag, value in named.items())
+        raise typer.BadParameter(
+            f"two graph files ({both}) — give one", param_hint=" / ".join(named)
+        )
+    return next(iter(named.values()))

@@ -110,6 +110,13 @@ def render_result(result: ExecutionResult, policy: str | None = "all_nodes") -> 
         )
 
 
+def render_json_list(documents: list[dict[str, Any]]) -> None:
+    """Exactly one JSON document, an array, on stdout."""
+    text = json.dumps(documents, indent=2, ensure_ascii=False, default=repr)
+    stdout().file.write(text + "\n")
+    stdout().file.flush()
+
+
 def render_json(document: dict[str, Any]) -> None:
     """Exactly one JSON document on stdout; values JSON can't hold are written as their repr."""
     text = json.dumps(document, indent=2, ensure_ascii=False, default=repr)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from agentmap.api import resume_run
 from agentmap.cli.ask import ask, can_ask
@@ -22,8 +26,14 @@ from agentmap.cli.options import (
     TraceOption,
     VerboseOption,
 )
+from agentmap.cli.render import stderr
 from agentmap.cli.run import llm_settings, report
 from agentmap.pauses import NO_ANSWER
+from agentmap.suggest import did_you_mean
+
+RESPONSE_TYPES = ("approve", "reject", "choose", "respond", "edit", "continue")
+"""AgentMap's ``agentmap resume THREAD_ID RESPONSE_TYPE --data JSON`` answers that mean
+something here (see ``response_answer``)."""
 
 
 def resume(
@@ -34,6 +44,31 @@ def resume(
             show_default=False,
         ),
     ],
+    response: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="RESPONSE_TYPE",
+            help="AgentMap's way to answer: approve, reject, choose, respond, edit or continue, "
+            "with --data. The same as --approve, --reject, --choice N, --value TEXT.",
+            show_default=False,
+        ),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help='RESPONSE_TYPE\'s JSON: {"choice": N} (choose), {"text": "..."} (respond), '
+            '{"edited": "..."} (edit), any value (continue).',
+            show_default=False,
+        ),
+    ] = None,
+    data_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-file", "-f", help="--data read from this JSON file.", show_default=False
+        ),
+    ] = None,
     value: Annotated[
         str | None,
         typer.Option(
@@ -74,6 +109,14 @@ def resume(
     Exit codes as for `agentmap run`: 0 succeeded, 1 failed, 2 bad input, 3 waiting again.
     """
     answer = answer_given(value, approve, reject, choice)
+    if response is not None or data is not None or data_file is not None:
+        if answer is not NO_ANSWER:
+            raise typer.BadParameter(
+                "give one answer: RESPONSE_TYPE and --data, or --value / --approve / --reject / "
+                "--choice",
+                param_hint="RESPONSE_TYPE",
+            )
+        answer = response_answer(response, read_data(data, data_file))
     if timeout is not None and timeout <= 0:
         raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
     with reported_errors(debug):
@@ -115,3 +158,79 @@ def answer_given(value: str | None, approve: bool, reject: bool, choice: int | N
     if choice is not None:
         return choice
     return value if value is not None else NO_ANSWER
+
+
+NO_DATA: Any = object()
+"""Neither ``--data`` nor ``--data-file`` was given."""
+
+
+def read_data(text: str | None, file: Path | None) -> Any:
+    """The JSON value of ``--data`` or ``--data-file`` (``NO_DATA`` for neither)."""
+    if text is not None and file is not None:
+        raise typer.BadParameter("give --data or --data-file, not both", param_hint="--data")
+    if file is not None:
+        source = f"--data-file {file}"
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise typer.BadParameter(
+                f"can't read it ({exc.strerror}) — check the path", param_hint=source
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise typer.BadParameter(
+                "not UTF-8 text — save it as UTF-8", param_hint=source
+            ) from exc
+    elif text is None:
+        return NO_DATA
+    else:
+        source = "--data"
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+        reason = (
+            f" ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise typer.BadParameter(
+            f'not valid JSON{reason} — pass JSON such as \'{{"text": "yes"}}\'',
+            param_hint=source,
+        ) from exc
+
+
+def response_answer(response: str | None, data: Any) -> Any:
+    """The answer AgentMap's ``RESPONSE_TYPE --data JSON`` gives, read the way AgentMap's human
+    agent reads it: approve / reject are the approval itself, ``choose`` takes ``{"choice": N}``
+    (N from 1, or the option's text), ``respond`` takes ``{"text": ...}`` (AgentMap's docs say
+    ``response``: both are read), ``edit`` takes ``{"edited": ...}`` (or ``edited_content``),
+    and ``continue`` — AgentMap's default — passes the data on as it is (for a ``suspend``
+    node). A bare JSON value does for the object around it. Whether the answer fits the
+    question is checked against the waiting node, as for ``--value`` and the rest."""
+    kind = "continue" if response is None else response.strip().lower()
+    if kind not in RESPONSE_TYPES:
+        raise typer.BadParameter(
+            f"'{response}' is not one of {', '.join(RESPONSE_TYPES)}"
+            f"{did_you_mean(kind, RESPONSE_TYPES)}",
+            param_hint="RESPONSE_TYPE",
+        )
+    if kind in ("approve", "reject"):
+        if data is not NO_DATA:
+            stderr().print(
+                Text(f"note: an approval keeps no data; --data is not recorded with {kind}", "dim")
+            )
+        return kind == "approve"
+    if kind == "continue":
+        return NO_ANSWER if data is NO_DATA else data
+    keys = {
+        "choose": ("choice",),
+        "respond": ("text", "response"),
+        "edit": ("edited", "edited_content"),
+    }[kind]
+    if isinstance(data, Mapping):
+        found = [data[key] for key in keys if key in data]
+        data = found[0] if found else NO_DATA
+    wanted = int if kind == "choose" else str
+    if data is NO_DATA or isinstance(data, bool) or not isinstance(data, wanted | str):
+        example = '{"choice": 2}' if kind == "choose" else f'{{"{keys[0]}": "..."}}'
+        raise typer.BadParameter(f"{kind} needs --data '{example}'", param_hint="--data")
+    return data

@@ -13,16 +13,17 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from agentmap.api import run_graph
+from agentmap.api import run_graph, validate_graph
 from agentmap.cli.ask import ask, can_ask
 from agentmap.cli.errors import ExitCode, reported_errors
 from agentmap.cli.logs import configure_logging
 from agentmap.cli.options import (
     ConfigOption,
+    CsvOption,
     DebugOption,
-    GraphFileArgument,
     GraphOption,
     JsonOption,
+    MaybeGraphFileArgument,
     NoInputOption,
     RecordOption,
     ReplayOption,
@@ -30,9 +31,11 @@ from agentmap.cli.options import (
     TimeoutOption,
     TraceOption,
     VerboseOption,
+    one_graph_file,
 )
 from agentmap.cli.render import (
     render_json,
+    render_problems,
     render_questions,
     render_result,
     resume_command,
@@ -43,11 +46,23 @@ from agentmap.events import Event, Handler, NodeOutputChunk
 from agentmap.exceptions import RunError, StateError
 from agentmap.graph.loader import split_source
 from agentmap.results import ExecutionResult
+from agentmap.userfiles import DEFAULT_MAX_FILE_MB, read_user_file
 
 
 def run(
-    file: GraphFileArgument,
+    file: MaybeGraphFileArgument = None,
     graph: GraphOption = None,
+    csv: CsvOption = None,
+    workflow: Annotated[
+        str | None,
+        typer.Option(
+            "--workflow",
+            "-w",
+            help="The graph file, as AgentMap spells it: the same as FILE (FILE::NAME picks a "
+            "graph).",
+            show_default=False,
+        ),
+    ] = None,
     state: Annotated[
         str | None,
         typer.Option(
@@ -71,8 +86,23 @@ def run(
         bool,
         typer.Option(
             "--watch",
-            "-w",
             help="Run again each time the graph, its agents, functions, prompts or config change.",
+        ),
+    ] = False,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate",
+            help="Check the file first, as `agentmap validate` does, and show its warnings; "
+            "with errors nothing runs.",
+        ),
+    ] = False,
+    pretty: Annotated[
+        bool,
+        typer.Option(
+            "--pretty",
+            "-p",
+            help="The readable view (the default; AgentMap's spelling). Not with --json.",
         ),
     ] = False,
     no_input: NoInputOption = False,
@@ -81,14 +111,19 @@ def run(
     debug: DebugOption = False,
 ) -> None:
     """Run a graph. Exit 0 if it succeeded, 1 if it failed, 2 on bad input, 3 if it waits."""
+    file = one_graph_file(file, csv=csv, workflow=workflow)
     if timeout is not None and timeout <= 0:
         raise typer.BadParameter("must be more than 0 seconds", param_hint="--timeout")
+    if pretty and as_json:
+        raise typer.BadParameter("use --pretty or --json, not both", param_hint="--pretty")
     if watch:
-        _watch(file, graph, state, start, as_json, config, verbose, debug)
+        _watch(file, graph, state, start, as_json, validate, config, verbose, debug)
     with reported_errors(debug):
         settings = llm_settings(config, stream, record, replay)
         configure_logging(settings.logging, verbose)
-        initial = parse_state(state)
+        initial = parse_state(state, settings.limits.max_file_mb)
+        if validate:
+            _validate_first(file, graph, settings)
         code = report(
             lambda handlers: run_graph(
                 file,
@@ -184,12 +219,23 @@ def _resume_command(result: ExecutionResult, settings: Settings, config: Path | 
     return resume_command(result.run_id, config)
 
 
+def _validate_first(file: str, graph: str | None, settings: Settings) -> None:
+    """``--validate``: the file's problems as ``agentmap validate`` lists them, on stderr (so
+    ``--json`` keeps stdout to itself); errors stop here, as they would stop the run anyway."""
+    report = validate_graph(file, graph, config=settings)
+    report.raise_for_errors()
+    render_problems((), report.warnings)
+    warned = f" ({len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''})"
+    stderr().print(Text(f"{file} is valid{warned if report.warnings else ''}", style="dim"))
+
+
 def _watch(
     file: str,
     graph: str | None,
     state: str | None,
     start: str | None,
     as_json: bool,
+    validate: bool,
     config: Path | None,
     verbose: int,
     debug: bool,
@@ -205,6 +251,8 @@ def _watch(
         run,
         file,
         graph=graph,
+        csv=None,
+        workflow=None,
         state=text,
         start=start,
         as_json=as_json,
@@ -214,6 +262,8 @@ def _watch(
         record=None,
         replay=None,
         watch=False,
+        validate=validate,
+        pretty=False,
         no_input=False,
         config=config,
         verbose=verbose,
@@ -260,8 +310,12 @@ def _print_chunks(event: Event) -> None:
         sys.stdout.flush()
 
 
-def parse_state(text: str | None) -> Any:
-    """The ``--state`` value: JSON text, ``@file.json``, or ``-`` for JSON on stdin."""
+def parse_state(text: str | None, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Any:
+    """The ``--state`` value: JSON text, ``@file.json``, or ``-`` for JSON on stdin.
+
+    ``@file`` must be a regular file of at most ``max_file_mb`` megabytes (a FIFO would block,
+    ``/dev/zero`` never end): stdin is read with ``-``.
+    """
     if text is None:
         return None
     source = "--state"
@@ -271,7 +325,15 @@ def parse_state(text: str | None) -> Any:
             text = sys.stdin.read()
         elif text.startswith("@"):
             source = f"--state {text}"
-            text = Path(text[1:]).read_text(encoding="utf-8-sig")
+            data = read_user_file(
+                Path(text[1:]),
+                error=StateError,
+                max_mb=max_file_mb,
+                display=source,
+                what="a state",
+                fix="send it to --state - (stdin) instead",
+            )
+            text = data.decode("utf-8-sig")
     except OSError as exc:
         raise StateError(
             f"{source}: can't read {exc.filename or 'it'} ({exc.strerror}) — check the path"

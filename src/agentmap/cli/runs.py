@@ -1,8 +1,9 @@
 """``agentmap runs``: the run history — list, show, stats, export and prune the stored runs.
 
-Each command opens the run store ``storage.url`` names, calls one function of ``RunStore`` or
-``agentmap.store.analytics`` and draws the answer. The analytics module (pandas, pyarrow)
-is imported by the commands that use it, so other commands don't pay for it.
+Each command opens the run store ``storage.url`` names, calls one function of ``RunStore``,
+``agentmap.store.history`` (the ``--json`` documents, which ``GET /runs`` serves too) or
+``agentmap.store.analytics`` and draws the answer. pandas and pyarrow are imported by the
+commands that use them, so other commands don't pay for them.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ from agentmap.cli.render import (
     stdout,
 )
 from agentmap.config import load_settings
-from agentmap.store.jobstore import JobStore
-from agentmap.store.records import RESUMABLE, STATUSES, Status
+from agentmap.store.records import STATUSES, Status
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +52,6 @@ STYLES = {
     "cancelled": "yellow",
     "running": "cyan",
 }
-_HEAVY = ("initial_state", "final_state", "summary", "node_hashes")  # not read by `list`
 
 
 def _valid_status(value: str | None) -> str | None:
@@ -99,16 +98,14 @@ def list_runs(
     debug: DebugOption = False,
 ) -> None:
     """List the stored runs, newest first: id, graph, status, start time, duration, nodes."""
-    from agentmap.store.analytics import node_counts
+    from agentmap.store.history import list_runs as listing
 
     with reported_errors(debug), open_run_store(config) as store:
-        records = store.list(graph=graph, status=_status(status), limit=limit or None)
-        counts = node_counts(store, [record.id for record in records])
-        jobs = JobStore(store).tags_for([record.id for record in records])
+        found = listing(store, graph=graph, status=_status(status), limit=limit or None)
         if as_json:
-            render_json({"runs": [_listed(r, counts[r.id], jobs.get(r.id)) for r in records]})
-        elif records:
-            stdout().print(_runs_table(records, counts, jobs))
+            render_json(found.to_dict())
+        elif found.records:
+            stdout().print(_runs_table(found.records, found.nodes, found.jobs))
         else:
             stderr().print(f"no runs{_filters(graph, status)} in the run store {store.location}")
 
@@ -127,21 +124,14 @@ def show(
     debug: DebugOption = False,
 ) -> None:
     """Show one run: its header, the path it took, its final state (or the state so far)."""
-    from agentmap.store.analytics import run_path, state_so_far
+    from agentmap.store.history import run_report
 
     with reported_errors(debug), open_run_store(config) as store:
-        record = store.get(run_id)
-        checkpoints = store.checkpoints(record.id)
-        path = run_path(record, checkpoints)
-        state = state_so_far(record, checkpoints)
-        resume = _resume_command(record, config)
-        job = JobStore(store).tags_for([record.id]).get(record.id)
+        report = run_report(store, run_id, resume=lambda full_id: resume_command(full_id, config))
         if as_json:
-            steps = [step._asdict() for step in path]
-            run = record.to_dict() | {"job": job is not None, "tags": list(job or ())}
-            render_json({"run": run, "path": steps, "state": state, "resume": resume})
+            render_json(report.to_dict())
         else:
-            _render_run(record, path, state, resume, job)
+            _render_run(report.record, report.path, report.state, report.resume, report.job)
 
 
 @runs_app.command()
@@ -152,10 +142,12 @@ def stats(
     debug: DebugOption = False,
 ) -> None:
     """Per node: runs, times run, success rate, p50 and p95 duration (needs pandas)."""
+    from agentmap.store.history import stats_rows
+
     with reported_errors(debug):
         frame = runs_stats(graph, config=config)
         if as_json:
-            render_json({"nodes": [_plain(row) for row in frame.to_dict(orient="records")]})
+            render_json({"nodes": stats_rows(frame)})
         elif len(frame):
             stdout().print(_stats_table(frame))
         else:
@@ -269,13 +261,6 @@ def _filters(graph: str | None, status: str | None) -> str:
     return "".join(f" {word}" for word in words if word)
 
 
-def _resume_command(record: RunRecord, config: Path | None) -> str | None:
-    """``agentmap resume ID`` (with the same ``--config``) for a run that can be carried on."""
-    if record.status not in RESUMABLE or not record.checkpoints:
-        return None
-    return resume_command(record.id, config)
-
-
 # --- drawing
 
 
@@ -305,15 +290,6 @@ def _runs_table(
             cells.append("" if tags is None else ", ".join(tags) or "(job)")
         table.add_row(*cells)
     return table
-
-
-def _listed(record: RunRecord, nodes: int, job: tuple[str, ...] | None) -> dict[str, Any]:
-    """A run as ``list --json`` shows it: the record without what listings don't read."""
-    data = {key: value for key, value in record.to_dict().items() if key not in _HEAVY}
-    data["nodes"] = nodes if record.checkpoints else None
-    data["job"] = job is not None
-    data["tags"] = list(job or ())
-    return data
 
 
 def _render_run(
@@ -406,14 +382,6 @@ def _stats_table(frame: pd.DataFrame) -> Table:
             _seconds(p95),
         )
     return table
-
-
-def _plain(row: dict[Any, Any]) -> dict[str, Any]:
-    """A stats row with NaN (no durations recorded) as null: JSON has no NaN."""
-    return {
-        str(key): None if isinstance(value, float) and math.isnan(value) else value
-        for key, value in row.items()
-    }
 
 
 def _local(seconds: float) -> str:

@@ -6,19 +6,28 @@ import typer
 from rich.text import Text
 
 from agentmap.cli.errors import reported_errors
-from agentmap.cli.options import ConfigOption, DebugOption, GraphFileArgument, GraphOption
+from agentmap.cli.options import (
+    ConfigOption,
+    CsvOption,
+    DebugOption,
+    GraphOption,
+    MaybeGraphFileArgument,
+    one_graph_file,
+)
 from agentmap.cli.render import stderr, stdout
 from agentmap.config import load_settings
 from agentmap.scaffold import scaffold_graph
 
 
 def scaffold(
-    file: GraphFileArgument,
+    file: MaybeGraphFileArgument = None,
     graph: GraphOption = None,
+    csv: CsvOption = None,
     config: ConfigOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Write a stub module per unknown agent type and missing func: function. Never overwrites."""
+    file = one_graph_file(file, csv=csv)
     with reported_errors(debug):
         result = scaffold_graph(file, graph, config=load_settings(config))
     for path in result.written:

@@ -13,6 +13,7 @@ from agentmap.cli.logs import configure_logging
 from agentmap.cli.options import ConfigOption, DebugOption, VerboseOption
 from agentmap.cli.render import stderr, stdout
 from agentmap.config import load_settings
+from agentmap.distribution import install_hint
 from agentmap.exceptions import ConfigError
 
 _LOCAL = ("127.0.0.1", "localhost", "::1")
@@ -65,7 +66,7 @@ def serve(
             from agentmap.service.auth import Keys
         except ImportError as exc:
             raise ConfigError(
-                f"agentmap serve needs {exc.name} — pip install 'agentmap[server]'"
+                f"agentmap serve needs {exc.name} — {install_hint('server')}"
             ) from exc
         if hash_key:
             _print_hash()

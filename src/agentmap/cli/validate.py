@@ -11,18 +11,21 @@ from agentmap.cli.errors import ExitCode, reported_errors
 from agentmap.cli.logs import configure_logging
 from agentmap.cli.options import (
     ConfigOption,
+    CsvOption,
     DebugOption,
-    GraphFileArgument,
     GraphOption,
+    MaybeGraphFileArgument,
     VerboseOption,
+    one_graph_file,
 )
 from agentmap.cli.render import render_report
 from agentmap.config import load_settings
 
 
 def validate(
-    file: GraphFileArgument,
+    file: MaybeGraphFileArgument = None,
     graph: GraphOption = None,
+    csv: CsvOption = None,
     config: ConfigOption = None,
     verbose: VerboseOption = 0,
     debug: DebugOption = False,
@@ -32,6 +35,7 @@ def validate(
     ] = False,
 ) -> None:
     """Check a graph file and list its problems. Exit 0 if valid, 1 if not, 2 if unreadable."""
+    file = one_graph_file(file, csv=csv)
     with reported_errors(debug):
         settings = load_settings(config)
         configure_logging(settings.logging, verbose)

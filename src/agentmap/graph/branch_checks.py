@@ -60,9 +60,10 @@ def check_branches(graph: Graph, reducers: Mapping[str, str]) -> Iterator[Proble
     declared = {**reducers, **declared_reducers(graph)}
     yield from _reducer_clashes(graph)
     for node in graph.nodes.values():
-        chooses = type_name_of(node.agent_type) == CHOOSING_AGENT
         for field, cell in node.targets:
-            if chooses and field != "Failure_Next":
+            if "|" not in cell:
+                continue  # one target: no branches (most cells, so asked first)
+            if field != "Failure_Next" and type_name_of(node.agent_type) == CHOOSING_AGENT:
                 continue  # the nodes it picks one of: no branches run at once
             targets = [t.strip() for t in cell.split("|")]
             if len(targets) > 1 and all(t in graph.nodes for t in targets):
@@ -93,6 +94,8 @@ def _conflicts(
 def _reducer_clashes(graph: Graph) -> Iterator[Problem]:
     first: dict[str, tuple[str, str]] = {}
     for node in graph.nodes.values():
+        if node.context is None or isinstance(node.context, str):
+            continue  # no object: no reducer (and no costlier Mapping check)
         reduce = node.context.get("reduce") if isinstance(node.context, Mapping) else None
         if not isinstance(reduce, str):
             continue
@@ -111,6 +114,8 @@ def declared_reducers(graph: Graph) -> dict[str, str]:
     """Reducers the graph declares: a node's Context ``reduce`` applies to its outputs."""
     declared: dict[str, str] = {}
     for node in graph.nodes.values():
+        if node.context is None or isinstance(node.context, str):
+            continue  # no object: no reducer (and no costlier Mapping check)
         if isinstance(node.context, Mapping) and isinstance(node.context.get("reduce"), str):
             declared.update(dict.fromkeys(node.outputs, str(node.context["reduce"])))
     return declared

@@ -238,9 +238,12 @@ def _links(graph: Graph) -> Iterator[_Link]:
     for node in graph.nodes.values():
         for outcome, cell in _cells(node):
             function = _function(cell)
-            if function is None:
-                if cell is not None and cell in graph.nodes:
-                    yield _Link(node.name, outcome, cell, None)
+            if function is None:  # a node, or parallel nodes "A|B|C" (an arrow to each)
+                whole = cell is not None and cell in graph.nodes
+                names = [cell] if whole else [t.strip() for t in (cell or "").split("|")]
+                for name in names:
+                    if name in graph.nodes:
+                        yield _Link(node.name, outcome, name, None)
                 continue
             targets: list[str | None] = [*_candidates(graph, node)] or [None]
             for target in targets:

@@ -10,13 +10,15 @@ from pathlib import Path
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.exceptions import GraphFileError, GraphSelectionError, GraphValidationError, Problem
 from agentmap.functions import FunctionCatalog
-from agentmap.graph.csv_reader import read_csv_rows
+from agentmap.graph.csv_reader import iter_csv_rows
 from agentmap.graph.model import Graph, GraphFile, Node
 from agentmap.graph.subgraphs import check_subgraphs, context_error, spec_of
 from agentmap.graph.table import parse_table
 from agentmap.graph.validation import check_graph
 from agentmap.prompts import PromptCatalog
+from agentmap.security import AllowedPaths
 from agentmap.suggest import did_you_mean
+from agentmap.userfiles import DEFAULT_MAX_FILE_MB
 
 WORKBOOK_SUFFIXES = (".xlsx", ".ods")
 STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
@@ -63,8 +65,13 @@ def resolve_source(source: str | os.PathLike[str], graph: str | None) -> tuple[P
     return path, graph or named
 
 
-def read_graph_file(path: Path) -> tuple[GraphFile, list[Problem]]:
-    """Read any supported graph file into the graph model, with the problems its rows have."""
+def read_graph_file(
+    path: Path, max_mb: float = DEFAULT_MAX_FILE_MB
+) -> tuple[GraphFile, list[Problem]]:
+    """Read any supported graph file into the graph model, with the problems its rows have.
+
+    Only a regular file of at most ``max_mb`` megabytes is read (``limits.max_file_mb``).
+    """
     display = str(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -77,12 +84,41 @@ def read_graph_file(path: Path) -> tuple[GraphFile, list[Problem]]:
     if suffix in WORKBOOK_SUFFIXES:
         from agentmap.graph.workbook_reader import read_workbook
 
-        return read_workbook(path, display)
+        return read_workbook(path, display, max_mb)
     if suffix in STRUCTURED_SUFFIXES:
         from agentmap.graph.yaml_reader import read_structured_graphs
 
-        return read_structured_graphs(path, display)
-    return parse_table(read_csv_rows(path, display), file=display)
+        return read_structured_graphs(path, display, max_mb)
+    rows = iter_csv_rows(path, display, max_mb)
+    read = parse_table(rows, file=display)  # node by node: the rows are never all held
+    for _ in rows:  # the file's own checks come after its last row, read or not
+        pass
+    return read
+
+
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """A graph file as read, with its reading problems grouped by graph (``None``: the file's),
+    so checking one graph of a file of many doesn't go through every other graph's problems."""
+
+    file: GraphFile
+    problems: tuple[Problem, ...]
+    by_graph: Mapping[str | None, tuple[Problem, ...]]
+
+    @classmethod
+    def of(cls, graph_file: GraphFile, problems: list[Problem]) -> FileRead:
+        """Group ``problems`` (as ``read_graph_file`` returns them) by their graph."""
+        grouped: dict[str | None, list[Problem]] = {}
+        for problem in problems:
+            grouped.setdefault(problem.graph, []).append(problem)
+        by_graph = {name: tuple(found) for name, found in grouped.items()}
+        return cls(graph_file, tuple(problems), by_graph)
+
+    def problems_of(self, graph: str | None) -> list[Problem]:
+        """The problems that concern ``graph`` (every one, for ``None``): the file's, then its."""
+        if graph is None:
+            return list(self.problems)
+        return [*self.by_graph.get(None, ()), *self.by_graph.get(graph, ())]
 
 
 def validate_file(
@@ -92,21 +128,40 @@ def validate_file(
     prompts: PromptCatalog,
     graph: str | None = None,
     reducers: Mapping[str, str] | None = None,
+    max_mb: float = DEFAULT_MAX_FILE_MB,
 ) -> ValidationReport:
     """Read ``path`` and check every graph in it (or just ``graph``), collecting all problems."""
-    graph_file, problems = read_graph_file(path)
-    if graph is not None and graph_file.graphs:
-        select_graph(graph_file, graph)  # an unknown name is an error in itself
-    for name, g in graph_file.graphs.items():
-        if graph is None or name == graph:
-            problems.extend(check_graph(g, agents, functions, prompts, reducers))
-    relevant = sorted(
-        (p for p in problems if graph is None or p.graph in (None, graph)),
-        key=lambda p: (p.row or 0, p.cell or ""),
-    )
+    read = FileRead.of(*read_graph_file(path, max_mb))
+    return check_file(read, agents, functions, prompts, graph, reducers)
+
+
+def check_file(
+    read: FileRead,
+    agents: AgentCatalog,
+    functions: FunctionCatalog,
+    prompts: PromptCatalog,
+    graph: str | None = None,
+    reducers: Mapping[str, str] | None = None,
+) -> ValidationReport:
+    """Check every graph of a file already read (or just ``graph``), collecting all problems.
+
+    Only the graph asked for is looked at, never the file's others: a file of a thousand
+    graphs, each running the next, is checked one graph at a time.
+    """
+    graph_file = read.file
+    if graph is None:
+        checked = tuple(graph_file.graphs)
+    elif graph_file.graphs:
+        checked = (select_graph(graph_file, graph).name,)  # an unknown name is an error itself
+    else:
+        checked = ()
+    problems = read.problems_of(graph)
+    for name in checked:
+        problems.extend(check_graph(graph_file.graphs[name], agents, functions, prompts, reducers))
+    relevant = sorted(problems, key=lambda p: (p.row or 0, p.cell or ""))
     return ValidationReport(
         file=graph_file,
-        checked=tuple(n for n in graph_file.graphs if graph is None or n == graph),
+        checked=checked,
         errors=tuple(p for p in relevant if p.severity == "error"),
         warnings=tuple(p for p in relevant if p.severity == "warning"),
     )
@@ -156,41 +211,73 @@ class GraphLoader:
         functions: FunctionCatalog,
         prompts: PromptCatalog,
         reducers: Mapping[str, str] | None = None,
+        max_file_mb: float = DEFAULT_MAX_FILE_MB,
+        allowed: AllowedPaths | None = None,
     ) -> None:
         self._catalogs = (agents, functions, prompts)
         self._reducers = dict(reducers or {})
-        self._files: dict[Path, GraphFile] = {}
+        self._max_mb = max_file_mb
+        self._allowed = allowed or AllowedPaths(None)  # the folders subgraph files may be in
+        self._files: dict[Path, FileRead] = {}  # subgraph files read for runs
         self._children: dict[tuple[str, str], Graph] = {}
 
     def validate(self, path: Path, graph: str | None = None) -> ValidationReport:
-        """Every problem of the file (or of ``graph``) and of the subgraphs it runs."""
-        report = validate_file(path, *self._catalogs, graph=graph, reducers=self._reducers)
+        """Every problem of the file (or of ``graph``) and of the subgraphs it runs.
+
+        Each file is read once per call, however many of the graphs it holds are run (and each
+        graph checked once): checking a chain of subgraphs costs what its graphs add up to.
+        """
+        return self._validate(path, graph, [])
+
+    def load(self, path: Path, graph: str | None = None, start: str | None = None) -> Graph:
+        """One graph, checked, ready to run; ``GraphValidationError`` lists every problem.
+
+        The subgraphs it runs were checked with it, so they are kept for ``subgraph``: a run of
+        a chain of subgraphs does not check each one's rest of the chain again.
+        """
+        children: list[Graph] = []
+        report = self._validate(path, graph, children)
+        report.raise_for_errors()
+        for child in children:
+            self._children.setdefault((child.file or "", child.name), child)
+        return select_graph(report.file, graph, start)
+
+    def _validate(self, path: Path, graph: str | None, children: list[Graph]) -> ValidationReport:
+        """``validate``, adding each subgraph checked to ``children``."""
+        files: dict[Path, FileRead] = {}
+        report = check_file(
+            self._read(path, files), *self._catalogs, graph=graph, reducers=self._reducers
+        )
+
+        def check(child: Graph) -> list[Problem]:
+            children.append(child)
+            return self._check(child, files)
+
         seen: set[tuple[str, str]] = set()
         extra: list[Problem] = []
         for name in report.checked:
             extra.extend(
-                check_subgraphs(report.file.graphs[name], self._resolve, self._check, seen)
+                check_subgraphs(
+                    report.file.graphs[name],
+                    lambda parent, node: self._resolve(parent, node, files),
+                    check,
+                    seen,
+                )
             )
         if not extra:
             return report
         errors = sorted([*report.errors, *extra], key=lambda p: (p.file or "", p.row or 0))
         return replace(report, errors=tuple(errors))
 
-    def load(self, path: Path, graph: str | None = None, start: str | None = None) -> Graph:
-        """One graph, checked, ready to run; ``GraphValidationError`` lists every problem."""
-        report = self.validate(path, graph)
-        report.raise_for_errors()
-        return select_graph(report.file, graph, start)
-
     def subgraph(self, parent: Graph, node: Node) -> Graph:
         """The (checked) graph a ``graph`` node of ``parent`` runs."""
-        child = self._resolve(parent, node)
+        child = self._resolve(parent, node, self._files)
         key = (child.file or "", child.name)
         if key not in self._children:
             self._children[key] = self.load(Path(child.file or ""), child.name)
         return self._children[key]
 
-    def _resolve(self, parent: Graph, node: Node) -> Graph:
+    def _resolve(self, parent: Graph, node: Node, files: dict[Path, FileRead]) -> Graph:
         spec = spec_of(parent, node)
         if spec.file is None:
             raise context_error(
@@ -200,13 +287,18 @@ class GraphLoader:
                 f"graph '{spec.graph}' in — name its file: "
                 f'{{"graph": "file.csv::{spec.graph}"}}',
             )
-        path = spec.file
-        if path not in self._files:
-            self._files[path], _ = read_graph_file(path)
-        return select_graph(self._files[path], spec.graph)
+        if (refused := self._allowed.refusal(spec.file, "subgraph file")) is not None:
+            raise context_error(parent, node, refused)
+        return select_graph(self._read(spec.file, files).file, spec.graph)
 
-    def _check(self, child: Graph) -> list[Problem]:
-        report = validate_file(
-            Path(child.file or ""), *self._catalogs, graph=child.name, reducers=self._reducers
-        )
+    def _check(self, child: Graph, files: dict[Path, FileRead]) -> list[Problem]:
+        read = self._read(Path(child.file or ""), files)
+        report = check_file(read, *self._catalogs, graph=child.name, reducers=self._reducers)
         return list(report.errors)
+
+    def _read(self, path: Path, files: dict[Path, FileRead]) -> FileRead:
+        """``path`` read (once: ``files`` keeps what was read)."""
+        read = files.get(path)
+        if read is None:
+            read = files[path] = FileRead.of(*read_graph_file(path, self._max_mb))
+        return read

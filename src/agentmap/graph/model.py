@@ -67,6 +67,40 @@ class Node:
         except ValidationError as exc:  # a node built in code with a wrong field
             raise model_error(exc, node=_argument(data, "name", 0)) from exc
 
+    @classmethod
+    def from_cells(
+        cls,
+        name: str,
+        agent_type: str,
+        edge: str | None,
+        success_next: str | None,
+        failure_next: str | None,
+        inputs: tuple[tuple[str, str], ...],
+        outputs: tuple[str, ...],
+        prompt: str,
+        context: Mapping[str, Any] | str | None,
+        description: str,
+        row: int | None,
+    ) -> Node:
+        """A node from cells the table reader has already parsed and checked, without pydantic
+        validating each field again: that was most of the time and memory of reading a table
+        of a million rows. Every value has its field's type by construction (text, tuples of
+        text), and a Context object is frozen here as validation would freeze it."""
+        node = object.__new__(cls)
+        put = object.__setattr__  # the fields are frozen: set once, here
+        put(node, "name", name)
+        put(node, "agent_type", agent_type)
+        put(node, "edge", edge)
+        put(node, "success_next", success_next)
+        put(node, "failure_next", failure_next)
+        put(node, "inputs", inputs)
+        put(node, "outputs", outputs)
+        put(node, "prompt", prompt)
+        put(node, "context", _freeze(context) if isinstance(context, Mapping) else context)
+        put(node, "description", description)
+        put(node, "row", row)
+        return node
+
     @property
     def input_names(self) -> tuple[str, ...]:
         """The state keys this node reads."""
@@ -74,13 +108,13 @@ class Node:
 
     @property
     def targets(self) -> tuple[tuple[str, str], ...]:
-        """``(field, cell text)`` for each routing cell that is set."""
-        cells = (
-            ("Edge", self.edge),
-            ("Success_Next", self.success_next),
-            ("Failure_Next", self.failure_next),
-        )
-        return tuple((name, value) for name, value in cells if value)
+        """``(field, cell text)`` for each routing cell that is set (checks ask it of every
+        node, several times: no generator, and the common cases answered first)."""
+        edge, success, failure = self.edge, self.success_next, self.failure_next
+        if not (success or failure):
+            return (("Edge", edge),) if edge else ()
+        cells = (("Edge", edge), ("Success_Next", success), ("Failure_Next", failure))
+        return tuple([(name, value) for name, value in cells if value])
 
 
 class Graph(BaseModel):
@@ -110,6 +144,21 @@ class Graph(BaseModel):
             return handler(data)
         except ValidationError as exc:  # a graph built in code with a wrong field
             raise model_error(exc, graph=_argument(data, "name")) from exc
+
+    @classmethod
+    def of_nodes(
+        cls, name: str, nodes: dict[str, Node], file: str, cells: Mapping[str, str]
+    ) -> Graph:
+        """A graph of nodes a reader has built and checked, entered at the first, taking
+        ``nodes`` over (the caller must not change it afterwards): validation would copy a
+        table's million nodes and check each is a ``Node`` again."""
+        return cls.model_construct(
+            name=name,
+            nodes=MappingProxyType(nodes),
+            entry=next(iter(nodes)),
+            file=file,
+            cells=_freeze(cells),
+        )
 
     def with_entry(self, node: str) -> Graph:
         """The same graph, started at ``node``."""

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
 from agentmap.exceptions import GraphFileError
 
@@ -66,12 +66,13 @@ Cell: TypeAlias = str | int | float | bool | datetime | time | CellError
 """One cell's value: ``""`` for an empty cell, as pandas gives it."""
 
 
-def read_ods(path: Path) -> dict[str, list[list[Cell]]]:
+def read_ods(path: Path | BinaryIO) -> dict[str, list[list[Cell]]]:
     """Every sheet's values by name, in workbook order, as pandas' ``odf`` engine lays them out.
 
     Row 1 and column A come first; blank rows and cells before a value are kept, so a value's
     place in the lists is its cell; blank rows and cells after the last value are dropped; every
-    row is padded with ``""`` to the sheet's widest row.
+    row is padded with ``""`` to the sheet's widest row. ``path`` may be the file's bytes, open
+    (a workbook is read once, checked, by ``workbook_reader``).
 
     >>> read_ods(Path("flow.ods"))["Sheet1"][0]  # doctest: +SKIP
     ['GraphName', 'Node', 'AgentType']

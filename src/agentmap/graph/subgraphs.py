@@ -27,6 +27,11 @@ _GRAPH_SUFFIXES = (".csv", ".xlsx", ".ods", ".yaml", ".yml", ".json")
 GraphKey = tuple[str, str]
 """(file, graph name): a graph's identity across files."""
 
+MAX_DEPTH = 64
+"""The most graphs one chain of ``graph`` nodes may hold, the one run first included. Each level
+runs inside the one above it (a few Python frames each), so a chain past a hundred or so would
+stop on Python's recursion limit part-way through a run; it is refused before anything runs."""
+
 
 @dataclass(frozen=True, slots=True)
 class SubgraphSpec:
@@ -104,32 +109,56 @@ def check_subgraphs(
     resolve: Callable[[Graph, Node], Graph],
     on_child: Callable[[Graph], list[Problem]],
     seen: set[GraphKey],
-    stack: tuple[GraphKey, ...] = (),
 ) -> Iterator[Problem]:
     """Problems of ``graph``'s subgraph nodes: bad references, recursion, and the children's own.
 
     ``resolve`` finds a child graph (raising an ``AgentMapError`` when it can't);
     ``on_child`` checks a child graph once; ``seen`` holds the graphs already checked.
+
+    The graphs are walked depth first with a list of its own, not by recursion: a chain of a
+    thousand graphs, each running the next, is deeper than Python's recursion limit, and must
+    come back as one problem (nested past ``MAX_DEPTH``), not a crash.
     """
-    here = _key(graph)
-    stack = (*stack, here)
-    for node in graph.nodes.values():
-        if not is_subgraph(node):
+    path = [_key(graph)]  # the graphs from ``graph`` down to the one being walked
+    on_path = set(path)
+    walking: list[tuple[Graph, Iterator[Node]]] = [(graph, _subgraph_nodes(graph))]
+    while walking:
+        parent, nodes = walking[-1]
+        node = next(nodes, None)
+        if node is None:
+            walking.pop()
+            on_path.discard(path.pop())
             continue
         try:
-            child = resolve(graph, node)
+            child = resolve(parent, node)
         except AgentMapError as exc:  # the message says what is wrong; the class doesn't matter
-            yield _problem(graph, node, exc.message)
+            yield _problem(parent, node, exc.message)
             continue
         key = _key(child)
-        if key in stack:
-            loop = " → ".join(name for _, name in (*stack[stack.index(key) :], key))
-            yield _problem(graph, node, f"subgraphs can't recurse: {loop} — break the cycle")
+        if key in on_path:
+            loop = " → ".join(name for _, name in (*path[path.index(key) :], key))
+            yield _problem(parent, node, f"subgraphs can't recurse: {loop} — break the cycle")
+            continue
+        if len(path) >= MAX_DEPTH:
+            top = f"graph '{graph.name}'" + (f" of {graph.file}" if graph.file else "")
+            yield _problem(
+                parent,
+                node,
+                f"running graph '{child.name}' here nests subgraphs more than {MAX_DEPTH} deep "
+                f"(counted from {top}) — agentmap runs at most {MAX_DEPTH} graphs inside one "
+                "another; flatten some of them into their parent",
+            )
             continue
         if key not in seen:
             seen.add(key)
             yield from on_child(child)
-            yield from check_subgraphs(child, resolve, on_child, seen, stack)
+            walking.append((child, _subgraph_nodes(child)))
+            path.append(key)
+            on_path.add(key)
+
+
+def _subgraph_nodes(graph: Graph) -> Iterator[Node]:
+    return (node for node in graph.nodes.values() if is_subgraph(node))
 
 
 def _key(graph: Graph) -> GraphKey:

@@ -7,9 +7,11 @@ stripped of surrounding spaces; Prompt and Description are kept verbatim.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 from agentmap.exceptions import Problem
 from agentmap.graph.columns import COLUMNS, REQUIRED, canonical, letter
@@ -17,7 +19,7 @@ from agentmap.graph.context import ContextError, parse_context
 from agentmap.graph.model import Graph, GraphFile, Node
 from agentmap.suggest import did_you_mean
 
-_VERBATIM = frozenset({"Prompt", "Description", "Context"})
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Sheet:
 
 
 def parse_table(
-    rows: Sequence[Sequence[str]], *, file: str, prefix: str = "", first_row: int = 1
+    rows: Iterable[Sequence[str]], *, file: str, prefix: str = "", first_row: int = 1
 ) -> tuple[GraphFile, list[Problem]]:
     """Parse a header row and node rows into a ``GraphFile``, with every problem found.
 
@@ -54,26 +56,31 @@ def parse_table(
     (``"Sheet1!"`` for workbooks).
     """
     sheet = Sheet(file=file, prefix=prefix)
-    numbered = [(first_row + i, list(r)) for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    if not numbered:
+    # Rows are read one at a time, never copied: a table of a million rows is held once.
+    # A row is blank when all its cells are: joined, they are all white space.
+    numbered = ((first_row + i, r) for i, r in enumerate(rows) if "".join(r).strip())
+    first = next(numbered, None)
+    if first is None:
         sheet.problem(
             "the file is empty — add a header row (GraphName,Node,AgentType,...) and a row per node"
         )
         return GraphFile(path=file, graphs={}), sheet.problems
-    (header_row, header), body = numbered[0], numbered[1:]
-    if not _read_header(sheet, header, header_row):
+    header_row, header = first
+    if not _read_header(sheet, list(header), header_row):
         return GraphFile(path=file, graphs={}), sheet.problems
-    if not body:
-        sheet.problem("the file has a header but no nodes — add one row per node", row=header_row)
+    layout = _Layout.of(sheet)
     nodes_by_graph: dict[str, dict[str, Node]] = {}
-    for row, cells in body:
-        node_row = _read_row(sheet, row, cells)
+    body = False
+    for row, cells in numbered:
+        body = True
+        node_row = _read_row(sheet, row, cells, layout)
         if node_row is not None:
             _add_node(sheet, nodes_by_graph, *node_row)
+    if not body:
+        sheet.problem("the file has a header but no nodes — add one row per node", row=header_row)
     cells_of = {name: f"{prefix}{letter(i)}" for i, name in sheet.columns.items()}
     graphs = {
-        name: Graph(name=name, nodes=nodes, entry=next(iter(nodes)), file=file, cells=cells_of)
-        for name, nodes in nodes_by_graph.items()
+        name: Graph.of_nodes(name, nodes, file, cells_of) for name, nodes in nodes_by_graph.items()
     }
     problems = sorted(sheet.problems, key=lambda p: (p.row or 0, p.cell or ""))
     return GraphFile(path=file, graphs=graphs), problems
@@ -125,23 +132,92 @@ def _read_header(sheet: Sheet, header: list[str], row: int) -> bool:
     return not missing
 
 
-def _read_row(sheet: Sheet, row: int, cells: list[str]) -> tuple[str, Node, int] | None:
-    values: dict[str, str] = {}
-    for index, text in enumerate(cells):
-        name = sheet.columns.get(index)
-        if name is not None:
-            values[name] = text if name in _VERBATIM else text.strip()
-        elif text.strip() and index not in sheet.ignored:
-            sheet.problems.append(
-                Problem(
-                    f"cell {sheet.prefix}{letter(index)}{row} holds '{text.strip()}' but its "
-                    "column has no header — give the column a header or clear the cell",
-                    file=sheet.file,
-                    row=row,
-                    cell=f"{sheet.prefix}{letter(index)}{row}",
+_CACHED = 4096
+"""The most distinct cells of a kind (agent types, input and output lists) ``_Layout`` keeps
+parsed: enough for the few a table repeats, bounded for one that never repeats."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How a table's rows are laid out, worked out once from its header rather than per row:
+    where each column's cell is, which cells under no column must stay empty; and the cells a
+    table repeats (agent types, Input_Fields and Output_Field lists) parsed once, so a million
+    rows of ``echo`` share one string and one tuple."""
+
+    pick: Callable[[Sequence[str]], tuple[str, ...]]  # a row's cells, in ``COLUMNS`` order
+    loose: tuple[int, ...]  # cells before ``covered`` under no column and not ignored
+    covered: int  # every cell from here on is under no column
+    types: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    outputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, sheet: Sheet) -> _Layout:
+        known = sorted([*sheet.columns, *sheet.ignored])
+        covered = known[-1] + 1 if known else 0
+        at = {name: index for index, name in sheet.columns.items()}
+        taken = set(known)
+        return cls(
+            # A column the header lacks reads the blank cell ``cells`` pads a row with.
+            pick=itemgetter(*(at.get(name, covered) for name in COLUMNS)),
+            loose=tuple(i for i in range(covered) if i not in taken),
+            covered=covered,
+        )
+
+    def cells(self, row: Sequence[str]) -> tuple[str, ...]:
+        """The row's cells in ``COLUMNS`` order (Prompt, Context and Description are kept
+        verbatim; ``_read_row`` strips the others), a missing one blank."""
+        count = len(row)
+        if count > self.covered:  # cells under no column: checked by ``unheaded``, not read
+            return self.pick([*row[: self.covered], ""])
+        return self.pick([*row, *[""] * (self.covered + 1 - count)])
+
+    def unheaded(self, count: int) -> Iterator[int]:
+        """The indexes, in order, of a row of ``count`` cells that are under no column."""
+        yield from (i for i in self.loose if i < count)
+        yield from range(self.covered, count)
+
+
+def _parsed(
+    cache: dict[str, T],
+    parse: Callable[[Sheet, str, int], T],
+    sheet: Sheet,
+    text: str,
+    row: int,
+) -> T:
+    """``parse(sheet, text, row)``, kept for the next cell of the same text if it had no
+    problem (a problem names its row, so it must be found again on each)."""
+    found = cache.get(text)
+    if found is not None:
+        return found
+    before = len(sheet.problems)
+    value = parse(sheet, text, row)
+    if len(sheet.problems) == before and len(cache) < _CACHED:
+        cache[text] = value
+    return value
+
+
+def _read_row(
+    sheet: Sheet, row: int, cells: Sequence[str], layout: _Layout
+) -> tuple[str, Node, int] | None:
+    count = len(cells)
+    if layout.loose or count > layout.covered:
+        for index in layout.unheaded(count):
+            text = cells[index]
+            if text.strip():
+                sheet.problems.append(
+                    Problem(
+                        f"cell {sheet.prefix}{letter(index)}{row} holds '{text.strip()}' but "
+                        "its column has no header — give the column a header or clear the cell",
+                        file=sheet.file,
+                        row=row,
+                        cell=f"{sheet.prefix}{letter(index)}{row}",
+                    )
                 )
-            )
-    graph, name = values.get("GraphName", ""), values.get("Node", "")
+    graph, name, agent_type, edge, success, failure, inputs, outputs, prompt, context, text = (
+        layout.cells(cells)
+    )
+    graph, name = graph.strip(), name.strip()
     if not graph:
         sheet.problem("GraphName is empty — name the graph this node belongs to", row, "GraphName")
     if not name:
@@ -149,20 +225,26 @@ def _read_row(sheet: Sheet, row: int, cells: list[str]) -> tuple[str, Node, int]
     if not graph or not name:
         return None
     start = len(sheet.problems)
-    node = Node(
-        name=name,
-        agent_type=values.get("AgentType") or "default",
-        edge=values.get("Edge") or None,
-        success_next=values.get("Success_Next") or None,
-        failure_next=values.get("Failure_Next") or None,
-        inputs=parse_inputs(sheet, values.get("Input_Fields", ""), row),
-        outputs=parse_outputs(sheet, values.get("Output_Field", ""), row),
-        prompt=values.get("Prompt", ""),
-        context=_parse_context(sheet, values.get("Context", ""), row),
-        description=values.get("Description", ""),
-        row=row,
+    agent_type = agent_type.strip() or "default"
+    if len(layout.types) < _CACHED:
+        agent_type = layout.types.setdefault(agent_type, agent_type)
+    node = Node.from_cells(
+        name,
+        agent_type,
+        edge.strip() or None,
+        success.strip() or None,
+        failure.strip() or None,
+        _parsed(layout.inputs, parse_inputs, sheet, inputs.strip(), row),
+        _parsed(layout.outputs, parse_outputs, sheet, outputs.strip(), row),
+        prompt,
+        _parse_context(sheet, context, row) if context else None,
+        text,
+        row,
     )
-    sheet.problems[start:] = [replace(p, graph=graph, node=name) for p in sheet.problems[start:]]
+    if len(sheet.problems) > start:
+        sheet.problems[start:] = [
+            replace(p, graph=graph, node=name) for p in sheet.problems[start:]
+        ]
     return graph, node, row
 
 
@@ -185,7 +267,10 @@ def _add_node(
 
 
 def parse_inputs(sheet: Sheet, text: str, row: int) -> tuple[tuple[str, str], ...]:
+    """``a|user:name`` → ``(("a", "a"), ("user", "name"))``: state key and the agent's name
+    for it. A set of the names taken keeps a cell of many thousand keys linear."""
     pairs: list[tuple[str, str]] = []
+    params: set[str] = set()
     for piece in (p.strip() for p in text.split("|")):
         if not piece:
             continue
@@ -198,20 +283,27 @@ def parse_inputs(sheet: Sheet, text: str, row: int) -> tuple[tuple[str, str], ..
             )
             continue
         param = param or key
-        if any(p == param for _, p in pairs):
+        if param in params:
             sheet.problem(
                 f"the agent would receive '{param}' twice — list it once", row, "Input_Fields"
             )
             continue
+        params.add(param)
         pairs.append((key, param))
     return tuple(pairs)
 
 
 def parse_outputs(sheet: Sheet, text: str, row: int) -> tuple[str, ...]:
+    """``a|b`` → ``("a", "b")``; each key listed twice is one problem, in the order written."""
     keys = [p.strip() for p in text.split("|") if p.strip()]
-    for key in {k for k in keys if keys.count(k) > 1}:
-        sheet.problem(f"output key '{key}' is listed twice — list it once", row, "Output_Field")
-    return tuple(dict.fromkeys(keys))
+    unique = dict.fromkeys(keys)
+    if len(unique) < len(keys):
+        for key, count in Counter(keys).items():
+            if count > 1:
+                sheet.problem(
+                    f"output key '{key}' is listed twice — list it once", row, "Output_Field"
+                )
+    return tuple(unique)
 
 
 def _parse_context(sheet: Sheet, text: str, row: int) -> dict[str, Any] | str | None:

@@ -14,6 +14,7 @@ locales disagree on the rest). Formulas give their last computed value.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import warnings
@@ -21,19 +22,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
+from agentmap.distribution import install_hint
 from agentmap.exceptions import GraphFileError, Problem
 from agentmap.graph.columns import letter
+from agentmap.graph.csv_reader import read_bytes
 from agentmap.graph.model import Graph, GraphFile, Node
 from agentmap.graph.ods_reader import CellError, read_ods
 from agentmap.graph.table import parse_table
+from agentmap.userfiles import DEFAULT_MAX_FILE_MB
 
 Engine = Literal["openpyxl", "ods_reader"]
 ENGINES: dict[str, Engine] = {".xlsx": "openpyxl", ".ods": "ods_reader"}
 """What reads each workbook suffix: pandas with openpyxl, or the standard-library ods_reader."""
 
-INSTALL_HINT = "pip install 'agentmap[spreadsheet]'"
+INSTALL_HINT = install_hint("spreadsheet")
 # Office Open XML escapes characters XML can't hold (a carriage return, control characters) as
 # _xHHHH_; openpyxl passes the escape through, so Excel's line breaks would read as "_x000D_".
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -41,7 +45,9 @@ _PLAIN_SHEET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _CELL_LIKE = re.compile(r"[A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc][0-9]*")
 
 
-def read_workbook(path: Path, display: str) -> tuple[GraphFile, list[Problem]]:
+def read_workbook(
+    path: Path, display: str, max_mb: float = DEFAULT_MAX_FILE_MB
+) -> tuple[GraphFile, list[Problem]]:
     """Every graph in every sheet of the workbook at ``path``, with all the problems found.
 
     An empty sheet is a warning, not an error: it holds no nodes, so nothing is lost by
@@ -56,7 +62,8 @@ def read_workbook(path: Path, display: str) -> tuple[GraphFile, list[Problem]]:
     files: list[GraphFile] = []
     problems: list[Problem] = []
     blank: list[str] = []
-    for name, values in _read_sheets(path, display).items():
+    data = io.BytesIO(read_bytes(path, display, max_mb))
+    for name, values in _read_sheets(path, data, display).items():
         rows, cell_problems = _sheet_rows(name, values, display, unescape)
         problems.extend(cell_problems)
         if not any(text.strip() for row in rows for text in row):
@@ -79,31 +86,30 @@ def sheet_ref(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def _read_sheets(path: Path, display: str) -> Mapping[str, Sequence[Sequence[object]]]:
+def _read_sheets(
+    path: Path, data: BinaryIO, display: str
+) -> Mapping[str, Sequence[Sequence[object]]]:
     """The raw cell values of every sheet, in workbook order; foreign errors are translated here.
 
     Both readers start each sheet at row 1 and column A and pad rows to one width, so a value's
-    place in these lists is its cell, blank rows included.
+    place in these lists is its cell, blank rows included. They read ``data``, the file's bytes
+    as read (and checked: a regular file, not too big) by ``read_bytes``, never the path.
     """
     try:
         if ENGINES[path.suffix.lower()] == "ods_reader":
-            return read_ods(path)
-        return _read_xlsx(path)
+            return read_ods(data)
+        return _read_xlsx(data)
     except ImportError as exc:  # only pandas and openpyxl can be missing: .ods needs neither
         raise GraphFileError(
             f"{display}: reading .xlsx workbooks needs pandas and openpyxl — install them with "
             f"{INSTALL_HINT}",
             file=display,
         ) from exc
-    except FileNotFoundError as exc:
-        raise GraphFileError(f"{display}: no such file — check the path", file=display) from exc
-    except IsADirectoryError as exc:
-        raise GraphFileError(f"{display}: is a folder, not a graph file", file=display) from exc
     except Exception as exc:  # a damaged zip, XML or workbook part: any of a dozen types
         raise _unreadable(path, display, exc) from exc
 
 
-def _read_xlsx(path: Path) -> dict[str, list[list[object]]]:
+def _read_xlsx(data: BinaryIO) -> dict[str, list[list[object]]]:
     """Every sheet's values as pandas reads them with openpyxl (an error cell is NaN)."""
     import pandas as pd
 
@@ -111,7 +117,7 @@ def _read_xlsx(path: Path) -> dict[str, list[list[object]]]:
         # openpyxl warns about features it ignores (data validation, default styles).
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
         frames = pd.read_excel(
-            path, sheet_name=None, header=None, dtype=object, na_filter=False, engine="openpyxl"
+            data, sheet_name=None, header=None, dtype=object, na_filter=False, engine="openpyxl"
         )
     return {str(name): frame.to_numpy(dtype=object).tolist() for name, frame in frames.items()}
 

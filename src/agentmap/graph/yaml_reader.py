@@ -55,6 +55,7 @@ from agentmap.graph.csv_reader import read_bytes
 from agentmap.graph.model import Graph, GraphFile, Node
 from agentmap.graph.table import Sheet, parse_inputs, parse_outputs
 from agentmap.suggest import did_you_mean
+from agentmap.userfiles import DEFAULT_MAX_FILE_MB
 
 try:  # libyaml reads a 10,000-node graph several times faster than the pure-Python parser
     from yaml import CSafeLoader as _YamlParser
@@ -82,6 +83,9 @@ _TOP_KEYS = ("graphs", "$schema")
 _GRAPH_KEYS = ("nodes",)
 _PLAIN_KEY = re.compile(r"[A-Za-z_][\w-]*\Z")
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{\[]|[^\s,:{}\[\]"]+')
+# A \uD800-\uDFFF escape, which may leave half a character; and such a half, once decoded.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _T = TypeVar("_T")
 
 
@@ -268,17 +272,33 @@ def _compose_json(text: str) -> _Item:
         ) from exc
     except RecursionError as exc:  # json's C parser gives up on very deep nesting this way
         raise _Malformed("JSON nested too deeply to read — flatten it", 1) from exc
-    return _JsonPlaces(text).item(value)[0]
+    return _JsonPlaces(text, whole=_SURROGATE_ESCAPE.search(text) is not None).item(value)[0]
 
 
 class _JsonPlaces:
-    """Gives parsed JSON values their lines: values, keys and brackets appear in walk order."""
+    """Gives parsed JSON values their lines: values, keys and brackets appear in walk order.
 
-    def __init__(self, text: str) -> None:
+    With ``whole``, it also refuses text holding half of a character: JSON can write a lone
+    UTF-16 surrogate (``"\\ud800"``), which no output, file or store can hold.
+    """
+
+    def __init__(self, text: str, whole: bool = False) -> None:
         self.text = text
         self.tokens = _JSON_TOKEN.finditer(text)
         self.offset = 0
         self.line = 1
+        self.whole = whole
+
+    def check(self, text: str, line: int) -> None:
+        """``_Malformed`` at ``line`` if ``text`` (a key or a value) is not whole characters."""
+        half = _LONE_SURROGATE.search(text) if self.whole else None
+        if half is not None:
+            raise _Malformed(
+                f"not valid JSON: {half[0]!a} is half of a character (a lone surrogate), "
+                "which no output or store can hold — write the whole character, or both "
+                "halves of its escape (\\ud83d\\ude00 for 😀)",
+                line,
+            )
 
     def next_line(self) -> int:
         """The line of the next value, key or opening bracket."""
@@ -294,18 +314,24 @@ class _JsonPlaces:
             pairs: list[tuple[_Item, int, _Item]] = []
             for key, child in value:
                 key_line = self.next_line()
+                self.check(key, key_line)
                 pairs.append((key, key_line, self.item(child)[0]))
             return _Map(pairs, line), line
         if isinstance(value, list):
             children = [self.item(child) for child in value]
             return _Seq([c for c, _ in children], [n for _, n in children], line), line
-        return (value if isinstance(value, str) else json.dumps(value)), line  # true/false/null
+        if isinstance(value, str):
+            self.check(value, line)
+            return value, line
+        return json.dumps(value), line  # true/false/null
 
 
 # --- from the tree to the graph model ---------------------------------------------------------
 
 
-def read_structured_graphs(path: Path, display: str) -> tuple[GraphFile, list[Problem]]:
+def read_structured_graphs(
+    path: Path, display: str, max_mb: float = DEFAULT_MAX_FILE_MB
+) -> tuple[GraphFile, list[Problem]]:
     """Read a ``.yaml``/``.yml``/``.json`` graph file into a ``GraphFile``, with every problem.
 
     A file that can't be read at all raises ``GraphFileError``; a file that is not valid YAML or
@@ -315,7 +341,7 @@ def read_structured_graphs(path: Path, display: str) -> tuple[GraphFile, list[Pr
     >>> file.graphs["Hello"].entry  # doctest: +SKIP
     'Start'
     """
-    data = read_bytes(path, display)
+    data = read_bytes(path, display, max_mb)
     text = _decode(data, display)
     reader = _Reader(display)
     with _collector_paused():

@@ -13,6 +13,7 @@ from agentmap.llm.base import ModelAgent, text_of
 from agentmap.llm.errors import LLMError
 from agentmap.llm.orchestrator import OrchestratorAgent
 from agentmap.llm.summary import SummaryAgent
+from agentmap.secrets import redact
 
 if TYPE_CHECKING:
     from agentmap.llm.memory import Memory
@@ -112,7 +113,8 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(fenced.group(1) if fenced else body)
     except ValueError as exc:
-        shown = text if len(text) <= 2000 else text[:1997] + "..."
+        shown = redact(text)  # before the cut: no part of a key is left at it
+        shown = shown if len(shown) <= 2000 else shown[:1997] + "..."
         raise LLMError(f"the model's reply is not valid JSON ({exc}); it replied: {shown}") from exc
 
 

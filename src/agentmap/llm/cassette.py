@@ -10,6 +10,11 @@ API key play no part: a cassette recorded against one server replays for any bas
 headers are never written (that is where keys travel), and of the response headers only the
 ones listed in ``KEPT_HEADERS``. Streamed replies are stored as the event text they were.
 
+Everything written is redacted (``agentmap.secrets``): a provider's error body may quote the
+key back (OpenAI's 401 does). The values of key-carrying request headers are taken as secrets
+as they pass, so a key is cut even when it came from nowhere agentmap knows. A request is
+matched by its redacted body, so one that held a secret replays too.
+
 Both are httpx transports handed to the SDK clients (``http_client=``), so the SDKs parse,
 stream and raise exactly as they do against the network.
 """
@@ -26,6 +31,7 @@ from typing import Any
 import httpx2
 
 from agentmap.llm.errors import LLMError
+from agentmap.secrets import redact_data, remember_headers
 
 KEPT_HEADERS = ("content-type", "retry-after", "x-request-id", "request-id")
 """Response headers worth replaying; anything else (cookies, organisation ids) is dropped."""
@@ -45,6 +51,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         # Plain bodies only: a compressed one could not be stored as text.
         request.headers["accept-encoding"] = "identity"
+        remember_headers(request.headers.items())
         body = await request.aread()
         response = await self._inner.handle_async_request(request)
         asked = _request_record(request.method, request.url.path, body)
@@ -130,9 +137,10 @@ def append_exchange(path: Path, exchange: dict[str, Any]) -> None:
 
     The first exchange a process records to a file starts it afresh, so a cassette holds one
     run (``agentmap run --record``), not every run there ever was; later ones append, so every
-    node of the run — each with its own client — writes to the same file.
+    node of the run — each with its own client — writes to the same file. Every text in the
+    exchange is redacted first.
     """
-    line = json.dumps(exchange, ensure_ascii=False, sort_keys=True) + "\n"
+    line = json.dumps(redact_data(exchange), ensure_ascii=False, sort_keys=True) + "\n"
     resolved = path.resolve()
     with _LOCK:
         mode = "a" if resolved in _STARTED else "w"
@@ -237,6 +245,8 @@ def _request_record(method: str, path: str, body: bytes) -> dict[str, Any]:
 
 
 def _key(method: str, path: str, body: Any) -> str:
+    """What a request is matched by: its body as recorded, so redacted."""
+    body = redact_data(body)
     return f"{method.upper()} {path} " + json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 

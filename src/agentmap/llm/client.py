@@ -18,6 +18,7 @@ from agentmap.agents.base import Usage
 from agentmap.config import LLMSettings
 from agentmap.llm.errors import INSTALL_HINT, LLMError, TransientLLMError
 from agentmap.llm.providers import Provider
+from agentmap.secrets import redact, remember
 
 if TYPE_CHECKING:
     import httpx2
@@ -106,6 +107,7 @@ def _import_sdk(provider: Provider) -> ModuleType:
 def _api_key(provider: Provider, llm: LLMSettings) -> str:
     key = provider.key()
     if key is not None:
+        remember(key)  # read from a variable only now, perhaps: from here on it is redacted
         return key.get_secret_value()
     if llm.replay is not None:
         return REPLAY_KEY
@@ -276,8 +278,11 @@ async def _anthropic_stream(stream: Any, on_chunk: ChunkSink) -> _Reply:
 def translate(exc: BaseException, sdk: ModuleType, provider: Provider, key: str) -> LLMError | None:
     """Our error for what the SDK (or the HTTP layer under it) raised; None if it's not theirs.
 
-    Checked most specific first: a timeout is also a connection error to the SDKs.
+    Checked most specific first: a timeout is also a connection error to the SDKs. The
+    server's words are redacted (``agentmap.secrets``): a server may quote ``key`` back.
     """
+    if key != REPLAY_KEY:
+        remember(key)
     ours = _ours(exc)
     if ours is not None:  # a cassette miss, raised inside the transport and wrapped by the SDK
         return ours
@@ -289,18 +294,19 @@ def translate(exc: BaseException, sdk: ModuleType, provider: Provider, key: str)
         )
     if isinstance(exc, sdk.APIConnectionError) or _http_error(exc, "TransportError"):
         endpoint = provider.base_url or "its default endpoint"
-        return TransientLLMError(f"{where}: can't connect to {endpoint} ({_cause_text(exc)})")
+        cause = redact(_cause_text(exc))
+        return TransientLLMError(f"{where}: can't connect to {endpoint} ({cause})")
     if isinstance(exc, sdk.APIStatusError):
-        return _status_error(exc, provider, key)
+        return _status_error(exc, provider)
     if isinstance(exc, sdk.APIResponseValidationError | ValueError):  # JSON, pydantic, ours
-        detail = _scrub(str(exc) or type(exc).__name__, key)
+        detail = redact(str(exc) or type(exc).__name__)
         return LLMError(f"{where}: malformed reply ({detail})")
     return None
 
 
-def _status_error(exc: Any, provider: Provider, key: str) -> LLMError:
+def _status_error(exc: Any, provider: Provider) -> LLMError:
     status = int(exc.status_code)
-    detail = _scrub(_server_message(exc), key)
+    detail = _server_message(exc)
     where = provider.label
     if status == 401:
         source = provider.key_source()
@@ -318,11 +324,12 @@ def _status_error(exc: Any, provider: Provider, key: str) -> LLMError:
 
 
 def _server_message(exc: Any) -> str:
-    """The provider's own words: ``error.message`` of its error body, else the SDK's."""
+    """The provider's own words: ``error.message`` of its error body, else the SDK's —
+    redacted before it is cut short, so no part of a key is left at the cut."""
     body = exc.body
     inner = body.get("error", body) if isinstance(body, Mapping) else None
     message = inner.get("message") if isinstance(inner, Mapping) else None
-    text = message if isinstance(message, str) else str(exc.message)
+    text = redact(message if isinstance(message, str) else str(exc.message))
     return text if len(text) <= 300 else text[:297] + "..."
 
 
@@ -366,11 +373,6 @@ def _cause_text(exc: BaseException) -> str:
     return str(cause or exc) or type(cause or exc).__name__
 
 
-def _scrub(text: str, key: str) -> str:
-    """``text`` with the API key cut out, should a server have quoted it back."""
-    return text.replace(key, "***") if key else text
-
-
 def _sample(value: object) -> str:
-    text = value if isinstance(value, str) else type(value).__name__
+    text = redact(value) if isinstance(value, str) else type(value).__name__  # before the cut
     return repr(text if len(text) <= 120 else text[:117] + "...")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from agentmap.distribution import install_hint
 from agentmap.exceptions import AgentMapError
 
 
@@ -37,7 +38,7 @@ class TransientLLMError(LLMError):
         self.retry_after = retry_after
 
 
-INSTALL_HINT = "pip install 'agentmap[llm]'"
+INSTALL_HINT = install_hint("llm")
 """How to install the SDKs the LLM agents use."""
 
 DEFAULT_RETRY = MappingProxyType(

@@ -3,18 +3,25 @@ worker that runs the jobs it takes in (started with the app, given back when it 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from agentmap._version import __version__
+from agentmap.config import Settings
 from agentmap.container import ConfigSource
 from agentmap.jobhost import close_jobs, job_host, settings_of
+from agentmap.security import enforced
 from agentmap.service import problems
+from agentmap.service.agents import agents_router
 from agentmap.service.auth import Keys
+from agentmap.service.dashboard import dashboard_router
+from agentmap.service.history import runs_router
+from agentmap.service.limits import BodyLimit
 from agentmap.service.routes import (
+    Application,
     Service,
     events_router,
     graphs_router,
@@ -23,12 +30,25 @@ from agentmap.service.routes import (
     monitoring_router,
 )
 
+ROUTERS = (
+    health_router,
+    jobs_router,
+    events_router,
+    graphs_router,
+    agents_router,
+    runs_router,
+    monitoring_router,
+    dashboard_router,
+)
+"""Every router of the HTTP API, in the order they are included."""
+
 
 def create_app(config: ConfigSource = None) -> FastAPI:
     """The service's app for ``config`` (a file, a mapping, ``Settings``, or None: found or
     defaults). With ``jobs.executor: local`` it runs the jobs it takes in, and the jobs left
     queued in the store, on a worker thread; stopping the app gives running jobs back."""
-    settings = settings_of(config)
+    # clients name and post graphs: the files they read are always limited (docs/security.md)
+    settings = enforced(settings_of(config))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,7 +75,7 @@ def create_app(config: ConfigSource = None) -> FastAPI:
             "auto_configure": False,
         },
     )
-    app.state.agentmap = Service(settings, Keys(settings.server))
+    install(app, settings)
     problems.install(app)
     if settings.server.cors_origins:
         app.add_middleware(
@@ -64,20 +84,22 @@ def create_app(config: ConfigSource = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    limit = settings.server.max_body_bytes
-
-    @app.middleware("http")
-    async def _body_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            return problems.problem(
-                413, "body-too-large", f"the request body is over {limit} bytes "
-                "(server.max_body_bytes)",
-            )  # fmt: skip
-        return await call_next(request)
-
-    for router in (health_router, jobs_router, events_router, graphs_router, monitoring_router):
-        app.include_router(router)
+    app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
     return app
+
+
+def install(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    application: Application | None = None,
+    prefix: str = "",
+) -> None:
+    """Include every router in ``app`` under ``prefix``, serving ``settings`` (and
+    ``application``'s agents and registered graphs). In an app of your own, only agentmap's
+    errors get its problem details: your routes keep your error handlers."""
+    app.state.agentmap = Service(settings, Keys(settings.server), application)
+    if application is not None:  # someone else's app: answer agentmap's errors only
+        problems.install_errors(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=prefix)

@@ -14,6 +14,7 @@ import os
 from fastapi import HTTPException, Request
 
 from agentmap.config import ServerSettings
+from agentmap.secrets import remember
 
 
 def hash_key(key: str) -> str:
@@ -27,6 +28,7 @@ class Keys:
     def __init__(self, settings: ServerSettings, environ: dict[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         plain = [key.strip() for key in env.get(settings.api_keys_env, "").split(",")]
+        remember(*plain)  # redacted wherever it might be written (agentmap.secrets)
         self.hashes = {*settings.api_keys, *(hash_key(key) for key in plain if key)}
 
     @property

@@ -15,10 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from agentmap.exceptions import (
     AgentMapError,
     GraphFileError,
+    GraphRegistrationError,
     GraphSelectionError,
     GraphValidationError,
     JobNotFinishedError,
@@ -38,6 +40,7 @@ STATUS: tuple[tuple[type[AgentMapError], int, str], ...] = (
     (GraphSelectionError, 404, "graph-not-found"),
     (JobNotFinishedError, 409, "not-finished"),
     (JobStateError, 409, "not-allowed"),
+    (GraphRegistrationError, 409, "version-conflict"),
     (GraphValidationError, 422, "invalid-graph"),
     (StoreError, 503, "store-unavailable"),
     (AgentMapError, 422, "invalid-request"),
@@ -69,12 +72,17 @@ def for_error(error: AgentMapError) -> JSONResponse:
     return problem(status, kind, error.message, **extra)
 
 
-def install(app: FastAPI) -> None:
-    """Answer every error with problem details."""
+def install_errors(app: FastAPI) -> None:
+    """Answer agentmap's errors with problem details."""
 
     @app.exception_handler(AgentMapError)
     async def _agentmap(request: Request, error: AgentMapError) -> JSONResponse:
         return for_error(error)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error with problem details."""
+    install_errors(app)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -87,12 +95,28 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:
-        kind = {401: "unauthorized", 404: "not-found", 405: "method-not-allowed"}.get(
-            error.status_code, "http-error"
-        )
-        response = problem(error.status_code, kind, str(error.detail))
+        if error.status_code == 400 and isinstance(error.__cause__, ValueError):
+            # FastAPI's 400 for a body it can't even decode (not UTF-8): a bad body, so a 422
+            # that names it and says what to send, as every other bad body gets
+            message = "not JSON text in UTF-8 — send a JSON object, encoded in UTF-8"
+            fields = [{"field": "body", "message": message}]
+            return problem(422, "invalid-request", f"body: {message}", errors=fields)
+        kind = {
+            401: "unauthorized",
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "body-too-large",
+        }.get(error.status_code, "http-error")
+        detail = str(error.detail)
+        allowed = _allowed(request) if error.status_code == 405 else []
+        if allowed:
+            methods = ", ".join(allowed)
+            detail = f"{request.method} is not allowed at {request.url.path} — use {methods}"
+        response = problem(error.status_code, kind, detail)
         for name, value in (error.headers or {}).items():
             response.headers[name] = value
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.exception_handler(Exception)
@@ -104,6 +128,23 @@ def install(app: FastAPI) -> None:
             f"internal error: {type(error).__name__} — this is a bug in agentmap; the server "
             "log has the traceback",
         )
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes at the request's path: the router's 405 names only those
+    of the first route it matched (GET /jobs would hide POST /jobs). Each method is tried
+    against the routes as the router would, so included routers are searched too."""
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 def _placed(found: Any) -> dict[str, Any]:

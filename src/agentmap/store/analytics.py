@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from agentmap.distribution import install_hint
 from agentmap.exceptions import ConfigError
 from agentmap.store import schema
 from agentmap.store.database import placeholders
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 ExportFormat = Literal["csv", "parquet"]
 FORMATS: tuple[ExportFormat, ...] = ("csv", "parquet")
 STATS_COLUMNS = ("graph", "node", "runs", "count", "success_rate", "p50", "p95")
-_INSTALL = "install it with pip install 'agentmap[analytics]'"
+_INSTALL = f"install it with {install_hint('analytics')}"
 _ISO = "%Y-%m-%dT%H:%M:%S.%fZ"  # UTC, microseconds: sorts as text, Python and pandas read it
 _PROCESS = ["pid", "host", "process_start"]  # only to tell a crashed run from a running one
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from agentmap.distribution import install_hint
 from agentmap.exceptions import StoreError
 
 if TYPE_CHECKING:
@@ -361,7 +362,7 @@ class ServerDatabase:
         except ModuleNotFoundError as exc:
             raise StoreError(
                 f"the run store {self.location} needs the database driver '{exc.name}' — "
-                "install it with: pip install 'agentmap[postgres]'",
+                f"install it with: {install_hint('postgres')}",
                 file=self.location,
             ) from exc
         except sa.exc.NoSuchModuleError as exc:

@@ -593,6 +593,20 @@ class JobStore:
             )
         return [_event(row) for row in rows]
 
+    def tally_events_since(
+        self, at: float, limit: int = 10_000
+    ) -> builtins.list[tuple[JobEvent, str | None]]:
+        """Every job's events stamped at or after ``at`` with their job's graph name, in
+        time order (what the service's metrics count)."""
+        with self.store.translated_errors(), self.store.reader() as connection:
+            rows = connection.execute(
+                f"SELECT e.*, j.graph_name AS graph FROM {schema.EVENTS} e "
+                f"LEFT JOIN {schema.JOBS} j ON j.id = e.job_id WHERE e.at >= :at "
+                f"ORDER BY e.at, e.job_id, e.seq LIMIT {int(limit)}",
+                {"at": at},
+            )
+        return [(_event(row), row["graph"]) for row in rows]
+
     def forget_run(self, job_id: str) -> None:
         """Drop the job's run (a run without checkpoints can only start over)."""
         with self.store.translated_errors(), self.store.writer() as connection:

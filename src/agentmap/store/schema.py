@@ -21,6 +21,7 @@ CHECKPOINTS = "agentmap_checkpoints"
 PAGES = "agentmap_checkpoint_pages"
 JOBS = "agentmap_jobs"
 EVENTS = "agentmap_job_events"
+GRAPHS = "agentmap_graphs"
 
 CREATE_META = f"""
 CREATE TABLE {META} (
@@ -220,7 +221,7 @@ _JOB_ANSWERS = (
     f"ALTER TABLE {JOBS} ADD COLUMN answer TEXT",
 )
 
-_JOB_EVENTS = (
+_JOB_EVENTS_AND_GRAPHS = (
     # What happened to a job, in order: its nodes starting and ending, model output, its state
     # changing. ``seq`` counts from 1 per job, so a reader that saw up to n asks for > n.
     f"""
@@ -237,6 +238,19 @@ CREATE TABLE {EVENTS} (
     # A job run from a registered graph records which one, and at which version.
     f"ALTER TABLE {JOBS} ADD COLUMN graph_id TEXT",
     f"ALTER TABLE {JOBS} ADD COLUMN graph_version VARCHAR(64)",
+    # Graphs registered under an id and a semantic version: the content a version names is
+    # fixed once registered (by its fingerprint, and each node's, to say what changed).
+    f"""
+CREATE TABLE {GRAPHS} (
+    id VARCHAR(200) NOT NULL,
+    version VARCHAR(64) NOT NULL,
+    graph_file TEXT NOT NULL,
+    graph_name TEXT NOT NULL,
+    graph_hash VARCHAR(64) NOT NULL,
+    node_hashes TEXT NOT NULL,
+    registered_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (id, version)
+)""",
 )
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -246,7 +260,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _CHECKPOINT_PAGES,
     _JOBS,
     _JOB_ANSWERS,
-    _JOB_EVENTS,
+    _JOB_EVENTS_AND_GRAPHS,
 )
 """Migration ``i`` (its statements, in order) takes a store from version ``i`` to ``i + 1``."""
 LATEST = len(MIGRATIONS)
@@ -269,7 +283,7 @@ INSERT_EVENT = (
     # the job's next number, taken in the same statement: writers of one job take turns (a
     # worker while it holds the job; the API while nobody does), and SQLite writes one at a time
     f"INSERT INTO {EVENTS} (job_id, seq, at, kind, node, data) "
-    "SELECT :job_id, COALESCE(MAX(seq), 0) + 1, :at, :kind, :node, :data "
+    "SELECT CAST(:job_id AS VARCHAR(32)), COALESCE(MAX(seq), 0) + 1, :at, :kind, :node, :data "
     f"FROM {EVENTS} WHERE job_id = :job_id"
 )
 
