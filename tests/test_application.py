@@ -311,3 +311,20 @@ def test_the_app_mounted_in_your_fastapi_app_serves_its_graphs_and_agents(
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     assert "Traceback" not in err, err
+
+
+def test_an_app_reads_prompt_files_only_inside_the_project(
+    app_project: Path, graph_csv: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("elsewhere") / "secret.txt"
+    outside.write_text("not for graphs", encoding="utf-8")
+    (app_project / "graphs" / "inside.txt").write_text("hello {input}", encoding="utf-8")
+    graph_csv(csv_row("P", "Say", "echo", inputs="input", output="x", prompt=f"file:{outside}"),
+              name="graphs/out.csv")  # fmt: skip
+    graph_csv(csv_row("P", "Say", "echo", inputs="input", output="x", prompt="file:inside.txt"),
+              name="graphs/in.csv")  # fmt: skip
+    app = AgentMapApp()
+
+    with pytest.raises(GraphValidationError, match="outside the folders agentmap may read"):
+        app.register_graph("graphs/out.csv", id="out", version="1.0.0")
+    assert app.register_graph("graphs/in.csv", id="in", version="1.0.0").version == "1.0.0"

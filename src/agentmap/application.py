@@ -61,6 +61,7 @@ from agentmap.jobhost import JobHost, job_host, settings_of
 from agentmap.jobs import Job, JobStatus
 from agentmap.results import JobResult
 from agentmap.retry import RetryPolicy
+from agentmap.security import enforced
 from agentmap.store.jobstore import JobEvent, JobState
 from agentmap.store.records import fingerprint
 from agentmap.store.registry import (
@@ -103,10 +104,14 @@ class AgentMapApp:
     ``agentmap_config.yaml`` found upward, then defaults, with ``AGENTMAP_*`` on top). Register
     agents and tools before the first job: the workers of this process run jobs with the agent
     types registered by then.
+
+    An app serves graphs that may come from anyone (its routers take them over HTTP), so, as
+    ``agentmap serve`` does, it reads prompt and subgraph files only inside the project and
+    graphs folders unless ``security.allowed_paths`` says otherwise.
     """
 
     def __init__(self, config: ConfigSource = None) -> None:
-        self.settings = settings_of(config)
+        self.settings = enforced(settings_of(config))
         self._agents: dict[str, AgentSource] = {}
         self._origins: dict[str, dict[str, Any]] = {}  # agent type -> what /agents shows
         self._graphs: dict[str, dict[str, RegisteredGraph]] = {}  # id -> version -> graph
