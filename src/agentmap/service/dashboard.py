@@ -30,7 +30,7 @@ from agentmap.exceptions import GraphSelectionError
 from agentmap.graph.loader import split_source
 from agentmap.graph.model import Graph
 from agentmap.graph.svg import to_svg
-from agentmap.service.routes import Service, authorized, feed_table, service
+from agentmap.service.routes import Service, authorized, service
 
 STATIC = Path(__file__).parent / "static"
 """The dashboard's scripts, styles and icon."""
@@ -104,7 +104,7 @@ def job_details(job_id: str, request: Request) -> dict[str, Any]:
     graph as the graphs folder names it (``None`` outside it), and the ``POST /jobs`` body
     that runs it again (``None`` when its graph is outside the graphs folder)."""
     here = service(request)
-    table = feed_table(here)
+    table = here.jobs
     job = table.get(job_id, full=True)
     waiting = here.host().queue.questions(job.id)
     source = _source(here, job.graph_file, job.graph_name)
@@ -128,7 +128,7 @@ def job_details(job_id: str, request: Request) -> dict[str, Any]:
 def job_svg(job_id: str, request: Request) -> Response:
     """The job's graph as SVG (as its file reads now)."""
     here = service(request)
-    job = feed_table(here).get(job_id)
+    job = here.jobs.get(job_id)
     graph = _graph(here, job.graph_file, job.graph_name)
     return Response(to_svg(graph, id_prefix=f"job-{job.id[:8]}"), media_type=SVG_TYPE)
 

@@ -91,19 +91,24 @@ class Service:
 
         return job_host(self.settings, self.agents or None)
 
+    @property
+    def jobs(self) -> JobStore:
+        """The job store the service's jobs are in."""
+        return self.host().queue.table
+
     def tally(self) -> EventTally:
         """The node numbers counted from jobs' events (made on first use)."""
         from agentmap.service.metrics import EventTally
 
         with self._lock:
             if self._tally is None:
-                self._tally = EventTally(self.host().queue.table)
+                self._tally = EventTally(self.jobs)
             return self._tally
 
     def feed(self) -> EventFeed:
         """The feed of jobs' events (made on first use, on the serving loop)."""
         if self._feed is None:
-            self._feed = EventFeed(self.host().queue.table)
+            self._feed = EventFeed(self.jobs)
         return self._feed
 
     def job_graph(self, graph: str, version: str | None) -> tuple[str, str | None, str | None]:
@@ -208,7 +213,7 @@ def metrics(request: Request) -> Response:
     from agentmap.service.metrics import CONTENT_TYPE, metrics_text
 
     here = service(request)
-    return Response(metrics_text(here.host().queue.table, here.tally()), media_type=CONTENT_TYPE)
+    return Response(metrics_text(here.jobs, here.tally()), media_type=CONTENT_TYPE)
 
 
 monitoring_router = APIRouter(
@@ -223,7 +228,7 @@ _STARTED = time.time()
 @monitoring_router.get("/jobs")
 def monitoring_jobs(request: Request) -> dict[str, Any]:
     """Jobs by state, success rate of those that ended, p50/p95 duration, retries, queue."""
-    numbers = _jobs(request).numbers()
+    numbers = service(request).jobs.numbers()
     ended = {state: numbers.by_state.get(state, 0) for state in ("completed", "failed")}
     finished = sum(ended.values())
     durations = sorted(numbers.durations)
@@ -240,7 +245,7 @@ def monitoring_jobs(request: Request) -> dict[str, Any]:
 @monitoring_router.get("/workers")
 def monitoring_workers(request: Request) -> dict[str, Any]:
     """The workers holding jobs now, with their last lease renewal's deadline."""
-    return {"workers": _jobs(request).workers()}
+    return {"workers": service(request).jobs.workers()}
 
 
 @monitoring_router.get("/system")
@@ -256,13 +261,9 @@ def monitoring_system(request: Request) -> dict[str, Any]:
         "uptime": time.time() - _STARTED,
         "executor": settings.jobs.executor,
         "concurrency": settings.jobs.concurrency,
-        "store": _jobs(request).location,
+        "store": service(request).jobs.location,
         "events": dict(sorted(tally.kinds.items())),
     }
-
-
-def _jobs(request: Request) -> JobStore:
-    return service(request).host().queue.table
 
 
 def _quantile(ordered: list[float], q: float) -> float | None:
@@ -458,7 +459,7 @@ async def get_events(
     start = _last_event_id(last_event_id) if last_event_id is not None else (after or 0)
     feed = here.feed()
     if status.ended:
-        table = feed_table(here)
+        table = here.jobs
         if not await asyncio.to_thread(table.events, status.id, start, 1):
             return Response(status_code=204)  # tells an EventSource not to reconnect
     return EventSourceResponse(_sse(feed.follow(status.id, start)))
@@ -491,11 +492,6 @@ async def get_all_events(
     come in order. For one job without gaps across reconnects, use /jobs/{id}/events."""
     feed = service(request).feed()
     return EventSourceResponse(_sse(feed.every(since), every=True))
-
-
-def feed_table(here: Service) -> JobStore:
-    """The job store the service's jobs are in."""
-    return here.host().queue.table
 
 
 def _last_event_id(text: str) -> int:
