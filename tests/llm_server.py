@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 that speaks OpenAI Chat Completions and Anthropic Messages.
+"""A real HTTP server on 127.0.0.1 that speaks OpenAI Chat Completions, Anthropic Messages and
+Gemini's generateContent.
 
 Why: LLM agents must be tested through the providers' official SDKs, unmodified — retries,
 timeouts, streaming and error classes are the SDKs' behaviour, and a mock of the SDK would test
@@ -21,7 +22,8 @@ Usage (a pytest fixture in ``conftest.py``)::
     def test_agent(llm_server: LLMServer) -> None:
         llm_server.reply("Paris")
         client = openai.OpenAI(api_key="sk-test", base_url=llm_server.openai_base_url)
-        ...  # or anthropic.Anthropic(api_key=..., base_url=llm_server.anthropic_base_url)
+        ...  # or anthropic.Anthropic(api_key=..., base_url=llm_server.anthropic_base_url),
+        ...  # or genai.Client(api_key=..., http_options={"base_url": llm_server.gemini_base_url})
         assert llm_server.last_request.body["model"] == "gpt-4o-mini"
 
 Endpoints (``POST``; a POST to any other path is a 404 in OpenAI's error shape, so a wrong
@@ -30,8 +32,13 @@ Endpoints (``POST``; a POST to any other path is a 404 in OpenAI's error shape, 
 - ``/v1/chat/completions`` — OpenAI; use ``base_url=server.openai_base_url`` (``url + "/v1"``).
 - ``/v1/messages`` — Anthropic; use ``base_url=server.anthropic_base_url`` (``url``: the SDK
   adds ``/v1/messages`` itself).
+- ``/v1/models/<model>:generateContent`` and ``:streamGenerateContent`` (``v1beta`` too) —
+  Gemini; use ``base_url=server.gemini_base_url`` (``url``: Google's SDK adds the rest). The
+  key arrives in ``x-goog-api-key``; a missing one is a 403, as Google answers.
 
-Both answer with JSON, or with Server-Sent Events when the body says ``"stream": true``. Streamed
+All answer with JSON, or with Server-Sent Events when the body says ``"stream": true`` (Gemini:
+when the method is ``streamGenerateContent``). Gemini's usage comes on every streamed chunk, the
+completion count on the last one only. Streamed
 text is cut into pieces at word starts (``"Hello big world"`` → ``"Hello "``, ``"big "``,
 ``"world"``); OpenAI adds a usage chunk when ``stream_options.include_usage`` is set.
 
@@ -49,21 +56,24 @@ SDK retry takes the next entry, which is how a test scripts "429, then success")
   event) is not valid JSON; with another content type, a body that is not JSON at all
 
 With the queue empty the reply is ``"echo: <last user message>"``. Token counts are words
-(whitespace-separated): prompt = every message and the system prompt, completion = the reply;
+(whitespace-separated): prompt = every message (Gemini: every part of ``contents``) and the
+system prompt, completion = the reply;
 ``reply(..., prompt_tokens=, completion_tokens=)`` overrides them. ``finish_reason`` is
-``"stop"``/``"end_turn"``, or ``"length"``/``"max_tokens"`` with ``truncated=True``. Ids
-(``chatcmpl-1``, ``msg_1``, ``req_1``) count up per server, and ``created`` is a constant, so
-replies are golden values.
+``"stop"``/``"end_turn"``/``"STOP"``, or ``"length"``/``"max_tokens"``/``"MAX_TOKENS"`` with
+``truncated=True``. Ids (``chatcmpl-1``, ``msg_1``, ``resp_1``, ``req_1``) count up per server,
+and ``created`` is a constant, so replies are golden values.
 
 Before a script is taken, requests are checked as the real APIs do, so an agent's mistakes
 fail here too: a missing API key is a 401; a missing ``model``/``messages`` (and for Anthropic
 ``max_tokens``, the ``anthropic-version`` header, or a ``"system"`` role inside ``messages``)
-is a 400. These do not consume a script.
+is a 400; so is a Gemini request without ``contents``, or with a role other than ``user`` and
+``model`` in them. These do not consume a script.
 
 Recording: ``server.requests`` lists every request received (``RecordedRequest``: method, path,
 lower-cased ``headers``, parsed JSON ``body``, and the ``api_key`` that arrived in
-``Authorization: Bearer`` or ``x-api-key``). ``server.errors`` lists exceptions raised inside the
-server (a bug here, not in the code under test); a client hanging up is not one.
+``Authorization: Bearer``, ``x-api-key`` or ``x-goog-api-key``). ``server.errors`` lists
+exceptions raised inside the server (a bug here, not in the code under test); a client hanging
+up is not one.
 """
 
 from __future__ import annotations
@@ -85,6 +95,7 @@ from urllib.parse import urlsplit
 CREATED = 1_700_000_000
 OPENAI_PATH = "/v1/chat/completions"
 ANTHROPIC_PATH = "/v1/messages"
+GEMINI_PATH = re.compile(r"/v1(?:beta)?/models/(?P<model>[^/:]+):(?P<method>\w+)")
 DEFAULT_MALFORMED = '{"id": "truncated'
 
 
@@ -138,9 +149,11 @@ class RecordedRequest:
 
     @property
     def api_key(self) -> str | None:
-        """The key from ``Authorization: Bearer`` (both SDKs now) or ``x-api-key`` (older SDKs)."""
-        if "x-api-key" in self.headers:
-            return self.headers["x-api-key"]
+        """The key from ``Authorization: Bearer`` (OpenAI's and Anthropic's SDKs now),
+        ``x-api-key`` (older SDKs) or ``x-goog-api-key`` (Google's)."""
+        for name in ("x-api-key", "x-goog-api-key"):
+            if name in self.headers:
+                return self.headers[name]
         scheme, _, token = self.headers.get("authorization", "").partition(" ")
         return token if scheme.lower() == "bearer" else None
 
@@ -213,6 +226,11 @@ class LLMServer:
     @property
     def anthropic_base_url(self) -> str:
         """The Anthropic SDK's ``base_url``: it appends ``/v1/messages`` to it."""
+        return self.url
+
+    @property
+    def gemini_base_url(self) -> str:
+        """Google's SDK's ``base_url``: it appends ``/v1/models/<model>:generateContent``."""
         return self.url
 
     # -- scripting -------------------------------------------------------------------------
@@ -324,11 +342,13 @@ class _Provider(Protocol):
 
     def check(self, request: RecordedRequest) -> tuple[int, str] | None: ...
 
+    def streams(self, request: RecordedRequest) -> bool: ...
+
     def error_body(self, status: int, message: str | None) -> dict[str, Any]: ...
 
-    def completion(self, reply: Reply, body: dict[str, Any], n: int) -> dict[str, Any]: ...
+    def completion(self, reply: Reply, request: RecordedRequest, n: int) -> dict[str, Any]: ...
 
-    def events(self, reply: Reply, body: dict[str, Any], n: int) -> Iterator[bytes]: ...
+    def events(self, reply: Reply, request: RecordedRequest, n: int) -> Iterator[bytes]: ...
 
     def malformed_event(self, text: str) -> bytes: ...
 
@@ -348,7 +368,7 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         request = self._read_request()
         n = owner._record(request)
-        provider = PROVIDERS.get(request.path)
+        provider = _provider_for(request.path)
         if provider is None:
             self._send_error(OPENAI, n, Failure(404, message=f"Invalid URL (POST {request.path})"))
             return
@@ -361,7 +381,7 @@ class _Handler(BaseHTTPRequestHandler):
             if owner._stopping.wait(script.seconds):
                 return  # shutting down: nobody is waiting for this answer any more
             script = script.then or Reply(_echo(request.body))
-        self._answer(provider, n, request.body, script)
+        self._answer(provider, n, request, script)
 
     def _read_request(self) -> RecordedRequest:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -372,8 +392,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         return RecordedRequest(self.command, urlsplit(self.path).path, headers, body, raw)
 
-    def _answer(self, provider: _Provider, n: int, body: dict[str, Any], script: Script) -> None:
-        stream = body.get("stream") is True
+    def _answer(
+        self, provider: _Provider, n: int, request: RecordedRequest, script: Script
+    ) -> None:
+        stream = provider.streams(request)
         if isinstance(script, Failure):
             self._send_error(provider, n, script)
         elif isinstance(script, Malformed) and stream:
@@ -381,9 +403,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(script, Malformed):
             self._send(200, script.body.encode(), n, content_type=script.content_type)
         elif isinstance(script, Reply) and stream:
-            self._send_stream(n, provider.events(script, body, n))
+            self._send_stream(n, provider.events(script, request, n))
         elif isinstance(script, Reply):
-            self._send(200, _dumps(provider.completion(script, body, n)), n)
+            self._send(200, _dumps(provider.completion(script, request, n)), n)
 
     def _send_error(self, provider: _Provider, n: int, failure: Failure) -> None:
         extra = {}
@@ -442,6 +464,9 @@ class _OpenAI:
             return 400, "'model' and a non-empty 'messages' list are required."
         return None
 
+    def streams(self, request: RecordedRequest) -> bool:
+        return request.body.get("stream") is True
+
     def error_body(self, status: int, message: str | None) -> dict[str, Any]:
         default_type = "server_error" if status >= 500 else "invalid_request_error"
         error = {
@@ -452,7 +477,8 @@ class _OpenAI:
         }
         return {"error": error}
 
-    def completion(self, reply: Reply, body: dict[str, Any], n: int) -> dict[str, Any]:
+    def completion(self, reply: Reply, request: RecordedRequest, n: int) -> dict[str, Any]:
+        body = request.body
         message = {"role": "assistant", "content": reply.text, "refusal": None}
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": _finish(reply)}
         return {
@@ -461,7 +487,8 @@ class _OpenAI:
             "usage": _usage(reply, body),
         }
 
-    def events(self, reply: Reply, body: dict[str, Any], n: int) -> Iterator[bytes]:
+    def events(self, reply: Reply, request: RecordedRequest, n: int) -> Iterator[bytes]:
+        body = request.body
         head = self._head(body, n, "chat.completion.chunk")
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         if include_usage:
@@ -523,6 +550,9 @@ class _Anthropic:
             return 400, 'messages: Unexpected role "system"; use the top-level "system" parameter'
         return None
 
+    def streams(self, request: RecordedRequest) -> bool:
+        return request.body.get("stream") is True
+
     def error_body(self, status: int, message: str | None) -> dict[str, Any]:
         default_type = "api_error" if status >= 500 else "invalid_request_error"
         error = {
@@ -531,7 +561,8 @@ class _Anthropic:
         }
         return {"type": "error", "error": error}
 
-    def completion(self, reply: Reply, body: dict[str, Any], n: int) -> dict[str, Any]:
+    def completion(self, reply: Reply, request: RecordedRequest, n: int) -> dict[str, Any]:
+        body = request.body
         usage = _usage(reply, body)
         return {
             **self._message(body, n),
@@ -543,7 +574,8 @@ class _Anthropic:
             },
         }
 
-    def events(self, reply: Reply, body: dict[str, Any], n: int) -> Iterator[bytes]:
+    def events(self, reply: Reply, request: RecordedRequest, n: int) -> Iterator[bytes]:
+        body = request.body
         usage = _usage(reply, body)
         message = {
             **self._message(body, n),
@@ -582,8 +614,95 @@ class _Anthropic:
         }
 
 
+class _Gemini:
+    """generateContent: the model in the path, ``{"error": {code, message, status}}`` errors,
+    and ``streamGenerateContent?alt=sse`` chunks that are whole responses."""
+
+    STATUSES: ClassVar = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        429: "RESOURCE_EXHAUSTED",
+        500: "INTERNAL",
+        503: "UNAVAILABLE",
+    }
+    METHODS = ("generateContent", "streamGenerateContent")
+
+    def check(self, request: RecordedRequest) -> tuple[int, str] | None:
+        body = request.body
+        if not request.api_key:
+            return 403, "Method doesn't allow unregistered callers (no API key)."
+        if not isinstance(body, dict) or not body.get("contents"):
+            return 400, "* GenerateContentRequest.contents: contents is not specified"
+        roles = {c.get("role", "user") for c in body["contents"] if isinstance(c, dict)}
+        if not roles <= {"user", "model"}:
+            return 400, "Please use a valid role: user, model."
+        return None
+
+    def streams(self, request: RecordedRequest) -> bool:
+        return request.path.endswith(":streamGenerateContent")
+
+    def error_body(self, status: int, message: str | None) -> dict[str, Any]:
+        default_status = "INTERNAL" if status >= 500 else "FAILED_PRECONDITION"
+        error = {
+            "code": status,
+            "message": message or _default_message(status),
+            "status": self.STATUSES.get(status, default_status),
+        }
+        return {"error": error}
+
+    def completion(self, reply: Reply, request: RecordedRequest, n: int) -> dict[str, Any]:
+        usage = _usage(reply, request.body)
+        return self._response(request, n, reply.text, _gemini_finish(reply), usage)
+
+    def events(self, reply: Reply, request: RecordedRequest, n: int) -> Iterator[bytes]:
+        usage = _usage(reply, request.body)
+        pieces = _pieces(reply.text) or [""]
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            partial = {**usage, "completion_tokens": 0, "total_tokens": usage["prompt_tokens"]}
+            finish = _gemini_finish(reply) if last else None
+            chunk = self._response(request, n, piece, finish, usage if last else partial)
+            yield b"data: " + _dumps(chunk) + b"\r\n\r\n"
+
+    def malformed_event(self, text: str) -> bytes:
+        return f"data: {text}\r\n\r\n".encode()
+
+    @staticmethod
+    def _response(
+        request: RecordedRequest, n: int, text: str, finish: str | None, usage: dict[str, int]
+    ) -> dict[str, Any]:
+        candidate: dict[str, Any] = {
+            "content": {"parts": [{"text": text}], "role": "model"},
+            "index": 0,
+        }
+        if finish is not None:
+            candidate["finishReason"] = finish
+        counts = {"promptTokenCount": usage["prompt_tokens"]}
+        if usage["completion_tokens"]:
+            counts["candidatesTokenCount"] = usage["completion_tokens"]
+        counts["totalTokenCount"] = usage["total_tokens"]
+        match = GEMINI_PATH.fullmatch(request.path)
+        return {
+            "candidates": [candidate],
+            "usageMetadata": counts,
+            "modelVersion": match["model"] if match else "",
+            "responseId": f"resp_{n}",
+        }
+
+
 OPENAI = _OpenAI()
+GEMINI = _Gemini()
 PROVIDERS: dict[str, _Provider] = {OPENAI_PATH: OPENAI, ANTHROPIC_PATH: _Anthropic()}
+
+
+def _provider_for(path: str) -> _Provider | None:
+    """The API a request path belongs to (Gemini's paths name the model and the method)."""
+    match = GEMINI_PATH.fullmatch(path)
+    if match is not None and match["method"] in _Gemini.METHODS:
+        return GEMINI
+    return PROVIDERS.get(path)
 
 
 def _text(content: Any) -> str:
@@ -595,8 +714,19 @@ def _text(content: Any) -> str:
     return ""
 
 
+def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The conversation as ``{"role", "content"}`` messages (Gemini's ``contents`` too)."""
+    if "contents" in body:
+        return [
+            {"role": c.get("role", "user"), "content": c.get("parts") or []}
+            for c in body["contents"]
+            if isinstance(c, dict)
+        ]
+    return [m for m in body["messages"] if isinstance(m, dict)]
+
+
 def _echo(body: dict[str, Any]) -> str:
-    users = [m for m in body["messages"] if isinstance(m, dict) and m.get("role") == "user"]
+    users = [m for m in _messages(body) if m.get("role") == "user"]
     return "echo: " + (_text(users[-1].get("content")) if users else "")
 
 
@@ -606,8 +736,9 @@ def _words(text: str) -> int:
 
 def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
     """OpenAI-named counts; the prompt is every message plus a top-level ``system``."""
-    prompt = [_text(m.get("content")) for m in body["messages"] if isinstance(m, dict)]
+    prompt = [_text(m.get("content")) for m in _messages(body)]
     prompt.append(_text(body.get("system")))
+    prompt.append(_text((body.get("systemInstruction") or {}).get("parts")))
     prompt_tokens = reply.prompt_tokens
     if prompt_tokens is None:
         prompt_tokens = sum(_words(text) for text in prompt)
@@ -623,6 +754,10 @@ def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
 
 def _finish(reply: Reply) -> str:
     return "length" if reply.truncated else "stop"
+
+
+def _gemini_finish(reply: Reply) -> str:
+    return "MAX_TOKENS" if reply.truncated else "STOP"
 
 
 def _pieces(text: str) -> list[str]:

@@ -63,9 +63,7 @@ IGNORED = (
     "prompts.enable_cache",
     "logging.handlers",
     "llm.openai.top_p",
-    "llm.google",
     "llm.resilience",
-    "routing",
 )
 
 
@@ -86,7 +84,7 @@ def test_an_agentmap_config_runs_with_a_warning_per_ignored_key(agentmap_project
     checked = agentmap(agentmap_project, "validate", "agentmap_data/workflows/hello.csv")
     assert checked.returncode == 0, checked.stderr
     assert "is valid" in checked.stdout
-    assert "'routing' has no meaning" in checked.stderr
+    assert "'memory' has no meaning" in checked.stderr
 
 
 def test_agentmap_keys_map_onto_ours(
@@ -110,7 +108,9 @@ def test_agentmap_keys_map_onto_ours(
     assert settings.llm.openai.model == "gpt-4.1-mini"  # env:COMPAT_OPENAI_MODEL:gpt-4.1-mini
     assert settings.llm.openai.temperature == 0.3
     assert settings.llm.anthropic.max_tokens == 2048
-    assert "llm.google" in caplog.text
+    assert settings.llm.google.model == "gemini-2.5-flash"
+    assert settings.llm.routing.routing_matrix == {"openai": {"low": "gpt-4o-mini"}}
+    assert "llm.google" not in caplog.text and "'routing'" not in caplog.text
 
 
 def test_env_api_keys_name_a_variable_and_are_never_sent_literally(
@@ -121,6 +121,7 @@ def test_env_api_keys_name_a_variable_and_are_never_sent_literally(
     for provider, variable in (
         (settings.llm.openai, "OPENAI_API_KEY"),
         (settings.llm.anthropic, "ANTHROPIC_API_KEY"),
+        (settings.llm.google, "GOOGLE_API_KEY"),
     ):
         assert provider.api_key is None
         assert provider.api_key_env == variable

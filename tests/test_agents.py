@@ -68,6 +68,40 @@ def test_echo_agent(inputs: dict[str, Any], expected: Any) -> None:
     assert EchoAgent(name="Echo").process(inputs) == expected
 
 
+@pytest.mark.parametrize(
+    ("prompt", "inputs", "expected"),
+    [
+        pytest.param(
+            "Hello {name}. Welcome!", {"name": "Ada"}, "Hello Ada. Welcome!", id="placeholder"
+        ),
+        pytest.param("{a} and {b}", {"a": 1, "b": [2]}, "1 and [2]", id="values-as-text"),
+        pytest.param("{{literal}} {a}", {"a": "x"}, "{literal} x", id="doubled-braces"),
+        pytest.param("Just text", {"a": "x"}, "x", id="no-brace-echoes-the-input"),
+        pytest.param("Just text", {}, None, id="no-brace-no-inputs"),
+    ],
+)
+def test_echo_agent_fills_a_prompt_that_has_a_brace(
+    prompt: str, inputs: dict[str, Any], expected: Any
+) -> None:
+    assert EchoAgent(name="Echo", prompt=prompt).process(inputs) == expected
+
+
+def test_echo_agent_in_a_graph_writes_its_filled_prompt(
+    project: Path, graph_csv: Callable[..., Path]
+) -> None:
+    path = graph_csv("Main,Greet,echo,,,,name,result,Hello {name}. Welcome to AgentMap!,,")
+    result = run_graph(path, {"name": "Ada"})
+    assert result.final_state["result"] == "Hello Ada. Welcome to AgentMap!"
+
+
+def test_echo_agent_fills_a_prompt_file_reference(
+    project: Path, graph_csv: Callable[..., Path]
+) -> None:
+    (project / "greeting.txt").write_text("Dear {name},")
+    path = graph_csv("Main,Greet,echo,,,,name,result,file:greeting.txt,,")
+    assert run_graph(path, {"name": "Ada"}).final_state["result"] == "Dear Ada,"
+
+
 def test_echo_agent_with_several_inputs_returns_a_new_mapping() -> None:
     inputs = {"a": 1, "b": 2}
     result = EchoAgent(name="Echo").process(inputs)

@@ -40,12 +40,10 @@ HEADER = [
 ]
 NOTHING_RUN = "1 error; nothing was run.\n"
 ROUTING_GRAPHS = "Triage (4 nodes), Approval (3 nodes), Countdown (2 nodes)"
-ALL_NODES_NOTE = (
-    "note: the run recovered, but ProcessData failed on the way, and the success policy "
-    "all_nodes counts every failure; set execution.success_policy to final_node to judge a run "
-    "by its last node\n"
+RECOVERED_NOTE = (
+    "note: ProcessData failed and the graph's failure route was taken; the run ended on its "
+    "last node's success\n"
 )
-RESUME_LINE = r"to carry this run on: agentmap resume [0-9a-f]{32}\n"
 
 
 def cli(*args: str) -> Result:
@@ -125,7 +123,7 @@ def test_init_template_writes_its_files_and_prints_the_next_command(
     [
         ("hello", 0, ""),
         ("branching", 0, ""),
-        ("error-handling", 1, re.escape(ALL_NODES_NOTE) + RESUME_LINE),
+        ("error-handling", 0, re.escape(RECOVERED_NOTE)),
     ],
 )
 def test_init_next_command_runs_inside_the_new_project(

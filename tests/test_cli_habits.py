@@ -246,8 +246,8 @@ def test_resume_reads_data_from_a_file(
 BAD_RESPONSES = [
     (
         ["aprove"],
-        "'aprove' is not one of approve, reject, choose, respond, edit, continue — did you mean "
-        "'approve'?",
+        "'aprove' is not one of approve, reject, choose, respond, submit, edit, save, reply, end, "
+        "continue — did you mean 'approve'?",
     ),
     (["choose"], """choose needs --data '{"choice": 2}'"""),
     (["respond", "--data", '{"txt": "hi"}'], """respond needs --data '{"text": "..."}'"""),
@@ -319,6 +319,7 @@ def test_diagnose_says_where_each_key_is_from_and_never_shows_one(configured: Pa
     assert keys == {
         "openai": (True, "OPENAI_API_KEY"),
         "anthropic": (True, "AGENTMAP_LLM__ANTHROPIC__API_KEY"),
+        "google": (False, "GOOGLE_API_KEY, GEMINI_API_KEY or llm.google.api_key"),
         "local": (True, f"llm.providers.local.api_key in {configured}"),
     }
     assert "set (OPENAI_API_KEY)" in shown.stdout
@@ -330,6 +331,7 @@ def test_diagnose_says_where_a_missing_key_would_be_read(project: Path) -> None:
     assert keys == {
         "openai": (False, "OPENAI_API_KEY or llm.openai.api_key"),
         "anthropic": (False, "ANTHROPIC_API_KEY or llm.anthropic.api_key"),
+        "google": (False, "GOOGLE_API_KEY, GEMINI_API_KEY or llm.google.api_key"),
     }
 
 
@@ -356,7 +358,8 @@ def test_diagnose_lists_every_extra_with_the_command_that_installs_it(project: P
         for name in ("llm", "server", "postgres", "analytics", "dask")
     }
     llm = next(e for e in found["extras"] if e["name"] == "llm")
-    assert llm["installed"] is True and set(llm["packages"]) == {"openai", "anthropic"}
+    assert llm["installed"] is True
+    assert set(llm["packages"]) == {"openai", "anthropic", "google-genai"}
     assert found["distribution"] == DISTRIBUTION
 
 
@@ -389,7 +392,7 @@ def test_the_extras_diagnose_knows_are_pyprojects() -> None:
     [
         ("search", ""),  # 'echo' shares three letters with it: not a slip of the keyboard
         ("serch", ""),
-        ("summarise", " — did you mean 'summary'?"),  # the built-in that summarises
+        ("summarise", ""),  # three slips from 'summary': another word, not a typo
         ("ecco", " — did you mean 'echo'?"),
         ("brnaching", " — did you mean 'branching'?"),
     ],

@@ -43,7 +43,7 @@ def test_defaults_apply_with_no_config_file(tmp_path: Path) -> None:
 def test_default_values() -> None:
     settings = Settings()
     assert settings.execution.max_steps == 10_000
-    assert settings.execution.success_policy.type == "all_nodes"
+    assert settings.execution.success_policy.type == "handled"
     assert settings.execution.success_policy.critical_nodes == ()
     assert settings.execution.success_policy.custom_function is None
     assert (

@@ -243,6 +243,8 @@ EXPECTED_ALL = [
     "run_batch",
     "run_graph",
     "run_worker",
+    "run_workflow",
+    "run_workflow_async",
     "runs_stats",
     "scaffold_graph",
     "to_dot",

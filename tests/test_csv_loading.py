@@ -202,6 +202,29 @@ def test_blank_rows_are_ignored_but_keep_their_row_number(
     assert [(p.row, p.cell, p.field) for p in report.errors] == [(3, "C3", "Edge")]
 
 
+@pytest.mark.parametrize(
+    "comment", ["# Legacy mode", "  # a note,,,", "# note, with a comma inside quotes"]
+)
+def test_comment_rows_between_graphs_are_ignored_as_agentmaps_examples_write_them(
+    write_file: WriteFile, comment: str
+) -> None:
+    if "comma" in comment:
+        comment = f'"{comment}",,,'
+    write_file("flow.csv", f"GraphName,Node,Edge,Prompt\n{comment}\nMain,Start,Nowhere,\n")
+
+    report = validate_graph("flow.csv")
+
+    assert list(report.file.graphs) == ["Main"]
+    assert [(p.row, p.cell, p.field) for p in report.errors] == [(3, "C3", "Edge")]
+
+
+def test_a_row_whose_graph_starts_with_a_hash_but_has_cells_is_a_node(
+    write_file: WriteFile,
+) -> None:
+    write_file("flow.csv", "GraphName,Node,AgentType\n#Tagged,Start,echo\n")
+    assert list(validate_graph("flow.csv").file.graphs["#Tagged"].nodes) == ["Start"]
+
+
 # --- header matching ------------------------------------------------------------------------
 
 

@@ -211,6 +211,8 @@ def test_a_failed_run_resumes_at_its_failed_node_once_the_cause_is_fixed(
             row("Handle", inputs="error", output="handled"),
         ]
     )
+    # all_nodes: the run fails although Handle took C's failure, and goes back past Handle
+    (project / "agentmap_config.yaml").write_text("execution:\n  success_policy: all_nodes\n")
     (project / "fail-C").write_text("")
     failed = agentmap(project, "run", "flow.csv", "--state", '"x"', "--json")
     assert failed.returncode == 1

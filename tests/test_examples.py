@@ -93,6 +93,7 @@ def test_hello_needs_no_graph_name(repo: Path) -> None:
 class Scenario:
     path: tuple[str, ...]
     final_state: dict[str, Any]
+    success_handled: bool
     success_all_nodes: bool
     success_final_node: bool
 
@@ -102,6 +103,7 @@ ERROR_HANDLING = {
     "1,2,3": Scenario(
         ("ProcessData", "Success"),
         {"data": "1,2,3", "result": 6.0, "last_action_success": True, "final_result": 6.0},
+        success_handled=True,
         success_all_nodes=True,
         success_final_node=True,
     ),
@@ -116,6 +118,7 @@ ERROR_HANDLING = {
             "result": 4.0,
             "final_result": 4.0,
         },
+        success_handled=True,
         success_all_nodes=False,
         success_final_node=True,
     ),
@@ -128,6 +131,7 @@ ERROR_HANDLING = {
             "error": "Could not process the data even after cleaning it",
             "cleaned_data": "",
         },
+        success_handled=False,
         success_all_nodes=False,
         success_final_node=False,
     ),
@@ -149,9 +153,25 @@ def test_error_handling_final_state(repo: Path, data: str) -> None:
 
 
 @scenarios
-def test_error_handling_success_under_all_nodes(repo: Path, data: str) -> None:
+def test_error_handling_success_under_the_default_handled_policy(repo: Path, data: str) -> None:
     result = run_example(repo, "error_handling.csv", {"data": data})
+    assert result.success is ERROR_HANDLING[data].success_handled
+
+
+@scenarios
+def test_error_handling_success_under_all_nodes(repo: Path, data: str) -> None:
+    config = repo_config(repo, success_policy="all_nodes")
+    result = run_example(repo, "error_handling.csv", {"data": data}, config=config)
     assert result.success is ERROR_HANDLING[data].success_all_nodes
+
+
+@scenarios
+def test_error_handling_can_be_resumed_only_where_running_again_could_help(
+    repo: Path, data: str
+) -> None:
+    # "x,y" ends at FinalFailure, a `failure` agent: running it again fails it again
+    result = run_example(repo, "error_handling.csv", {"data": data})
+    assert result.resumable is False
 
 
 @scenarios
@@ -233,7 +253,7 @@ def test_approval_no_rejects(repo: Path) -> None:
         "error": "Check: 'approved' is 'no'",
         "outcome": "no",
     }
-    assert result.success is False
+    assert result.success is True  # the graph routes the rejection to Reject
 
 
 def test_approval_no_succeeds_under_final_node(repo: Path) -> None:

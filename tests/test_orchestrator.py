@@ -1,5 +1,6 @@
-"""``orchestrator`` (keyword and model choice, the default, validation of its routing cell) and
-``summary`` (template, separator, model summary), against tests/llm_server.py."""
+"""``orchestrator`` (keyword, model and tiered choice, the default, every node as a candidate
+when no routing cell lists them, validation of its settings) and ``summary`` (template,
+separator, model summary), against tests/llm_server.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 from agentmap import run_graph, validate_graph
 from agentmap.agents.base import Usage
+from agentmap.graph.model import Node
+from agentmap.llm.orchestrator import keyword_match
 from agentmap.llm.summary import DEFAULT_INSTRUCTION
 from llm_server import LLMServer
 from test_llm_agents import llm_config, row
@@ -136,19 +139,51 @@ def test_an_edge_cell_lists_the_candidates_too(graph_csv: Callable[..., Path]) -
             "Context nodes Sales are not targets of the routing cell — list every candidate "
             "there too (Success_Next: A|B|C)",
         ),
-        ({"nodes": "Billing"}, "Context nodes must be a list of node names, not 'Billing'"),
         (
             {"default": "Sales"},
             "Context default 'Sales' is not one of the candidates (Billing, Support, Other)",
         ),
-        ({"strategy": "dice"}, "Context strategy must be one of keyword, llm: 'dice'"),
+        (
+            {"node_type": "summary"},
+            "no nodes to choose from: none is of node_type 'summary'",
+        ),
     ],
 )
-def test_bad_orchestrator_settings_are_node_failures(
+def test_orchestrator_settings_naming_other_nodes_fail_the_node(
     graph_csv: Callable[..., Path], context: dict[str, Any], message: str
 ) -> None:
     result = run_graph(desk_graph(graph_csv, context), {"message": "refund"})
     assert result.final_state["handled"] == message
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"nodes": 7}, 'Context nodes must be a list of node names (or "A|B"), not 7'),
+        (
+            {"strategy": "dice"},
+            "Context strategy must be one of keyword, llm, tiered, algorithm: 'dice'",
+        ),
+        (
+            {"matching_strategy": "fuzzy"},
+            "Context matching_strategy must be one of keyword, llm, tiered, algorithm: 'fuzzy'",
+        ),
+        (
+            {"strategy": "llm", "matching_strategy": "tiered"},
+            "Context strategy 'llm' and matching_strategy 'tiered' disagree — keep one",
+        ),
+        (
+            {"confidence_threshold": 1.5},
+            "Context confidence_threshold must be a number from 0 to 1, not 1.5",
+        ),
+        ({"default_target": ""}, "Context default_target must be a node name, not ''"),
+    ],
+)
+def test_bad_orchestrator_settings_are_refused_at_validation(
+    graph_csv: Callable[..., Path], context: dict[str, Any], message: str
+) -> None:
+    report = validate_graph(desk_graph(graph_csv, context))
+    assert [(p.node, p.field, p.message) for p in report.errors] == [("Route", "Context", message)]
 
 
 def test_an_orchestrators_targets_are_a_choice_so_they_may_write_the_same_key(
@@ -235,6 +270,117 @@ def test_llm_strategy_on_anthropic_sends_the_options_as_the_system_prompt(
     result = run_graph(path, {"message": "invoice"}, config=llm_config(llm_server))
     assert result.summary.execution_path == ("Route", "Billing")
     assert llm_server.last_request.body["system"] == ROUTING
+
+
+# --- AgentMap's orchestrator: every node a candidate, matching_strategy, confidence_threshold --
+
+
+def open_router(graph_csv: Callable[..., Path], context: dict[str, Any] | None = None) -> Path:
+    """An orchestrator with no routing cell (AgentMap's way): every other node is a candidate."""
+    return graph_csv(
+        row("Router", "orchestrator", failure="Handle", inputs="request", output="picked",
+            context=context, description="Pick what to do"),
+        row("GetDrink", "echo", inputs="request", output="result",
+            prompt="Getting you a drink: {request}", description="Coffee, tea, juice or water"),
+        row("GetFood", "echo", inputs="request", output="result",
+            prompt="Getting you food: {request}", description="Sandwiches, soup and snacks"),
+        row("Tally", "summary", inputs="picked", output="tally", description="Count the bill"),
+        row("Handle", "echo", inputs="error", output="handled"),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("request_text", "chosen"),
+    [
+        ("A cup of tea, please", "GetDrink"),
+        ("Some soup", "GetFood"),
+        ("Send me to tally", "Tally"),  # a node named in the request
+    ],
+)
+def test_an_orchestrator_without_targets_chooses_among_every_other_node(
+    graph_csv: Callable[..., Path], request_text: str, chosen: str
+) -> None:
+    path = open_router(graph_csv, {"matching_strategy": "algorithm"})
+    report = validate_graph(path)  # every node is reachable: the orchestrator may pick any
+    assert (report.ok, report.warnings) == (True, ())
+    result = run_graph(path, {"request": request_text})
+    assert result.summary.execution_path == ("Router", chosen)
+    assert result.final_state["picked"] == chosen
+
+
+def test_context_nodes_as_agentmaps_pipe_list_narrow_an_open_orchestrator(
+    graph_csv: Callable[..., Path],
+) -> None:
+    path = open_router(graph_csv, {"nodes": "GetDrink|GetFood", "default_target": "GetFood"})
+    result = run_graph(path, {"request": "Send me to tally"})
+    assert result.summary.execution_path == ("Router", "GetFood")
+
+
+def test_node_type_keeps_the_candidates_of_that_agent_type(
+    graph_csv: Callable[..., Path],
+) -> None:
+    path = open_router(graph_csv, {"nodeType": "summary"})
+    result = run_graph(path, {"request": "tea"})  # a single candidate: chosen without matching
+    assert result.summary.execution_path == ("Router", "Tally")
+
+
+def test_an_open_orchestrator_that_names_a_node_outside_the_graph_fails(
+    graph_csv: Callable[..., Path],
+) -> None:
+    result = run_graph(open_router(graph_csv, {"nodes": ["GetDrink", "Bar"]}), {"request": "x"})
+    assert result.final_state["handled"] == "Context nodes Bar are not nodes of this graph"
+
+
+def test_tiered_takes_a_confident_keyword_choice_without_asking_the_model(
+    graph_csv: Callable[..., Path], llm_server: LLMServer
+) -> None:
+    context = {"matching_strategy": "tiered", "confidence_threshold": 0.5}
+    path = desk_graph(graph_csv, context)
+    result = run_graph(path, {"message": "refund invoice"}, config=llm_config(llm_server))
+    assert result.summary.execution_path == ("Route", "Billing")  # 2 of 2 words matched
+    assert llm_server.requests == []
+
+
+def test_tiered_asks_the_model_when_the_keyword_choice_is_unsure(
+    graph_csv: Callable[..., Path], llm_server: LLMServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="agentmap.agent.Route")
+    llm_server.reply("Support")
+    path = desk_graph(graph_csv, {"matching_strategy": "tiered"})  # the threshold: 0.8
+    message = "my refund page shows an error since monday"
+    result = run_graph(path, {"message": message}, config=llm_config(llm_server))
+    assert result.summary.execution_path == ("Route", "Support")
+    assert llm_server.last_request.body["messages"][-1]["content"] == message
+    assert "keyword choice None has confidence 0.00, below 0.8: asking the model" in caplog.messages
+
+
+def test_a_request_naming_a_candidate_is_certain(
+    graph_csv: Callable[..., Path], llm_server: LLMServer
+) -> None:
+    path = desk_graph(graph_csv, {"matching_strategy": "tiered", "confidence_threshold": 1})
+    result = run_graph(
+        path, {"message": "Put me through to support"}, config=llm_config(llm_server)
+    )
+    assert result.summary.execution_path == ("Route", "Support")
+    assert llm_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("refund invoice", ("Billing", 1.0)),
+        ("refund for my trip", ("Billing", 0.5)),  # refund matched; trip did not
+        ("talk to support", ("Support", 1.0)),  # named
+        ("opening hours", (None, 0.0)),
+        ("refund crash", (None, 0.0)),  # a tie
+    ],
+)
+def test_keyword_match_confidence(message: str, expected: tuple[str | None, float]) -> None:
+    candidates = {
+        "Billing": Node(name="Billing", agent_type="echo", description="Invoices and refunds"),
+        "Support": Node(name="Support", agent_type="echo", description="Crashes and errors"),
+    }
+    assert keyword_match(message, candidates) == expected
 
 
 # --- summary -------------------------------------------------------------------------------

@@ -182,7 +182,7 @@ def test_a_key_quoted_back_by_the_provider_is_in_no_file_and_no_output_of_any_co
 
     # Each key was sent, so each was there to leak; and the providers' quotes of them were kept.
     assert set(server.keys) == set(KEYS)
-    assert recorded.returncode == 1, recorded.stderr
+    assert recorded.returncode == 0, recorded.stderr  # every failure is routed on to Handle
     assert "DEBUG agentmap.llm.client" in recorded.stderr  # -vv: every level was on
     assert "Traceback" in recorded.stderr  # the SDK's chained exception, logged at DEBUG
     assert json.loads(recorded.stdout)["final_state"]["handled"] == (
@@ -191,7 +191,7 @@ def test_a_key_quoted_back_by_the_provider_is_in_no_file_and_no_output_of_any_co
     )
     assert "Incorrect API key provided: ***" in (project / "calls.jsonl").read_text("utf-8")
     # The redacted cassette still replays: the same node outcomes, error for error.
-    assert replayed.returncode == 1, replayed.stderr
+    assert replayed.returncode == 0, replayed.stderr
     with (project / "nodes.csv").open(encoding="utf-8", newline="") as handle:
         runs: dict[str, list[tuple[str, str]]] = {}
         for node in csv.DictReader(handle):

@@ -181,7 +181,8 @@ def test_summary_to_dict_holds_path_results_and_total_duration(flow: Path) -> No
     assert data["execution_path"] == ["Echo", "Boom", "Done"]
     assert [r["node"] for r in data["node_results"]] == ["Echo", "Boom", "Done"]
     assert data["failed_nodes"] == ["Boom"]
-    assert data["success"] is False
+    assert data["handled_failures"] == ["Boom"]
+    assert data["success"] is True  # Boom's failure is routed to Done
     assert isinstance(data["total_duration"], float)
 
 
@@ -192,6 +193,7 @@ def test_summary_to_dict_holds_path_results_and_total_duration(flow: Path) -> No
 @pytest.mark.parametrize(
     ("policy", "expected"),
     [
+        pytest.param({"type": "handled"}, True, id="handled"),
         pytest.param({"type": "all_nodes"}, False, id="all_nodes"),
         pytest.param("final_node", True, id="final_node"),
         pytest.param(
@@ -231,8 +233,41 @@ def test_success_policy_decides_a_run_with_a_handled_failure(
     assert result.summary.success is expected
 
 
-def test_default_success_policy_is_all_nodes(handled_failure: Path) -> None:
-    assert run_graph(handled_failure).success is False
+def test_default_success_policy_counts_a_routed_failure_as_recovered(
+    handled_failure: Path,
+) -> None:
+    result = run_graph(handled_failure)
+    assert result.summary.handled_failures == ("Start",)
+    assert result.success is True
+
+
+def test_default_success_policy_fails_a_run_an_edge_carried_past_a_failure(
+    graph_csv: Callable[..., Path],
+) -> None:
+    # Edge goes on whatever the outcome: nothing in the graph answers Start's failure
+    flow = graph_csv("Main,Start,failure,Recover,,,,,Start broke,,", "Main,Recover,success,,,,,,,,")
+    result = run_graph(flow)
+    assert result.summary.execution_path == ("Start", "Recover")
+    assert result.summary.handled_failures == ()
+    assert result.success is False
+
+
+def test_default_success_policy_counts_a_failure_a_routing_function_saw_as_handled(
+    write_file: Callable[..., Path], graph_csv: Callable[..., Path]
+) -> None:
+    write_file(
+        "functions/routes.py",
+        "def choose(state, success, failure):\n"
+        "    return success if state.get('last_action_success') else failure\n",
+    )
+    flow = graph_csv(
+        "Main,Start,failure,func:choose,Done,Recover,,,Start broke,,",
+        "Main,Done,success,,,,,,,,",
+        "Main,Recover,success,,,,,,,,",
+    )
+    result = run_graph(flow)
+    assert result.summary.execution_path == ("Start", "Recover")
+    assert result.success is True
 
 
 def test_custom_policy_given_as_module_and_function(

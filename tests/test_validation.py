@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentmap import AgentError, GraphValidationError, load_graph, validate_graph
+from agentmap import AgentError, GraphValidationError, load_graph, run_graph, validate_graph
 
 WriteFile = Callable[..., Path]
 GraphCsv = Callable[..., Path]
@@ -109,30 +109,6 @@ RULES = [
             "`agentmap scaffold flow.csv` to write a stub for it",
         ),
         id="unknown-agent-type",
-    ),
-    pytest.param(
-        ["Main,Start,echo,End,End,,,,,,", "Main,End,echo,,,,,,,,"],
-        {},
-        (
-            2,
-            "D2",
-            "Edge",
-            "Edge and Success_Next are both set — Edge always goes on; use "
-            "Success_Next/Failure_Next to branch, or clear them to keep the Edge",
-        ),
-        id="edge-with-success-next",
-    ),
-    pytest.param(
-        ["Main,Start,echo,End,,End,,,,,", "Main,End,echo,,,,,,,,"],
-        {},
-        (
-            2,
-            "D2",
-            "Edge",
-            "Edge and Failure_Next are both set — Edge always goes on; use "
-            "Success_Next/Failure_Next to branch, or clear them to keep the Edge",
-        ),
-        id="edge-with-failure-next",
     ),
     pytest.param(
         ["Main,Start,echo,,,,,,,{bad,"],
@@ -394,14 +370,14 @@ SEVERAL_PROBLEMS = (
     "Main,End,echo,,,,,,,{oops,",  # row 4: Context JSON
     "Main,Last,ecko,,,,,,,,",  # row 5: agent type
     "Main,End,echo,,,,,,,,",  # row 6: duplicate node
-    "Main,Other,echo,Start,Start,,,,,,",  # row 7: Edge with Success_Next
+    'Main,Other,echo,Start,,,,,,"{""timout"": 5}",',  # row 7: a Context key no one reads
 )
 SEVERAL_PLACES = [
     (3, "D3", "Edge"),
     (4, "J4", "Context"),
     (5, "C5", "AgentType"),
     (6, "B6", "Node"),
-    (7, "D7", "Edge"),
+    (7, "J7", "Context"),
 ]
 
 
@@ -448,7 +424,6 @@ def test_several_rules_on_one_row_are_all_reported(graph_csv: GraphCsv) -> None:
     assert sorted((p.cell, p.field) for p in validate_graph("flow.csv").errors) == [
         ("C2", "AgentType"),
         ("D2", "Edge"),
-        ("D2", "Edge"),
         ("E2", "Success_Next"),
         ("G2", "Input_Fields"),
         ("J2", "Context"),
@@ -469,6 +444,46 @@ def test_unreachable_node_is_a_warning(graph_csv: GraphCsv) -> None:
         "it or delete it"
     ]
     assert (report.warnings[0].severity, report.warnings[0].node) == ("warning", "Orphan")
+
+
+@pytest.mark.parametrize(
+    ("row", "ignored"),
+    [
+        ("Main,Start,echo,End,Other,,,,,,", "Success_Next"),
+        ("Main,Start,echo,End,,Other,,,,,", "Failure_Next"),
+        ("Main,Start,echo,End,Other,Other,,,,,", "Success_Next and Failure_Next"),
+    ],
+)
+def test_edge_beside_success_or_failure_next_is_a_warning_naming_the_route_taken(
+    graph_csv: GraphCsv, row: str, ignored: str
+) -> None:
+    graph_csv(row, "Main,End,echo,,,,,,,,", "Main,Other,echo,,,,,,,,")
+
+    report = validate_graph("flow.csv")
+
+    assert (report.ok, report.errors) == (True, ())
+    assert [str(p) for p in report.warnings] == [
+        f"flow.csv:2 D2 Edge: Edge and {ignored} are both set — the run follows the Edge to "
+        "'End' whatever the outcome (an Edge is unconditional and wins, as in AgentMap) and "
+        f"ignores {ignored}; clear {ignored} to keep the Edge, or clear the Edge to branch on "
+        "the outcome",
+        "flow.csv:4 B4 Node: node 'Other' can't be reached from the entry node 'Start' — route "
+        "to it or delete it",
+    ]
+
+
+@pytest.mark.parametrize(("agent", "path"), [("success", "Start End"), ("failure", "Start End")])
+def test_edge_beside_success_and_failure_next_is_the_route_a_run_takes(
+    graph_csv: GraphCsv, agent: str, path: str
+) -> None:
+    graph_csv(
+        f"Main,Start,{agent},End,Good,Bad,,,,,",
+        *(f"Main,{n},echo,,,,,,,," for n in ("End", "Good", "Bad")),
+    )
+
+    result = run_graph("flow.csv")
+
+    assert " ".join(result.summary.execution_path) == path
 
 
 def test_unreachable_node_does_not_block_load_graph(graph_csv: GraphCsv) -> None:

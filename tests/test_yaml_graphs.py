@@ -355,7 +355,8 @@ NODE_RULES = [
             "graphs.Main.nodes[0].whatever",
             None,
             "unknown key 'whatever' — use one of: name, agent_type, edge, success_next, "
-            "failure_next, inputs, output, prompt, context, description",
+            "failure_next, inputs, output, prompt, context, description, tool_source, "
+            "available_tools",
         ),
         id="unknown-key-lists-the-keys",
     ),
@@ -366,7 +367,8 @@ NODE_RULES = [
             "graphs.Main.nodes[0].graph",
             None,
             "unknown key 'graph' — use one of: name, agent_type, edge, success_next, "
-            "failure_next, inputs, output, prompt, context, description",
+            "failure_next, inputs, output, prompt, context, description, tool_source, "
+            "available_tools",
         ),
         id="graph-is-not-a-node-key",
     ),

@@ -1,8 +1,8 @@
 """Reading a config file written for AgentMap, so an AgentMap project runs without edits.
 
 AgentMap's ``agentmap_config.yaml`` shares our file name and some keys (``paths.custom_agents``,
-``execution.tracking``, ``llm.openai.model``) but also holds many we have no use for
-(``memory``, ``routing``, a logging dictConfig). Refusing them would stop every command in such
+``execution.tracking``, ``llm.openai.model``, ``llm.google``) but also holds many we have no use
+for (``memory``, a logging dictConfig's handlers). Refusing them would stop every command in such
 a project, so a file that is recognisably AgentMap's is translated instead: keys with a meaning
 here are mapped, the rest are ignored with one warning each that names the file and the key.
 Our own format keeps refusing unknown keys, so a typo there is still an error.
@@ -46,16 +46,23 @@ _AGENTMAP_TOP_LEVEL = frozenset(
 )
 """Top-level keys only AgentMap's format has: one of them makes a file AgentMap's."""
 _AGENTMAP_PATHS = frozenset({"csv_repository", "custom_tools", "metadata_bundles", "cache"})
-_AGENTMAP_LLM = frozenset({"google", "resilience"})
+_AGENTMAP_LLM = frozenset({"resilience"})
 _DICTCONFIG_KEYS = frozenset({"version", "handlers", "formatters", "root", "loggers"})
 
 _WHY_IGNORED = {
     "autocompile": "graphs are read from their files on every run, there is nothing to compile",
-    "storage_config_path": "runs are kept in the run store (storage.url); AgentMap's are not read",
+    "storage_config_path": "the storage config it names is not read: csv_/json_/file_ agents "
+    "take a relative path from the project folder, not from its base directories or collections",
     "prompts.directory": "a file: prompt is read relative to its graph file's folder",
-    "llm.google": "add Gemini under llm.providers with its OpenAI-compatible base_url",
+    "paths.custom_tools": "a tool_agent's tools come from the file its Tool_Source column "
+    "names (AgentMap itself only creates this folder)",
     "llm.resilience": "retries are set with execution.retry, for every node",
-    "routing": "a node names its provider and model in its Context",
+    "routing.complexity_analysis": "complexity comes from task_types' complexity_keywords",
+    "routing.cost_optimization": "routing picks by preference and complexity only",
+    "routing.fallback": "a node names its fallback_provider / fallback_model in its Context",
+    "routing.activities": "routing picks by task type and complexity",
+    "routing.performance": "routing decisions are not cached: each is a few dictionary lookups",
+    "routing.provider_capabilities": "no prompt caching or vision requests are made here",
 }
 
 _warned: set[tuple[str, str]] = set()
@@ -84,7 +91,8 @@ def from_agentmap(data: Mapping[str, Any], schema: type[BaseModel], file: Path) 
 
     Mapped: ``paths.csv_repository`` (else ``csv_path``'s folder) → ``paths.graphs``,
     ``prompts.registry_file`` → ``paths.prompts``, a logging dictConfig's root level and format
-    → ``logging``; every key ``schema`` knows is kept as it is (and validated as usual). Each
+    → ``logging``, ``routing`` → ``llm.routing`` (its ``enabled``, ``routing_matrix`` and
+    ``task_types``); every key ``schema`` knows is kept as it is (and validated as usual). Each
     other key is dropped with a warning naming ``file`` and the key.
     """
     source = copy.deepcopy(dict(data))
@@ -107,12 +115,18 @@ def from_agentmap(data: Mapping[str, Any], schema: type[BaseModel], file: Path) 
     logs = source.get("logging")
     if isinstance(logs, dict) and _DICTCONFIG_KEYS & logs.keys():
         source["logging"] = _from_dictconfig(source.pop("logging"), ignored)
+    routing = source.pop("routing", None)
     policy = _at(source, "execution", "success_policy")
     if isinstance(policy, dict) and policy.get("custom_function") == "":
         policy["custom_function"] = None  # AgentMap's template writes "" for "none"
     kept = _known(source, schema, "", ignored)
     for key, value in target["paths"].items():
         kept.setdefault("paths", {})[key] = value
+    if isinstance(routing, dict):
+        llm_schema = _section(_section(schema, "llm"), "routing")
+        kept.setdefault("llm", {})["routing"] = _known(routing, llm_schema, "routing.", ignored)
+    elif routing is not None:
+        ignored.append("routing")
     for key in ignored:
         _warn_ignored(file, key)
     try:
@@ -134,7 +148,8 @@ def resolve_key_references(data: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(llm, Mapping):
         return result
     llm = dict(llm)
-    sections = [name for name in ("openai", "anthropic") if isinstance(llm.get(name), Mapping)]
+    builtin = ("openai", "anthropic", "google")
+    sections = [name for name in builtin if isinstance(llm.get(name), Mapping)]
     for name in sections:
         llm[name] = _key_reference(llm[name])
     providers = llm.get("providers")
@@ -180,6 +195,13 @@ def _from_dictconfig(config: dict[str, Any], ignored: list[str]) -> dict[str, An
         if key not in ("version", "root", "formatters"):
             ignored.append(f"logging.{key}")  # handlers (a log file), loggers, file_path, ...
     return result
+
+
+def _section(schema: type[BaseModel], name: str) -> type[BaseModel]:
+    """The settings class of section ``name`` of ``schema``."""
+    section = schema.model_fields[name].annotation
+    assert isinstance(section, type) and issubclass(section, BaseModel)
+    return section
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from agentmap.container import ConfigSource, Container, build_container
 from agentmap.distribution import install_hint
 from agentmap.events import Handler
 from agentmap.exceptions import ConfigError, ResumeError, StoreError
-from agentmap.graph.loader import ValidationReport, resolve_source
+from agentmap.graph.loader import GRAPH_SEPARATOR, ValidationReport, resolve_source
 from agentmap.graph.model import Graph
 from agentmap.jobhost import JobHost, job_host, settings_of
 from agentmap.jobhost import close_jobs as close_jobs  # part of the API: ends the job threads
@@ -136,6 +136,110 @@ def run_graph(
     with _session(config, agents) as container:
         to_run = _graph(container, source, graph, start)
         return container.runner().run(to_run, state, handlers=handlers, timeout=timeout, ask=ask)
+
+
+def run_workflow(
+    graph_name: str,
+    inputs: Any = None,
+    *,
+    config_file: ConfigSource = None,
+    profile: str | None = None,
+    resume_token: str | None = None,
+    force_create: bool = False,
+    agents: Agents | None = None,
+) -> dict[str, Any]:
+    """Run a graph of the project by name and answer as AgentMap's ``run_workflow`` does: a
+    dict with ``success``, ``outputs`` (the final state), ``execution_id`` (the run id),
+    ``execution_summary`` and ``metadata``.
+
+    ``graph_name`` is a graph's name, found in the graphs folder (``paths.graphs``, AgentMap's
+    ``paths.csv_repository``); ``workflow::Graph`` or ``workflow/Graph`` names the graph in
+    ``workflow.csv`` there; a file path works too. A run that waits for a person answers
+    ``success: False, interrupted: True`` with its ``thread_id`` (the run id ``resume_run``
+    takes); a failed run answers ``success: False`` with the state's ``error`` — bad input
+    raises, as ``run_graph`` does. ``profile`` is only echoed in ``metadata``;
+    ``force_create`` changes nothing, graphs are read afresh on every run.
+
+    >>> answer = run_workflow("AddTwice", {"first_a": 3, "first_b": 4})  # doctest: +SKIP
+    >>> answer["success"], answer["outputs"]["first_sum"]  # doctest: +SKIP
+    (True, 7)
+    """
+    _no_resume_token(resume_token)
+    with _session(config_file, agents) as container:
+        folder = container.settings().paths.graphs
+        result = container.runner().run_graph(_workflow_source(graph_name, folder), inputs)
+    return _workflow_answer(result, graph_name, profile)
+
+
+async def run_workflow_async(
+    graph_name: str,
+    inputs: Any = None,
+    *,
+    config_file: ConfigSource = None,
+    profile: str | None = None,
+    resume_token: str | None = None,
+    force_create: bool = False,
+    agents: Agents | None = None,
+) -> dict[str, Any]:
+    """Async twin of ``run_workflow`` (AgentMap's ``run_workflow_async``): await it from your
+    own event loop."""
+    _no_resume_token(resume_token)
+    with _session(config_file, agents) as container:
+        folder = container.settings().paths.graphs
+        source = _workflow_source(graph_name, folder)
+        result = await container.runner().arun_graph(source, inputs)
+    return _workflow_answer(result, graph_name, profile)
+
+
+def _no_resume_token(resume_token: str | None) -> None:
+    if resume_token is not None:
+        raise ResumeError(
+            "run_workflow does not resume runs here — carry a run on with "
+            "agentmap.resume_run(run_id, value) (the run id is the thread_id it answered)"
+        )
+
+
+def _workflow_source(identifier: str, folder: Path) -> str:
+    """AgentMap's graph identifiers as ``GraphFinder`` reads them: ``workflow::Graph`` and
+    ``workflow/Graph`` name ``workflow.csv`` in the graphs folder, and a bare ``Name`` prefers
+    ``Name.csv`` there, as AgentMap looks for those files first."""
+    text = identifier.strip()
+    if GRAPH_SEPARATOR in text:
+        workflow, _, graph = text.partition(GRAPH_SEPARATOR)
+    elif "/" in text and not Path(text).suffix:
+        workflow, _, graph = text.rpartition("/")
+    else:
+        workflow, graph = text, text
+    if workflow and not Path(workflow).suffix and (folder / f"{workflow}.csv").is_file():
+        return f"{workflow}.csv{GRAPH_SEPARATOR}{graph.strip()}"
+    return text
+
+
+def _workflow_answer(
+    result: ExecutionResult, graph_name: str, profile: str | None
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"graph_name": graph_name, "profile": profile}
+    answer: dict[str, Any] = {
+        "success": result.success and not result.waiting,
+        "outputs": result.final_state,
+        "execution_id": result.run_id,
+        "execution_summary": result.summary,
+        "metadata": metadata,
+    }
+    if result.waiting:
+        waiting = result.waiting[0]
+        metadata.update(checkpoint_available=True, node_name=waiting.node)
+        metadata["interrupt_type"] = waiting.pause.kind
+        answer.update(
+            interrupted=True,
+            thread_id=result.run_id,
+            interaction_request=waiting.to_dict(),
+            message=f"the run waits for an answer at node '{waiting.node}': "
+            f"resume_run({result.run_id!r}, value)",
+        )
+    elif not result.success:
+        answer["error"] = result.final_state.get("error")
+    return answer
 
 
 def resume_run(

@@ -36,6 +36,8 @@ CONFIG_FILENAME = PROJECT_CONFIG
 ENV_PREFIX = "AGENTMAP_"
 DEFAULT_STORE_URL = "sqlite:///.agentmap/runs.db"
 NO_STORE = ("none", "off", "")
+GEMINI_KEY_ENV = "GEMINI_API_KEY"
+"""Where Google's SDK looks for a key when ``GOOGLE_API_KEY`` is unset; so does agentmap."""
 _IN_MEMORY = ("sqlite://", "sqlite:///", "sqlite:///:memory:")
 
 
@@ -81,7 +83,7 @@ class TrackingSettings(_Section):
 class SuccessPolicySettings(_Section):
     """How a run's overall success is decided from its nodes' outcomes."""
 
-    type: Literal["all_nodes", "final_node", "critical_nodes", "custom"] = "all_nodes"
+    type: Literal["handled", "all_nodes", "final_node", "critical_nodes", "custom"] = "handled"
     critical_nodes: tuple[str, ...] = ()
     custom_function: str | None = None
 
@@ -158,7 +160,7 @@ class ProviderSettings(_Section):
     is not set, the variable named by ``api_key_env`` is read at call time.
     """
 
-    protocol: Literal["openai", "anthropic"] = "openai"
+    protocol: Literal["openai", "anthropic", "google"] = "openai"
     model: str | None = None
     base_url: str | None = None
     api_key: SecretStr | None = None
@@ -170,8 +172,32 @@ class ProviderSettings(_Section):
     completion_price: float | None = Field(default=None, ge=0)
 
 
+Complexity = Literal["low", "medium", "high", "critical"]
+"""How demanding a request is, in AgentMap's four routing tiers (lowest first)."""
+
+
+class TaskTypeSettings(_Section):
+    """One kind of task a routed node may name (Context ``task_type``), as AgentMap defines it."""
+
+    description: str = ""
+    provider_preference: tuple[str, ...] = ()
+    default_complexity: Complexity = "medium"
+    complexity_keywords: dict[Complexity, tuple[str, ...]] = {}
+
+
+class RoutingSettings(_Section):
+    """How a node with Context ``routing_enabled`` picks its provider and model
+    (``agentmap.llm.routing``); AgentMap's top-level ``routing`` section maps here."""
+
+    enabled: bool = True
+    default_task_type: str = "general"
+    provider_preference: tuple[str, ...] = ()
+    routing_matrix: dict[str, dict[Complexity, str]] = {}
+    task_types: dict[str, TaskTypeSettings] = {}
+
+
 class LLMSettings(_Section):
-    """Model providers for the ``llm``, ``openai`` and ``anthropic`` agents."""
+    """Model providers for the ``llm``, ``openai``, ``anthropic`` and ``google`` agents."""
 
     default_provider: str = "openai"
     openai: ProviderSettings = ProviderSettings(
@@ -183,12 +209,16 @@ class LLMSettings(_Section):
         api_key_env="ANTHROPIC_API_KEY",
         max_tokens=1024,
     )
+    google: ProviderSettings = ProviderSettings(
+        protocol="google", model="gemini-2.5-flash", api_key_env="GOOGLE_API_KEY"
+    )
     providers: dict[str, ProviderSettings] = {}
     stream: bool = False
     record: Path | None = None
     replay: Path | None = None
+    routing: RoutingSettings = RoutingSettings()
 
-    @field_validator("openai", "anthropic", mode="before")
+    @field_validator("openai", "anthropic", "google", mode="before")
     @classmethod
     def _over_builtin(cls, value: Any, info: Any) -> Any:
         # `anthropic: {base_url: ...}` changes the endpoint, not the protocol, model or key.
@@ -199,7 +229,7 @@ class LLMSettings(_Section):
 
     def provider(self, name: str) -> ProviderSettings | None:
         """The settings of provider ``name`` (built-in or from ``providers``), if any."""
-        builtin = {"openai": self.openai, "anthropic": self.anthropic}
+        builtin = {"openai": self.openai, "anthropic": self.anthropic, "google": self.google}
         return self.providers.get(name) or builtin.get(name)
 
 
@@ -571,6 +601,7 @@ def remember_settings(settings: Settings) -> None:
     ``api_key_env`` variable, and the plain keys of ``server.api_keys_env`` (the variables as
     they are now; a provider's is read again when it is called)."""
     llm = settings.llm
-    for provider in (llm.openai, llm.anthropic, *llm.providers.values()):
+    for provider in (llm.openai, llm.anthropic, llm.google, *llm.providers.values()):
         remember(provider.api_key, os.environ.get(provider.api_key_env or ""))
+    remember(os.environ.get(GEMINI_KEY_ENV))  # the Google SDK's second variable
     remember(*os.environ.get(settings.server.api_keys_env, "").split(","))

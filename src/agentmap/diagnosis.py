@@ -22,13 +22,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from agentmap._version import __version__
-from agentmap.config import ENV_PREFIX, ProviderSettings, Settings
+from agentmap.config import ENV_PREFIX, GEMINI_KEY_ENV, ProviderSettings, Settings
 from agentmap.container import ConfigSource
 from agentmap.distribution import DISTRIBUTION, EXTRAS, install_hint
 from agentmap.jobhost import settings_of
 
-SDKS = {"openai": "openai", "anthropic": "anthropic"}
-"""The package each provider protocol's calls go through (both in the ``llm`` extra)."""
+SDKS = {"openai": "openai", "anthropic": "anthropic", "google": "google-genai"}
+"""The package each provider protocol's calls go through (all in the ``llm`` extra)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +166,7 @@ def diagnose(config: ConfigSource = None, *, environ: Mapping[str, str] | None =
 
 def _providers(settings: Settings, env: Mapping[str, str]) -> list[ProviderStatus]:
     llm = settings.llm
-    sections = {"openai": llm.openai, "anthropic": llm.anthropic}
+    sections = {"openai": llm.openai, "anthropic": llm.anthropic, "google": llm.google}
     sections.update(llm.providers)  # a provider under llm.providers replaces a built-in one
     statuses = []
     for name, provider in sections.items():
@@ -200,7 +200,12 @@ def _key(
         return True, f"{setting} in {file}" if file else setting
     if provider.api_key_env and env.get(provider.api_key_env):
         return True, provider.api_key_env
-    where = f"{provider.api_key_env} or {setting}" if provider.api_key_env else setting
+    variables = [provider.api_key_env] if provider.api_key_env else []
+    if provider.protocol == "google" and provider.api_key_env == "GOOGLE_API_KEY":
+        variables.append(GEMINI_KEY_ENV)  # Google's SDK's second variable: Provider.key's too
+        if env.get(GEMINI_KEY_ENV):
+            return True, GEMINI_KEY_ENV
+    where = f"{', '.join(variables)} or {setting}" if variables else setting
     return False, where
 
 

@@ -30,8 +30,8 @@ class Extra:
 EXTRAS: tuple[Extra, ...] = (
     Extra(
         "llm",
-        ("openai", "anthropic"),
-        "model agents: llm, openai, anthropic, orchestrator, summary",
+        ("openai", "anthropic", "google-genai"),
+        "model agents: llm, openai, anthropic, google, orchestrator, summary",
     ),
     Extra(
         "server", ("fastapi", "uvicorn", "prometheus-client"), "agentmap serve (the HTTP service)"

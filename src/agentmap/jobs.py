@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agentmap.agents.human import timeout_outcome
 from agentmap.exceptions import (
     JobError,
     JobFailedError,
@@ -31,11 +32,13 @@ from agentmap.exceptions import (
 )
 from agentmap.graph.loader import GraphLoader, resolve_source
 from agentmap.graph.model import Graph
+from agentmap.outcomes import Pause
 from agentmap.results import JobResult
-from agentmap.resume import answers_for
+from agentmap.resume import answers_for, timed_out_nodes
 from agentmap.retry import RetryPolicy
 from agentmap.store.codec import UnsavableValue, dumps
 from agentmap.store.jobstore import ENDED, JOB_STATES, JobRecord, JobState, JobStore
+from agentmap.store.records import RunRecord
 from agentmap.store.runstore import RunStore
 
 __all__ = ["SETTLED", "Job", "JobQueue", "JobResult", "JobState", "JobStatus"]
@@ -300,7 +303,9 @@ class JobQueue:
 
     def questions(self, job_id: str) -> list[dict[str, Any]]:
         """What a waiting job asks: per waiting node its ``node``, ``question``, ``kind``
-        (approval, choice, text...) and ``options``; empty when it isn't waiting."""
+        (approval, choice, text, edit, conversation...) and ``options`` (and, when they apply,
+        ``draft``, ``deadline``, ``default``...); empty when it isn't waiting, or when its time
+        to answer ran out (looking carries it on with the timeout outcome)."""
         job = self.table.get(job_id)
         if job.state != "waiting":
             return []
@@ -308,15 +313,9 @@ class JobQueue:
             run = self.store.get(job.id)
         except RunNotFoundError:  # not started yet: nothing asked
             return []
-        return [
-            {
-                "node": asked.get("node"),
-                "question": asked.get("question"),
-                "kind": asked.get("kind"),
-                "options": list(asked.get("options") or ()),
-            }
-            for asked in run.waiting
-        ]
+        if self._carry_on_timed_out(job.id, run):
+            return []
+        return [_question(asked) for asked in run.waiting]
 
     def results(self, job_id: str) -> JobResult:
         """A completed job's result; ``JobFailedError`` for a failed or cancelled one (its
@@ -384,7 +383,13 @@ class JobQueue:
             raise JobStateError(
                 f"job {job.id} is {job.state}, not waiting for an answer — nothing to answer"
             )
-        answers_for(self.store.get(job.id), value, node)  # checked now, not on a worker
+        run = self.store.get(job.id)
+        if late := self._carry_on_timed_out(job.id, run):
+            raise JobStateError(
+                f"job {job.id} no longer takes answers: the time to answer {', '.join(late)} "
+                "ran out (timeout_seconds), so it carries on with the timeout outcome instead"
+            )
+        answers_for(run, value, node)  # checked now, not on a worker
         try:
             payload = dumps({"node": node, "value": value})
         except UnsavableValue as exc:
@@ -392,6 +397,14 @@ class JobQueue:
         if not self.table.answer(job.id, payload):
             raise JobStateError(f"job {job.id} was answered or cancelled meanwhile")
         return self.status(job.id)
+
+    def _carry_on_timed_out(self, job_id: str, run: RunRecord) -> tuple[str, ...]:
+        """A waiting job whose time to answer ran out is queued again, with no answer, so a
+        worker carries it on with the timeout outcome; the nodes that timed out (if any)."""
+        late = tuple(timed_out_nodes(run))
+        if late:
+            self.table.answer(job_id, dumps({"node": None, "timed_out": True}))
+        return late
 
     def cancel(self, job_id: str, *, wait: float = 10.0) -> JobStatus:
         """Cancel a job: a queued, retrying or waiting one at once; a running one is stopped
@@ -445,6 +458,16 @@ def _cursor(text: str) -> tuple[float, str]:
         raise JobError(
             f"cursor {text!r} is not one this service gave — pass the next_cursor of a page"
         ) from None
+
+
+def _question(asked: Mapping[str, Any]) -> dict[str, Any]:
+    """A waiting node's question as ``questions`` gives it; with a deadline, ``on_timeout``
+    says in words what happens when it passes."""
+    pause = Pause.from_dict(asked)
+    question = {"node": asked.get("node"), **pause.to_dict()}
+    if pause.deadline is not None:
+        question["on_timeout"] = timeout_outcome(pause)
+    return question
 
 
 def status_of(job: JobRecord) -> JobStatus:

@@ -28,7 +28,7 @@ class Failure:
     value: Any = None
 
 
-PauseKind = Literal["text", "approval", "choice", "suspend"]
+PauseKind = Literal["text", "approval", "choice", "edit", "conversation", "suspend"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +36,14 @@ class Pause:
     """Return this from ``process`` to stop and wait for a person (or for ``agentmap resume``).
 
     ``kind`` is ``text`` (a free answer), ``approval`` (approve or reject), ``choice`` (one of
-    ``options``) or ``suspend`` (no question: wait until resumed). In a terminal the CLI asks
-    right away; elsewhere the run stops as ``waiting`` and ``agentmap resume RUN_ID --value ...``
-    (or ``resume_run``) puts the answer in the node's Output_Field.
+    ``options``), ``edit`` (change ``draft`` and send it back), ``conversation`` (a message;
+    an empty one ends the exchange) or ``suspend`` (no question: wait until resumed). In a
+    terminal the CLI asks right away; elsewhere the run stops as ``waiting`` and ``agentmap
+    resume RUN_ID --value ...`` (or ``resume_run``) puts the answer in the node's Output_Field.
+
+    ``timeout`` (seconds) and ``deadline`` (a Unix time) bound the wait: after the deadline the
+    question takes no answer and ``default`` is taken instead (with no default the node fails).
+    ``history`` is a conversation's exchange so far, kept in the state key ``history_key``.
 
     >>> Pause("Ship it?", kind="approval").kind
     'approval'
@@ -47,9 +52,45 @@ class Pause:
     question: str
     kind: PauseKind = "text"
     options: tuple[str, ...] = ()
+    draft: str | None = None
+    timeout: float | None = None
+    deadline: float | None = None
+    default: Any = None
+    history_key: str | None = None
+    history: tuple[Mapping[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"question": self.question, "kind": self.kind, "options": list(self.options)}
+        data: dict[str, Any] = {
+            "question": self.question,
+            "kind": self.kind,
+            "options": list(self.options),
+        }
+        extra = {
+            "draft": self.draft,
+            "timeout": self.timeout,
+            "deadline": self.deadline,
+            "default": self.default,
+            "history_key": self.history_key,
+        }
+        data.update({key: value for key, value in extra.items() if value is not None})
+        if self.history:
+            data["history"] = [dict(message) for message in self.history]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Pause:
+        """The pause ``to_dict`` wrote (a waiting run's stored question)."""
+        return cls(
+            str(data.get("question", "")),
+            data.get("kind", "text"),
+            tuple(str(option) for option in data.get("options") or ()),
+            draft=data.get("draft"),
+            timeout=data.get("timeout"),
+            deadline=data.get("deadline"),
+            default=data.get("default"),
+            history_key=data.get("history_key"),
+            history=tuple(data.get("history") or ()),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +133,8 @@ class Output:
 
     ``updates`` are written to the state besides the Output_Field (a conversation memory, say);
     ``usage`` is the tokens the node used; ``next`` picks the node to go to — one of the
-    targets of the routing cell that applies (how an orchestrator routes).
+    targets of the routing cell that applies, or any node when none does (how an orchestrator
+    routes).
 
     >>> Output("Paris", usage=Usage(12, 3)).usage.prompt_tokens
     12

@@ -2,10 +2,11 @@
 
 A ``Step`` holds a node's agent (built and bound), the state keys it reads, where it goes on
 success and on failure, its retry policy, its timeout and — for a ``graph`` node — the plan of
-the graph it runs. The run loop reads steps and nothing else: no catalog lookup, prompt
-resolution or file read happens while a run is going. Plans are cached by graph identity, so a
-graph run many times (jobs, batches, a service) is compiled once; its agents are built once and
-serve every run of it (per-run data belongs in the state, not on the agent).
+the graph it runs (of each graph the state may pick, for a ``graph_field`` node). The run loop
+reads steps and nothing else: no catalog lookup, prompt resolution or file read happens while a
+run is going. Plans are cached by graph identity, so a graph run many times (jobs, batches, a
+service) is compiled once; its agents are built once and serve every run of it (per-run data
+belongs in the state, not on the agent).
 """
 
 from __future__ import annotations
@@ -14,24 +15,63 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from agentmap.agents.base import Agent
 from agentmap.agents.catalog import AgentCatalog, Process
-from agentmap.exceptions import AgentMapError, RunError
+from agentmap.exceptions import AgentMapError, GraphSelectionError, RunError
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.branch_checks import declared_reducers
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
-from agentmap.graph.subgraphs import MAX_DEPTH, SubgraphSpec, is_subgraph, spec_of
+from agentmap.graph.subgraphs import MAX_DEPTH, SubgraphSpec, choice_key, is_subgraph, spec_of
 from agentmap.prompts import PromptCatalog, PromptError
 from agentmap.retry import RetryPolicy
-from agentmap.state import State
+from agentmap.state import State, bound_positionally
+from agentmap.suggest import did_you_mean
 
 Route = tuple[str, ...] | Callable[[State], tuple[str, ...]]
 """Where a node goes on an outcome: node names (several = parallel), or a routing function."""
 
-SubgraphResolver = Callable[[Graph, Node], Graph]
-"""Finds the checked graph a ``graph`` node runs (the loader's ``subgraph``)."""
+
+class SubgraphResolver(Protocol):
+    """Finds the checked graph a ``graph`` node runs (the loader's ``subgraph``): its one
+    graph, or the one its ``graph_field`` choice ``reference`` names."""
+
+    def __call__(self, parent: Graph, node: Node, reference: str | None = None) -> Graph: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GraphChoice:
+    """A ``graph_field`` node's graphs, compiled: the state's ``field`` picks one as it runs.
+
+    ``refused`` holds the choices that can't run here and why (a graph already running above
+    the node); picking one of them, or a graph not listed, fails the node.
+    """
+
+    field: str
+    plans: Mapping[str, Plan]  # by ``choice_key``: ``Sub`` (``::Sub``), ``other.csv::Sub``
+    refused: Mapping[str, str]
+
+    def pick(self, value: Any, node: str) -> Plan:
+        """The plan the state's value names, or ``GraphSelectionError`` saying why none."""
+        key = choice_key(value) if isinstance(value, str) else None
+        plan = self.plans.get(key) if key is not None else None
+        if plan is not None:
+            return plan
+        if key is not None and key in self.refused:
+            raise GraphSelectionError(
+                f"node '{node}': the state's '{self.field}' picks '{key}', which can't run "
+                f"here: {self.refused[key]}",
+                node=node,
+            )
+        listed = [*self.plans, *self.refused]
+        hint = did_you_mean(key, listed) if key else ""
+        raise GraphSelectionError(
+            f"node '{node}': the state's '{self.field}' is {value!r}, which names none of the "
+            f"graphs this node can run{hint} (it can run: {', '.join(listed)}) — set "
+            f"'{self.field}' to one of them, or add the graph to the node's Context \"choices\"",
+            node=node,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +123,7 @@ class Step:
     on_failure: Route
     retry: RetryPolicy | None = None
     timeout: float | None = None
-    subplan: Plan | None = None
+    subplan: Plan | GraphChoice | None = None  # a ``graph`` node: the graph(s) it runs
     spec: SubgraphSpec | None = None
 
     def next_nodes(self, state: State, success: bool) -> tuple[str, ...]:
@@ -164,9 +204,11 @@ class Compiler:
         # Keep the agent and its class's function rather than a bound method per node: one
         # object fewer per node for the garbage collector to scan in long runs.
         method = getattr(process, "__func__", None)
-        fields = node.inputs
+        fields = bound_positionally(node.inputs, getattr(agent, "expected_params", None))
         if isinstance(agent, Agent) and type(agent).state_keys is not Agent.state_keys:
             fields += tuple((key, key) for key in agent.state_keys())
+        if isinstance(subplan, GraphChoice) and (subplan.field, subplan.field) not in fields:
+            fields += ((subplan.field, subplan.field),)  # read to pick the graph, then dropped
         return Step(
             node=node,
             fields=fields,
@@ -192,25 +234,15 @@ class Compiler:
 
     def _subgraph(
         self, graph: Graph, node: Node, running: tuple[tuple[str | None, str], ...]
-    ) -> tuple[SubgraphSpec, Plan]:
-        """The ``graph`` node's spec and its graph's plan (a graph that runs itself is refused)."""
+    ) -> tuple[SubgraphSpec, Plan | GraphChoice]:
+        """The ``graph`` node's spec and its graph's plan — or, for a ``graph_field`` node, the
+        plans of its choices (a graph that runs itself is refused)."""
         try:
             spec = spec_of(graph, node)
-            if self._subgraphs is None:
-                raise RunError("no loader was given to find the graphs that graph nodes run")
-            child = self._subgraphs(graph, node)
-        except (AgentMapError, ValueError) as exc:
-            message = getattr(exc, "message", str(exc))
+        except AgentMapError as exc:
             raise RunError(
-                f"node '{node.name}': {message}", graph=graph.name, node=node.name
+                f"node '{node.name}': {exc.message}", graph=graph.name, node=node.name
             ) from exc
-        if (child.file, child.name) in running:
-            raise RunError(
-                f"node '{node.name}' runs graph '{child.name}', which is already running above "
-                "it — a graph can't run itself",
-                graph=graph.name,
-                node=node.name,
-            )
         if len(running) >= MAX_DEPTH:  # validation refuses it; a graph built in code may not be
             raise RunError(
                 f"node '{node.name}': subgraphs nest more than {MAX_DEPTH} deep — run fewer "
@@ -218,7 +250,35 @@ class Compiler:
                 graph=graph.name,
                 node=node.name,
             )
-        return spec, self._compile(child, running)
+        if spec.field is None:
+            child = self._child(graph, node, None)
+            if (child.file, child.name) in running:
+                raise RunError(_runs_itself(node, child), graph=graph.name, node=node.name)
+            return spec, self._compile(child, running)
+        plans: dict[str, Plan] = {}
+        refused: dict[str, str] = {}  # a loop only if the state picks it: the node fails then
+        for reference in spec.choices:
+            child = self._child(graph, node, reference)
+            if (child.file, child.name) in running:
+                refused[choice_key(reference)] = _runs_itself(node, child)
+                continue
+            try:
+                plans[choice_key(reference)] = self._compile(child, running)
+            except RunError as exc:  # e.g. it runs a graph running above (a warning, checked)
+                refused[choice_key(reference)] = exc.message
+        return spec, GraphChoice(spec.field, MappingProxyType(plans), MappingProxyType(refused))
+
+    def _child(self, graph: Graph, node: Node, reference: str | None) -> Graph:
+        """The graph ``reference`` names (``None``: the node's one graph)."""
+        try:
+            if self._subgraphs is None:
+                raise RunError("no loader was given to find the graphs that graph nodes run")
+            return self._subgraphs(graph, node, reference)
+        except (AgentMapError, ValueError) as exc:
+            message = getattr(exc, "message", str(exc))
+            raise RunError(
+                f"node '{node.name}': {message}", graph=graph.name, node=node.name
+            ) from exc
 
     def _retry_policy(
         self, graph: Graph, context: Mapping[str, Any], agent_default: Mapping[str, Any] | None
@@ -246,6 +306,13 @@ class Compiler:
                 node=node.name,
             )
         return _routing(graph, node, name, function)
+
+
+def _runs_itself(node: Node, child: Graph) -> str:
+    return (
+        f"node '{node.name}' runs graph '{child.name}', which is already running above it — a "
+        "graph can't run itself"
+    )
 
 
 def _routing(graph: Graph, node: Node, name: str, function: Callable[..., Any]) -> Route:

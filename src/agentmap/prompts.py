@@ -7,6 +7,8 @@ the node's agent is built.
 - ``prompt:name`` — the entry ``name`` of the prompts registry (``paths.prompts``, a YAML
   mapping of name → text).
 - ``file:path/to.txt`` — a text file, relative to the graph file's folder.
+- ``yaml:path/to.yaml#key.sub`` — the text at a dotted key path of a YAML file (AgentMap's
+  syntax for a family of prompts kept in one file), found like a ``file:`` path.
 - anything else — the text itself.
 
 ``{field}`` is filled from the node's inputs; ``{{`` and ``}}`` are literal braces.
@@ -27,6 +29,7 @@ from agentmap.userfiles import DEFAULT_MAX_FILE_MB, read_user_file
 
 REGISTRY_PREFIX = "prompt:"
 FILE_PREFIX = "file:"
+YAML_PREFIX = "yaml:"
 
 
 class PromptError(ValueError):
@@ -90,6 +93,9 @@ class PromptCatalog:
         if stripped.startswith(FILE_PREFIX):
             relative = stripped[len(FILE_PREFIX) :].strip()
             return _from_file(relative, base_dir, self._max_mb, self._allowed)
+        if stripped.startswith(YAML_PREFIX):
+            reference = stripped[len(YAML_PREFIX) :].strip()
+            return _from_yaml(reference, base_dir, self._max_mb, self._allowed)
         return cell
 
     def _from_registry(self, name: str) -> str:
@@ -126,6 +132,65 @@ def _from_file(relative: str, base_dir: Path | None, max_mb: float, allowed: All
         raise PromptError(f"can't read prompt file {path} ({exc})") from exc
 
 
+def _from_yaml(reference: str, base_dir: Path | None, max_mb: float, allowed: AllowedPaths) -> str:
+    """The text at ``file.yaml#key.path``: keys separated by dots lead into nested mappings."""
+    relative, hash_mark, keys = reference.partition("#")
+    if not hash_mark or not keys.strip() or not relative.strip():
+        raise PromptError(
+            f"'yaml:{reference}' needs a file and a key — write yaml:FILE#KEY, e.g. "
+            "yaml:prompts/support.yaml#responses.resolved"
+        )
+    relative = relative.strip()
+    path = (base_dir or Path.cwd()) / relative
+    data = _parsed_yaml(_from_file(relative, base_dir, max_mb, allowed), path)
+    value: Any = data
+    walked: list[str] = []
+    for key in keys.strip().split("."):
+        found = _key_in(value, key)
+        if found is _MISSING:
+            at = f"under '{'.'.join(walked)}'" if walked else "at its top level"
+            there = sorted(str(k) for k in value) if isinstance(value, Mapping) else []
+            raise PromptError(
+                f"prompt file {path} has no key '{keys.strip()}': nothing named '{key}' {at}"
+                f"{did_you_mean(key, there)}"
+            )
+        value = found
+        walked.append(key)
+    if not isinstance(value, str | int | float):  # a bool is an int: AgentMap takes it too
+        held = {dict: "a mapping", list: "a list", type(None): "nothing"}.get(type(value), "data")
+        raise PromptError(
+            f"'{keys.strip()}' in prompt file {path} holds {held}, not text — point the key "
+            "path at a text value"
+        )
+    return str(value)
+
+
+_MISSING: Any = object()
+
+
+def _key_in(value: Any, key: str) -> Any:
+    """``value[key]``, matching keys YAML read as numbers by their text too (``2024: ...``)."""
+    if not isinstance(value, Mapping):
+        return _MISSING
+    if key in value:
+        return value[key]
+    return next((v for k, v in value.items() if str(k) == key), _MISSING)
+
+
+def _parsed_yaml(text: str, path: Path) -> Any:
+    import yaml  # only paid for by graphs with yaml: prompts
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise PromptError(
+            f"prompt file {path} is not valid YAML{line} ({getattr(exc, 'problem', None) or exc})"
+            " — fix its syntax"
+        ) from exc
+
+
 def placeholders(template: str) -> tuple[str, ...]:
     """The ``{field}`` names a template uses, in order; ``PromptError`` if it is malformed."""
     names: list[str] = []
@@ -152,13 +217,17 @@ def placeholders(template: str) -> tuple[str, ...]:
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:
-    """The template with each ``{field}`` replaced by ``values[field]`` (absent → empty text)."""
+    """The template with each ``{field}`` replaced by ``values[field]`` (absent → empty text).
+
+    ``None`` counts as absent: an input the state doesn't hold reaches the agent as ``None``,
+    and ``"{approved}{rejected}"`` with one branch taken must not read ``"Nonerejected"``.
+    """
     return template.format_map(_Blank(values))
 
 
 class _Blank(dict[str, Any]):
     def __init__(self, values: Mapping[str, Any]) -> None:
-        super().__init__(values)
+        super().__init__((k, v) for k, v in values.items() if v is not None)
 
     def __missing__(self, key: str) -> str:
         return ""

@@ -143,6 +143,8 @@ class ExecutionSummary:
     success: bool
     unfinished: tuple[str, ...] = ()  # started but never finished: the run stopped during them
     usage: Usage | None = None  # tokens (and cost) of every node's model calls, added up
+    handled_failures: tuple[str, ...] = ()
+    """The failed nodes whose failure the graph routes (Failure_Next or a ``func:`` Edge)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.node_results, NodeResults):
@@ -161,6 +163,7 @@ class ExecutionSummary:
             "success": self.success,
             "unfinished": list(self.unfinished),
             "usage": self.usage.to_dict() if self.usage is not None else None,
+            "handled_failures": list(self.handled_failures),
         }
 
 
@@ -175,6 +178,10 @@ class ExecutionResult:
     run_id: str = ""
     waiting: tuple[Waiting, ...] = ()
     """The questions a ``waiting`` run stopped at; answer them with ``resume_run``."""
+    resumable: bool = False
+    """Whether carrying the run on could change its outcome: it waits for an answer, or it
+    failed at a node that may succeed when run again — not at a ``failure`` agent, which
+    fails by design (``resume_run`` would only fail it again)."""
 
     @property
     def execution_summary(self) -> ExecutionSummary:
@@ -197,6 +204,7 @@ class ExecutionResult:
             "success": self.success,
             "final_state": self.final_state,
             "summary": self.summary.to_dict(),
+            "resumable": self.resumable,
         }
         if self.waiting:
             data["waiting"] = [w.to_dict() for w in self.waiting]

@@ -10,11 +10,13 @@ they had. A failed run that finished is rewound to its last failed node, which r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from agentmap.agents.human import answer_value
+from agentmap.agents.human import answer_value, timed_out, timeout_outcome, timeout_value
 from agentmap.branches import Branch, Branches
 from agentmap.exceptions import ResumeError
 from agentmap.graph.model import Graph
@@ -182,8 +184,10 @@ def _check_graph(
 def answers_for(
     record: RunRecord, answer: Any, node: str | None
 ) -> tuple[dict[str, Any], dict[str, tuple[str, Any]]]:
-    """The answers to put in waiting nodes (the one given; ``None`` for suspended nodes), and
-    the subgraph runs to carry on with theirs (a ``graph`` node waits on its subgraph's run)."""
+    """The answers to put in waiting nodes (the one given; ``None`` for suspended nodes; the
+    timeout outcome for questions whose time ran out), and the subgraph runs to carry on with
+    theirs (a ``graph`` node waits on its subgraph's run). An answer given after its question's
+    deadline is refused: the deadline stands however late someone comes back."""
     waiting = {str(w["node"]): w for w in record.waiting}
     if answer is not NO_ANSWER and not waiting:
         raise ResumeError(
@@ -201,16 +205,23 @@ def answers_for(
         )
     answers: dict[str, Any] = {}
     children: dict[str, tuple[str, Any]] = {}
+    now = time.time()
     for name, question in waiting.items():
-        pause = Pause(question["question"], question["kind"], tuple(question.get("options", ())))
+        pause = Pause.from_dict(question)
         given = answer is not NO_ANSWER and (node is None or node == name)
         child = question.get("child_run")
         if child:  # the question is its subgraph's: that run takes the answer, as given
             children[name] = (str(child), answer if given else NO_ANSWER)
         if not given:
-            if pause.kind == "suspend" and not child:
-                answers[name] = None
+            if not child and (unanswered := _unanswered(pause, now)) is not NO_ANSWER:
+                answers[name] = unanswered
             continue
+        if timed_out(pause, now):
+            raise ResumeError(
+                f"node '{name}' of run {record.id} stopped taking answers at "
+                f"{_when(pause.deadline)} (timeout_seconds) — resume without an answer and "
+                f"{timeout_outcome(pause)}"
+            )
         try:
             value = answer_value(pause, answer)  # checked here, before anything runs
         except ValueError as exc:
@@ -220,6 +231,27 @@ def answers_for(
         if not child:
             answers[name] = value
     return answers, children
+
+
+def timed_out_nodes(record: RunRecord) -> list[str]:
+    """The nodes of a waiting run whose time to answer has run out (``timeout_seconds``)."""
+    return [str(w["node"]) for w in record.waiting if timed_out(Pause.from_dict(w))]
+
+
+def _unanswered(pause: Pause, now: float) -> Any:
+    """What a waiting node resumed with no answer gets: ``None`` for ``suspend``; the timeout
+    outcome once its time ran out; its stored question, asked again with the same deadline,
+    while it runs (so waiting and resuming never extend the time); else it runs again."""
+    if pause.kind == "suspend":
+        return None
+    if timed_out(pause, now):
+        return timeout_value(pause)
+    return pause if pause.deadline is not None else NO_ANSWER
+
+
+def _when(deadline: float | None) -> str:
+    moment = datetime.fromtimestamp(deadline or 0, tz=UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _cut_short(

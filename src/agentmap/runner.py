@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from agentmap.agents.base import type_name_of
+from agentmap.agents.builtins import FailureAgent
 from agentmap.attempts import LATER, Ran, run_node
 from agentmap.branches import Branch, Branches
 from agentmap.clock import Clock
@@ -596,8 +598,8 @@ class _Run:
         targets = step.next_nodes(ran.state, ran.success)
         if ran.chosen is None:
             return targets
-        if ran.chosen in targets:
-            return (ran.chosen,)
+        if ran.chosen in targets or (not targets and ran.chosen in self.plan.graph.nodes):
+            return (ran.chosen,)  # no routing cell: any node (an orchestrator's whole graph)
         raise RunError(
             f"node '{step.node.name}' chose to go to '{ran.chosen}', which is not one of its "
             f"routing targets ({', '.join(targets) or 'none'}) — list it in the routing cell",
@@ -653,7 +655,17 @@ class _Run:
             summary=summary,
             run_id=self.id,
             waiting=tuple(self.waiting),
+            resumable=bool(self.waiting) or (not summary.success and self._may_not_repeat(summary)),
         )
+
+    def _may_not_repeat(self, summary: ExecutionSummary) -> bool:
+        """Whether running the last failed node again could end differently (see
+        ``ExecutionResult.resumable``)."""
+        failed = summary.failed_nodes
+        if not failed:
+            return True  # stopped by the run itself (max_steps, a timeout): carry on
+        node = self.plan.graph.nodes.get(failed[-1])
+        return node is None or type_name_of(node.agent_type) != FailureAgent.agent_type
 
     def _chunk_sink(self, node: str) -> Any:
         def sink(text: str) -> None:

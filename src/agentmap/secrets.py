@@ -23,8 +23,9 @@ headers a cassette recorder sees (``remember_headers``). Values shorter than ``M
 not taken: masking a key like ``ollama`` everywhere would garble the text around it.
 
 Text shaped like a key is cut even when unknown: ``sk-…`` keys (OpenAI, Anthropic and the many
-made like them), ``Bearer <token>``, the value of an ``Authorization`` / ``x-api-key`` /
-``api-key`` header written as text, and the password of a ``scheme://user:password@host`` URL.
+made like them), Google API keys (``AIza…``), ``Bearer <token>``, the value of an
+``Authorization`` / ``x-api-key`` / ``api-key`` header written as text, and the password of a
+``scheme://user:password@host`` URL.
 
 >>> remember("abc-123-very-secret")
 >>> redact("Incorrect API key provided: abc-123-very-secret")
@@ -57,6 +58,8 @@ _SECRET_FIELD = re.compile(r"(?:key|token|secret|password|passwd|credential)s?$"
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # OpenAI (sk-, sk-proj-), Anthropic (sk-ant-) and the many keys made like them.
     (re.compile(r"(?<![\w-])sk-[\w-]{16,}"), MASK),
+    # Google API keys (Gemini's among them): AIza and 35 more characters.
+    (re.compile(r"(?<![\w-])AIza[\w-]{35}(?![\w-])"), MASK),
     # A key header written out: `x-api-key: …`, `"authorization": "Bearer …"`, `api-key=…`.
     (
         re.compile(

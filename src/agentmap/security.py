@@ -9,7 +9,7 @@ setting is unset): a file outside is refused with the cell that named it and the
 would allow it.
 
 ``AllowedPaths.check`` is the one check, for anything that reads a file a graph names (data
-agents that read or write files should call it too; the built-in agents read none).
+agents that read or write files call it too: the storage agents do, for each file).
 """
 
 from __future__ import annotations

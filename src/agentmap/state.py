@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, get_origin
 
 import immutables
@@ -103,6 +103,27 @@ def inputs_of(state: State, fields: tuple[tuple[str, str], ...], node: str) -> d
     return inputs
 
 
+def bound_positionally(
+    fields: tuple[tuple[str, str], ...], expected_params: Sequence[str] | None
+) -> tuple[tuple[str, str], ...]:
+    """``fields`` with each unmapped state key handed to the agent's parameter at its position.
+
+    AgentMap's rule for agents that declare ``expected_params``: when no field of the node is
+    mapped (``key:param``), the first field goes to the first parameter and so on (fields past
+    the last parameter keep their names); with any mapping, unmapped fields keep their names.
+    Worked out once per node when the graph is compiled, so runs pay nothing for it.
+
+    >>> bound_positionally((("first_a", "first_a"), ("first_b", "first_b")), ["a", "b"])
+    (('first_a', 'a'), ('first_b', 'b'))
+    """
+    if not expected_params or any(key != param for key, param in fields):
+        return fields
+    names = tuple(expected_params)
+    return tuple(
+        (key, names[index] if index < len(names) else key) for index, (key, _) in enumerate(fields)
+    )
+
+
 def updated(state: State, outputs: Mapping[str, Any], success: bool, error: str | None) -> State:
     """A new state with a node's outputs and outcome; ``state`` itself is unchanged.
 
@@ -166,6 +187,23 @@ class StateAdapterService:
         """See ``inputs_of``."""
         return inputs_of(state, fields, node)
 
+    def get_inputs(
+        self,
+        state: Any,
+        input_fields: Sequence[str],
+        expected_params: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """The inputs an agent gets from ``state`` for Input_Fields written as AgentMap lists
+        them (``["a", "user:name"]``), bound by position to ``expected_params`` as a node's
+        are (see ``bound_positionally``); absent keys are None.
+
+        >>> StateAdapterService().get_inputs({"x": 1, "y": 2}, ["x", "y"], ["a", "b"])
+        {'a': 1, 'b': 2}
+        """
+        fields = tuple(_field_pair(str(spec)) for spec in input_fields if str(spec).strip())
+        current = state if isinstance(state, State) else initial_state(state)
+        return inputs_of(current, bound_positionally(fields, expected_params), "")
+
     def updated(
         self, state: State, outputs: Mapping[str, Any], success: bool, error: str | None
     ) -> State:
@@ -175,6 +213,12 @@ class StateAdapterService:
     def to_dict(self, state: State) -> dict[str, Any]:
         """See ``to_dict``."""
         return to_dict(state)
+
+
+def _field_pair(spec: str) -> tuple[str, str]:
+    """``"user:name"`` → ``("user", "name")``; ``"a"`` → ``("a", "a")``."""
+    key, _, param = (part.strip() for part in spec.partition(":"))
+    return key, param or key
 
 
 def _checked(data: dict[str, Any], schema: type) -> dict[str, Any]:

@@ -58,13 +58,14 @@ async def run_subgraph(
 ) -> ExecutionResult:
     """Run ``step``'s subgraph on the node's inputs, or carry on the child run ``carry_on``
     (its id and the answer it gets, or ``pauses.NO_ANSWER``). ``recorded``: the parent is journaled,
-    so the child's run is recorded as part of it."""
-    assert step.subplan is not None
+    so the child's run is recorded as part of it. A ``graph_field`` node runs the graph its
+    state key names (the same one again when carried on: the node's inputs haven't changed)."""
+    plan, state = chosen_plan(step, inputs)
     if carry_on is not None:
         child_run, answer = carry_on
         return await runner.resume_child(
             child_run,
-            step.subplan,
+            plan,
             answer=answer,
             force=force,
             handlers=handlers,
@@ -72,12 +73,26 @@ async def run_subgraph(
             parent_run_id=run_id,
         )
     return await runner.start_plan(
-        step.subplan,
-        dict(inputs),
+        plan,
+        state,
         handlers=handlers,
         ask=ask,
         parent=(run_id, step.node.name if recorded else None),
     )
+
+
+def chosen_plan(step: Step, inputs: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
+    """The plan ``step`` runs and the child's initial state: for a ``graph_field`` node, the
+    choice its state key names (``GraphSelectionError``, a node failure, if none), the key
+    itself left out of the child's state unless Input_Fields lists it."""
+    subplan = step.subplan
+    assert subplan is not None
+    if isinstance(subplan, Plan):
+        return subplan, dict(inputs)
+    plan = subplan.pick(inputs.get(subplan.field), step.node.name)
+    listed = any(param == subplan.field for _, param in step.node.inputs)
+    state = {k: v for k, v in inputs.items() if listed or k != subplan.field}
+    return plan, state
 
 
 def subgraph_value(step: Step, result: ExecutionResult) -> tuple[Any, ExecutionSummary]:

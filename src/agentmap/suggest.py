@@ -3,7 +3,8 @@
 A hint is for a slip of the keyboard, not a guess: a wrong one ("did you mean 'echo'?" for
 ``search``) sends the reader after the wrong fix, while no hint costs nothing. So a candidate
 must be close by difflib's measure *and* within a few typing slips of the name — a letter
-missed, added, changed or two swapped, at most one per three letters — or hold the name as a
+missed, added, changed or two swapped, at most one per four letters (``summarise`` is three
+slips from ``summary``: a different word, not a typo) — or hold the name as a
 whole word (``delay`` for ``max_delay``: a key written without its qualifier), or nothing is
 said.
 """
@@ -25,12 +26,14 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     'delay'
     >>> closest("search", ["echo", "summary"]) is None
     True
+    >>> closest("summarise", ["summary"]) is None
+    True
     >>> closest("delay", ["max_delay", "jitter"])
     'max_delay'
     """
     by_folded = {c.casefold(): c for c in candidates}
     folded = name.casefold()
-    allowed = max(1, len(folded) // 3)
+    allowed = max(1, len(folded) // 4)
     for match in difflib.get_close_matches(folded, list(by_folded), n=5, cutoff=CUTOFF):
         if slips(folded, match) <= allowed or folded in re.split(r"[_\-. ]+", match):
             return by_folded[match]

@@ -13,6 +13,7 @@ from agentmap.config import SuccessPolicySettings, TrackingSettings
 from agentmap.events import Event, NodeCompleted, NodeFailed, NodeRetrying, NodeStarted
 from agentmap.exceptions import ConfigError
 from agentmap.functions import FunctionCatalog
+from agentmap.graph.model import FUNC_PREFIX, Graph
 from agentmap.outcomes import Usage
 from agentmap.results import ExecutionSummary, NodeResult, NodeResults
 
@@ -33,8 +34,10 @@ class ExecutionTracker:
         settings: TrackingSettings,
         policy: SuccessPolicy,
         clock: Callable[[], float] = time.perf_counter,
+        graph: Graph | None = None,
     ) -> None:
         self._graph_name = graph_name
+        self._graph = graph
         self._records = settings.enabled
         self._keep_inputs = settings.track_inputs
         self._keep_output = settings.track_outputs
@@ -45,6 +48,7 @@ class ExecutionTracker:
         self._path: list[str] = []
         self._results: list[NodeResult] = []
         self._failed: dict[str, None] = {}
+        self._handled: dict[str, None] = {}
         self._last_success: bool | None = None
         self._usage: Usage | None = None
         self._open: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
@@ -72,7 +76,7 @@ class ExecutionTracker:
             self._path.append(result.node)
             self._last_success = result.success
             if not result.success:
-                self._failed[result.node] = None
+                self._failed_at(result.node)
             if self._records:
                 self._results.append(result)
         self._t0 -= elapsed
@@ -167,10 +171,15 @@ class ExecutionTracker:
     ) -> None:
         self._last_success = success
         if not success:
-            self._failed[node] = None
+            self._failed_at(node)
         if usage is not None:
             self._usage = usage if self._usage is None else self._usage + usage
         self._record(node, success, error, output, attempt, subgraph, usage)
+
+    def _failed_at(self, node: str) -> None:
+        self._failed[node] = None
+        if self._graph is not None and _routes_failure(self._graph, node):
+            self._handled[node] = None
 
     def track_node_retry(self, node: str, error: str, attempt: int) -> None:
         """Note that attempt ``attempt`` of ``node`` failed and the node will be tried again."""
@@ -217,6 +226,7 @@ class ExecutionTracker:
             success=bool(self._path) and not self._failed,
             unfinished=tuple(self._open),
             usage=self._usage,
+            handled_failures=tuple(self._handled),
         )
         return replace(summary, success=bool(self._policy(summary)))
 
@@ -242,8 +252,20 @@ class ExecutionTrackingService:
         self, graph_name: Any, clock: Callable[[], float] | None = None
     ) -> ExecutionTracker:
         """A fresh tracker for one run of the graph (its name, or the ``Graph`` itself)."""
+        graph = graph_name if isinstance(graph_name, Graph) else None
         name = graph_name if isinstance(graph_name, str) else graph_name.name
-        return ExecutionTracker(name, self._settings, self._policy, clock or self._clock)
+        return ExecutionTracker(name, self._settings, self._policy, clock or self._clock, graph)
+
+
+def _routes_failure(graph: Graph, name: str) -> bool:
+    """Whether the graph routes the node's failure somewhere chosen for it: a Failure_Next
+    (with no Edge, which would win) or a ``func:`` Edge, which is told the outcome."""
+    node = graph.nodes.get(name)
+    if node is None:
+        return False
+    if node.edge:
+        return node.edge.startswith(FUNC_PREFIX)
+    return bool(node.failure_next)
 
 
 def make_success_policy(
@@ -251,11 +273,19 @@ def make_success_policy(
 ) -> SuccessPolicy:
     """The function that decides a run's success, as configured.
 
+    ``handled`` (the default): the last node run succeeded and every node that failed had its
+    failure routed (a Failure_Next, or a ``func:`` Edge) — a failure the graph was built to
+    recover from is part of its design, not the run's failure.
     ``all_nodes``: no node failed. ``final_node``: the last node run succeeded.
     ``critical_nodes``: none of the listed nodes failed (nodes that didn't run don't count).
     ``custom``: ``custom_function`` — ``module:function``, or the name of a function in the
     functions folder — called with the summary (whose ``success`` holds the all_nodes verdict).
     """
+    if settings.type == "handled":
+        return lambda summary: (
+            bool(summary.final_node_success)
+            and set(summary.failed_nodes).issubset(summary.handled_failures)
+        )
     if settings.type == "final_node":
         return lambda summary: bool(summary.final_node_success)
     if settings.type == "critical_nodes":

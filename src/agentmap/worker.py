@@ -45,6 +45,7 @@ from agentmap.exceptions import (
     StoreError,
 )
 from agentmap.jobs import SETTLED, STOPPERS, JobQueue
+from agentmap.pauses import NO_ANSWER
 from agentmap.results import ExecutionResult
 from agentmap.retry import RetryPolicy
 from agentmap.runner import GraphRunnerService
@@ -308,7 +309,7 @@ class Worker:
                     graph,
                     handlers=handlers,
                     shared=True,
-                    answer=job.answer["value"],
+                    answer=job.answer.get("value", NO_ANSWER),  # none: its time ran out
                     node=job.answer["node"],
                 )
             else:

@@ -16,8 +16,10 @@ from typing import Any, ClassVar, TypeVar, overload
 from agentmap.outcomes import Failure, Output, Pause, PauseKind, Usage
 
 __all__ = [
+    "AGENTMAP_CONTEXT_KEYS",
     "AGENT_TYPE_ATTRIBUTE",
     "CHUNK_SINK",
+    "ENGINE_CONTEXT_KEYS",
     "Agent",
     "Failure",
     "Output",
@@ -37,6 +39,28 @@ CHUNK_SINK: ContextVar[Callable[[str], None] | None] = ContextVar(
 agent (an agent serves every run of its graph, so the sink can't live on the agent)."""
 
 AGENT_TYPE_ATTRIBUTE = "__agentmap_agent_type__"
+
+ENGINE_CONTEXT_KEYS = frozenset({"retry", "timeout", "reduce"})
+"""Context keys the engine reads from any node (the retry policy, the time limit, how a parallel
+join merges the node's outputs): no agent needs to list them in ``context_keys``."""
+
+AGENTMAP_CONTEXT_KEYS = frozenset(
+    {
+        "description",
+        "input_fields",
+        "output_field",
+        "capture_agent_inputs",
+        "capture_agent_outputs",
+        "output_validation",
+        "graph_name",
+        "keywords",
+        "intent",
+        "purpose",
+    }
+)
+"""Keys AgentMap reads from any node that mean nothing to a built-in agent here (a column says
+the same, or the feature is AgentMap's own; its orchestrator matches a candidate node on the
+last three): accepted with a warning."""
 
 
 class Agent:
@@ -65,6 +89,14 @@ class Agent:
     """Set by agents that call ``emit_chunk``: only their calls get a chunk sink."""
     default_retry: ClassVar[Mapping[str, Any] | None] = None
     """A retry policy (as ``RetryPolicy.from_dict`` reads it) for nodes with none configured."""
+    context_keys: ClassVar[frozenset[str] | None] = None
+    """The Context keys this agent reads; None accepts any, as custom agents do. Validation
+    refuses a key outside these and ``ENGINE_CONTEXT_KEYS`` — a misspelt setting would
+    otherwise be ignored without a word. A subclass written elsewhere inherits no list: until
+    it declares its own, any key is accepted, as it may read keys of its own."""
+    ignored_context_keys: ClassVar[frozenset[str]] = frozenset()
+    """Keys AgentMap's agent of this type reads that mean nothing here: accepted, with a
+    warning, so an AgentMap graph still runs."""
     quick: ClassVar[bool] = False
     """Set by sync agents that never block (no I/O, no sleeping, microseconds of work): a
     worker running many jobs on one loop calls them right there instead of on a thread,

@@ -9,13 +9,20 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import Any
+from typing import Any, Literal
 
-from agentmap.agents.base import AGENT_TYPE_ATTRIBUTE, Agent, type_name_of
+from agentmap.agents.base import (
+    AGENT_TYPE_ATTRIBUTE,
+    AGENTMAP_CONTEXT_KEYS,
+    ENGINE_CONTEXT_KEYS,
+    Agent,
+    type_name_of,
+)
 from agentmap.agents.builtins import BUILTIN_AGENTS
 from agentmap.exceptions import AgentError
 from agentmap.graph.model import Node
 from agentmap.modules import import_folder
+from agentmap.suggest import did_you_mean
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +33,9 @@ Process = Callable[[Mapping[str, Any]], Any]
 """What a node runs: ``process(inputs) -> output`` (a bound method or an ``@agent`` function)."""
 
 AgentSource = type[Agent] | Process
+
+KeyProblem = tuple[Literal["error", "warning"], str]
+"""A Context key's problem: its severity and message."""
 
 
 class AgentCatalog:
@@ -70,6 +80,11 @@ class AgentCatalog:
         sources = {name: source for name, (source, _) in found.items()}
         return cls({**sources, **{type_name_of(n): s for n, s in (extra or {}).items()}}, settings)
 
+    @property
+    def settings(self) -> Any:
+        """The settings agents are bound with (``None``: the defaults)."""
+        return self._settings
+
     def types(self) -> list[str]:
         """Every known type name, sorted."""
         return sorted([*self._sources, SUBGRAPH_TYPE])
@@ -100,6 +115,23 @@ class AgentCatalog:
         """What the agent class finds wrong with a node's Context, or None."""
         cls = _agent_class(self._sources.get(type_name_of(agent_type)))
         return None if cls is None else cls.context_problem(context)
+
+    def context_key_problems(self, agent_type: str, keys: frozenset[str]) -> list[KeyProblem]:
+        """Context keys an agent of this type doesn't read: ``(severity, message)`` each.
+
+        A key of AgentMap's that means nothing here is a warning; any other key the agent
+        doesn't declare is an error (a misspelt setting would be ignored without a word).
+        Agents that declare no ``context_keys`` accept every key.
+        """
+        cls = _agent_class(self._sources.get(type_name_of(agent_type)))
+        accepted = None if cls is None else _declared_keys(cls)
+        if cls is None or accepted is None:
+            return []
+        return [
+            _key_problem(cls, key, accepted)
+            for key in sorted(keys)
+            if key not in accepted and key not in ENGINE_CONTEXT_KEYS
+        ]
 
     def is_async(self, agent_type: str) -> bool:
         """Whether agents of this type are ``async def`` (and so need an event loop)."""
@@ -171,6 +203,43 @@ def _described(
     }
 
 
+def _declared_keys(cls: type[Agent]) -> frozenset[str] | None:
+    """The keys ``cls`` reads, or None for any: a subclass written outside agentmap doesn't
+    inherit a built-in's list, since it may read keys of its own."""
+    if "context_keys" not in vars(cls) and not cls.__module__.startswith("agentmap."):
+        return None
+    return cls.context_keys
+
+
+def _key_problem(cls: type[Agent], key: str, accepted: frozenset[str]) -> KeyProblem:
+    kind = f"agent type '{cls.type_name()}'"
+    if key in cls.ignored_context_keys or key in AGENTMAP_CONTEXT_KEYS:
+        fix = _FIX_FOR.get(key, "delete it to silence this")
+        return (
+            "warning",
+            f"Context key '{key}' is AgentMap's and means nothing to {kind}: it is ignored ({fix})",
+        )
+    hint = did_you_mean(key, [*accepted, *ENGINE_CONTEXT_KEYS])
+    reads = ", ".join(sorted(accepted)) or "no keys of its own"
+    every = ", ".join(sorted(ENGINE_CONTEXT_KEYS))
+    return "error", (
+        f"Context key '{key}' means nothing to {kind}{hint} (it reads {reads}; every node reads "
+        f"{every}) — fix the key or delete it"
+    )
+
+
+_MATCHED_ON = "an orchestrator here matches a node on its name, Description and Prompt"
+_FIX_FOR = {
+    "description": "the Description column says this here",
+    "input_fields": "the Input_Fields column says this here",
+    "output_field": "the Output_Field column says this here",
+    "keywords": _MATCHED_ON,
+    "intent": _MATCHED_ON,
+    "purpose": _MATCHED_ON,
+}
+"""What to do instead, for AgentMap keys whose meaning something of ours carries."""
+
+
 def _private(context: Mapping[str, Any] | str | None) -> Mapping[str, Any] | str | None:
     """The agent's own read-only copy: nothing it does can change the graph for later runs."""
     if context is None or isinstance(context, str):
@@ -184,9 +253,11 @@ def _process_of(source: AgentSource) -> Callable[..., Any]:
 
 
 def _builtins() -> tuple[type[Agent], ...]:
+    from agentmap.agents.storage import STORAGE_AGENTS
+    from agentmap.agents.tools import ToolAgent
     from agentmap.llm.agents import LLM_AGENTS  # their SDKs load only when a node calls a model
 
-    return (*BUILTIN_AGENTS, *LLM_AGENTS)
+    return (*BUILTIN_AGENTS, *LLM_AGENTS, ToolAgent, *STORAGE_AGENTS)
 
 
 def _agent_class(source: AgentSource | None) -> type[Agent] | None:

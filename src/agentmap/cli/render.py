@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agentmap.agents.base import Usage
+from agentmap.agents.base import Pause, Usage
+from agentmap.agents.human import timeout_outcome
 from agentmap.exceptions import Problem
 from agentmap.graph.loader import ValidationReport
 from agentmap.results import ExecutionResult
@@ -81,12 +83,14 @@ def render_report(report: ValidationReport, *, every: bool = False) -> None:
         )
 
 
-def render_result(result: ExecutionResult, policy: str | None = "all_nodes") -> None:
-    """The path a run took, then the final state (and why a recovered run counts as failed)."""
+def render_result(result: ExecutionResult, policy: str | None = "handled") -> None:
+    """The path a run took, then the final state, and a note on the failures it recovered from
+    (or, under ``all_nodes``, why a recovered run still counts as failed)."""
     summary = result.summary
     mark, style = {"succeeded": ("✔", "green"), "failed": ("✘", "red")}.get(
         result.status, ("⏸", "yellow")
     )
+    recovered = _recovered(result)
     stdout().print(
         Text.assemble(
             (f"{mark} ", style),
@@ -94,20 +98,34 @@ def render_result(result: ExecutionResult, policy: str | None = "all_nodes") -> 
             f" {result.status} after {format_duration(summary.total_duration)} "
             if result.waiting
             else f" {result.status} in {format_duration(summary.total_duration)} ",
-            f"({_count(len(summary.execution_path), 'node')})",
+            f"({_count(len(summary.execution_path), 'node')}"
+            + (f", recovered from {_count(len(recovered), 'failure')})" if recovered else ")"),
         )
     )
     stdout().print(_path_table(result))
     stdout().print(state_table(result.final_state))
-    recovered = not result.success and summary.final_node_success and not result.waiting
-    if recovered and policy == "all_nodes":
+    if recovered and result.success:
+        stderr().print(
+            f"note: {', '.join(recovered)} failed and the graph's failure route was taken; the run "
+            "ended on its last node's success",
+            style="dim",
+        )
+    elif recovered and policy == "all_nodes":
         failed = ", ".join(summary.failed_nodes)
         stderr().print(
             f"note: the run recovered, but {failed} failed on the way, and the success policy "
-            "all_nodes counts every failure; set execution.success_policy to final_node to judge "
-            "a run by its last node",
+            "all_nodes counts every failure; set execution.success_policy to handled to count a "
+            "failure the graph routes as recovered",
             style="dim",
         )
+
+
+def _recovered(result: ExecutionResult) -> tuple[str, ...]:
+    """The failed nodes whose failure the graph routed, when the run did not stop at one."""
+    summary = result.summary
+    if result.waiting or not summary.final_node_success:
+        return ()
+    return tuple(n for n in summary.failed_nodes if n in summary.handled_failures)
 
 
 def render_json_list(documents: list[dict[str, Any]]) -> None:
@@ -225,6 +243,8 @@ def render_questions(
         )
         for number, option in enumerate(question.get("options") or (), 1):
             console.print(f"    {number}. {option}")
+        if question.get("deadline") is not None:
+            console.print(f"    {_deadline(question)}", style="dim")
     if resume is None or not questions:
         return
     first = questions[0]
@@ -239,5 +259,14 @@ def answer_flags(kind: str) -> tuple[str, ...]:
     return {
         "approval": ("--approve", "--reject"),
         "choice": ("--choice N",),
+        "edit": ("--value 'the edited text'", "--approve   # keep it as it is"),
+        "conversation": ("--value 'a message'", "--reject    # end the conversation"),
         "suspend": ("", "--value '...'"),
     }.get(kind, ("--value '...'",))
+
+
+def _deadline(question: Mapping[str, Any]) -> str:
+    """When a question stops taking answers, and what happens then."""
+    pause = Pause.from_dict(question)
+    when = datetime.fromtimestamp(float(question["deadline"]), tz=UTC)
+    return f"answer by {when:%Y-%m-%d %H:%M:%S} UTC; after that {timeout_outcome(pause)}"

@@ -31,7 +31,18 @@ from agentmap.cli.run import llm_settings, report
 from agentmap.pauses import NO_ANSWER
 from agentmap.suggest import did_you_mean
 
-RESPONSE_TYPES = ("approve", "reject", "choose", "respond", "edit", "continue")
+RESPONSE_TYPES = (
+    "approve",
+    "reject",
+    "choose",
+    "respond",
+    "submit",
+    "edit",
+    "save",
+    "reply",
+    "end",
+    "continue",
+)
 """AgentMap's ``agentmap resume THREAD_ID RESPONSE_TYPE --data JSON`` answers that mean
 something here (see ``response_answer``)."""
 
@@ -48,8 +59,9 @@ def resume(
         str | None,
         typer.Argument(
             metavar="RESPONSE_TYPE",
-            help="AgentMap's way to answer: approve, reject, choose, respond, edit or continue, "
-            "with --data. The same as --approve, --reject, --choice N, --value TEXT.",
+            help="AgentMap's way to answer: approve, reject, choose, respond (or submit), edit "
+            "(or save), reply, end or continue, with --data. The same as --approve, --reject, "
+            "--choice N, --value TEXT.",
             show_default=False,
         ),
     ] = None,
@@ -59,7 +71,7 @@ def resume(
             "--data",
             "-d",
             help='RESPONSE_TYPE\'s JSON: {"choice": N} (choose), {"text": "..."} (respond), '
-            '{"edited": "..."} (edit), any value (continue).',
+            '{"edited": "..."} (edit), {"message": "..."} (reply), any value (continue).',
             show_default=False,
         ),
     ] = None,
@@ -73,12 +85,19 @@ def resume(
         str | None,
         typer.Option(
             "--value",
-            help="The answer for the waiting node (its Output_Field).",
+            help="The answer for the waiting node (its Output_Field): text, the edited text "
+            "(edit) or a message (conversation; empty ends it).",
             show_default=False,
         ),
     ] = None,
-    approve: Annotated[bool, typer.Option("--approve", help="Approve the waiting node.")] = False,
-    reject: Annotated[bool, typer.Option("--reject", help="Reject the waiting node.")] = False,
+    approve: Annotated[
+        bool,
+        typer.Option("--approve", help="Approve the waiting node (an edit: keep the text as is)."),
+    ] = False,
+    reject: Annotated[
+        bool,
+        typer.Option("--reject", help="Reject the waiting node (a conversation: end it)."),
+    ] = False,
     choice: Annotated[
         int | None,
         typer.Option(
@@ -201,11 +220,13 @@ def read_data(text: str | None, file: Path | None) -> Any:
 def response_answer(response: str | None, data: Any) -> Any:
     """The answer AgentMap's ``RESPONSE_TYPE --data JSON`` gives, read the way AgentMap's human
     agent reads it: approve / reject are the approval itself, ``choose`` takes ``{"choice": N}``
-    (N from 1, or the option's text), ``respond`` takes ``{"text": ...}`` (AgentMap's docs say
-    ``response``: both are read), ``edit`` takes ``{"edited": ...}`` (or ``edited_content``),
-    and ``continue`` — AgentMap's default — passes the data on as it is (for a ``suspend``
-    node). A bare JSON value does for the object around it. Whether the answer fits the
-    question is checked against the waiting node, as for ``--value`` and the rest."""
+    (N from 1, or the option's text), ``respond`` (or ``submit``) takes ``{"text": ...}``
+    (AgentMap's docs say ``response``: both are read), ``edit`` (or ``save``) takes
+    ``{"edited": ...}`` (or ``edited_content``, ``content``; with no data the text is kept as
+    it was, as AgentMap keeps the original), ``reply`` takes ``{"message": ...}`` and ``end``
+    ends a conversation, and ``continue`` — AgentMap's default — passes the data on as it is
+    (for a ``suspend`` node). A bare JSON value does for the object around it. Whether the
+    answer fits the question is checked against the waiting node, as for ``--value``."""
     kind = "continue" if response is None else response.strip().lower()
     if kind not in RESPONSE_TYPES:
         raise typer.BadParameter(
@@ -213,18 +234,24 @@ def response_answer(response: str | None, data: Any) -> Any:
             f"{did_you_mean(kind, RESPONSE_TYPES)}",
             param_hint="RESPONSE_TYPE",
         )
-    if kind in ("approve", "reject"):
+    if kind in ("approve", "reject", "end"):
         if data is not NO_DATA:
+            what = "ending a conversation" if kind == "end" else "an approval"
             stderr().print(
-                Text(f"note: an approval keeps no data; --data is not recorded with {kind}", "dim")
+                Text(f"note: {what} keeps no data; --data is not recorded with {kind}", "dim")
             )
         return kind == "approve"
     if kind == "continue":
         return NO_ANSWER if data is NO_DATA else data
+    if kind in ("edit", "save") and data is NO_DATA:
+        return True  # saved unchanged
     keys = {
         "choose": ("choice",),
         "respond": ("text", "response"),
-        "edit": ("edited", "edited_content"),
+        "submit": ("text", "response"),
+        "edit": ("edited", "edited_content", "content"),
+        "save": ("edited", "edited_content", "content"),
+        "reply": ("message", "text"),
     }[kind]
     if isinstance(data, Mapping):
         found = [data[key] for key in keys if key in data]

@@ -202,7 +202,7 @@ def _show_resume_hint(result: ExecutionResult, settings: Settings, config: Path 
         err = stderr()
         err.print(Text(f"run {result.run_id} is waiting for an answer:", style="bold yellow"))
         render_questions(err, [w.to_dict() for w in result.waiting], command)
-    elif not result.success:
+    elif result.resumable:
         stderr().print(Text(f"to carry this run on: {command}", style="dim"))
 
 

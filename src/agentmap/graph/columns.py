@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from agentmap.suggest import closest
+
 COLUMNS = (
     "GraphName",
     "Node",
@@ -17,27 +19,40 @@ COLUMNS = (
     "Context",
     "Description",
 )
+"""The standard columns: every table agentmap writes has them, in this order."""
+TOOL_COLUMNS = ("Tool_Source", "Available_Tools")
+"""The columns of ``tool_agent`` nodes, read from any table and written only by a file that
+uses them (a graph without tools keeps the 11 standard columns)."""
+ALL_COLUMNS = (*COLUMNS, *TOOL_COLUMNS)
 REQUIRED = ("GraphName", "Node")
 
-# Folded spelling (lower case, no spaces/underscores/hyphens) → canonical column.
+# Folded spelling (lower case, no spaces/underscores/hyphens) → canonical column. AgentMap's
+# own aliases are here too (Step, Instructions, Config, SuccessTarget...), so its tables load.
 _ALIASES = {
     "graphname": "GraphName",
     "graph": "GraphName",
     "workflow": "GraphName",
+    "workflowname": "GraphName",
     "node": "Node",
     "nodename": "Node",
+    "name": "Node",
+    "step": "Node",
+    "stepname": "Node",
     "agenttype": "AgentType",
     "agent": "AgentType",
     "type": "AgentType",
     "edge": "Edge",
     "nextnode": "Edge",
     "next": "Edge",
+    "target": "Edge",
     "successnext": "Success_Next",
     "onsuccess": "Success_Next",
     "nextonsuccess": "Success_Next",
+    "successtarget": "Success_Next",
     "failurenext": "Failure_Next",
     "onfailure": "Failure_Next",
     "nextonfailure": "Failure_Next",
+    "failuretarget": "Failure_Next",
     "inputfields": "Input_Fields",
     "inputfield": "Input_Fields",
     "inputs": "Input_Fields",
@@ -47,9 +62,21 @@ _ALIASES = {
     "output": "Output_Field",
     "outputs": "Output_Field",
     "prompt": "Prompt",
+    "prompttemplate": "Prompt",
+    "template": "Prompt",
+    "instructions": "Prompt",
     "context": "Context",
+    "config": "Context",
+    "configuration": "Context",
     "description": "Description",
     "desc": "Description",
+    "details": "Description",
+    "toolsource": "Tool_Source",
+    "toolfile": "Tool_Source",
+    "toolmodule": "Tool_Source",
+    "availabletools": "Available_Tools",
+    "tools": "Available_Tools",
+    "toollist": "Available_Tools",
 }
 
 
@@ -61,6 +88,13 @@ def fold(header: str) -> str:
 def canonical(header: str) -> str | None:
     """The canonical column a header cell names, or ``None`` for an unknown column."""
     return _ALIASES.get(fold(header))
+
+
+def look_alike(header: str) -> str | None:
+    """The column an unknown header is most likely a slip for (``Promt`` → ``Prompt``,
+    ``Sucess_Next`` → ``Success_Next``), or ``None`` when it looks like none of them."""
+    match = closest(fold(header), _ALIASES)
+    return _ALIASES[match] if match is not None else None
 
 
 def letter(index: int) -> str:

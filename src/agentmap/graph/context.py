@@ -12,6 +12,8 @@ from typing import Any
 
 _PAIR = r"\s*[A-Za-z_][\w.-]*\s*=[^;=]*"
 _PAIRS = re.compile(rf"^{_PAIR}(;{_PAIR})*;?\s*$")
+_BRACED_PAIRS = re.compile(rf"^\{{({_PAIR}(;{_PAIR})*;?\s*)\}}$")
+"""AgentMap's ``{workflow=::Sub}``: pairs in braces (never JSON: a JSON key is quoted)."""
 
 
 class ContextError(ValueError):
@@ -19,7 +21,8 @@ class ContextError(ValueError):
 
 
 def parse_context(text: str) -> dict[str, Any] | str | None:
-    """A dict for JSON ``{...}`` (or AgentMap's ``{'k': 'v'}``) and ``k=v; k2=v2``; else text.
+    """A dict for JSON ``{...}`` (or AgentMap's ``{'k': 'v'}``) and ``k=v; k2=v2`` (also in
+    braces, as AgentMap writes ``{workflow=::Sub}``); else text.
 
     Values of ``k=v`` pairs stay text, like every other cell. A cell starting with ``{`` that is
     not a valid object raises ``ContextError`` — it is never silently kept as text.
@@ -32,12 +35,18 @@ def parse_context(text: str) -> dict[str, Any] | str | None:
     stripped = text.strip()
     if not stripped:
         return None
+    if (braced := _BRACED_PAIRS.match(stripped)) is not None:
+        return _pairs(braced.group(1))
     if stripped.startswith("{"):
         return _json_object(stripped)
     if _PAIRS.match(stripped):
-        pairs = (part.split("=", 1) for part in stripped.split(";") if part.strip())
-        return {key.strip(): value.strip() for key, value in pairs}
+        return _pairs(stripped)
     return text
+
+
+def _pairs(text: str) -> dict[str, Any]:
+    pairs = (part.split("=", 1) for part in text.split(";") if part.strip())
+    return {key.strip(): value.strip() for key, value in pairs}
 
 
 def _json_object(text: str) -> dict[str, Any]:

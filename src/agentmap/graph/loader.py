@@ -12,7 +12,14 @@ from agentmap.exceptions import GraphFileError, GraphSelectionError, GraphValida
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.csv_reader import iter_csv_rows
 from agentmap.graph.model import Graph, GraphFile, Node
-from agentmap.graph.subgraphs import check_subgraphs, context_error, spec_of
+from agentmap.graph.subgraph_forms import read_agentmap_forms
+from agentmap.graph.subgraphs import (
+    check_subgraphs,
+    context_error,
+    references,
+    spec_of,
+    target_of,
+)
 from agentmap.graph.table import parse_table
 from agentmap.graph.validation import check_graph
 from agentmap.prompts import PromptCatalog
@@ -71,7 +78,15 @@ def read_graph_file(
     """Read any supported graph file into the graph model, with the problems its rows have.
 
     Only a regular file of at most ``max_mb`` megabytes is read (``limits.max_file_mb``).
+    ``graph`` nodes written AgentMap's way (``{workflow=::Sub}``, ``child=parent``) come back
+    in our form, whatever the file's format.
     """
+    graph_file, problems = _read_in_format(path, max_mb)
+    graph_file, found = read_agentmap_forms(graph_file)
+    return graph_file, [*problems, *found] if found else problems
+
+
+def _read_in_format(path: Path, max_mb: float) -> tuple[GraphFile, list[Problem]]:
     display = str(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -259,37 +274,47 @@ class GraphLoader:
             extra.extend(
                 check_subgraphs(
                     report.file.graphs[name],
-                    lambda parent, node: self._resolve(parent, node, files),
+                    lambda parent, node, reference: self._resolve(parent, node, reference, files),
                     check,
                     seen,
                 )
             )
         if not extra:
             return report
-        errors = sorted([*report.errors, *extra], key=lambda p: (p.file or "", p.row or 0))
-        return replace(report, errors=tuple(errors))
 
-    def subgraph(self, parent: Graph, node: Node) -> Graph:
-        """The (checked) graph a ``graph`` node of ``parent`` runs."""
-        child = self._resolve(parent, node, self._files)
+        def ordered(found: list[Problem]) -> tuple[Problem, ...]:
+            return tuple(sorted(found, key=lambda p: (p.file or "", p.row or 0)))
+
+        errors = [*report.errors, *(p for p in extra if p.severity == "error")]
+        warnings = [*report.warnings, *(p for p in extra if p.severity == "warning")]
+        return replace(report, errors=ordered(errors), warnings=ordered(warnings))
+
+    def subgraph(self, parent: Graph, node: Node, reference: str | None = None) -> Graph:
+        """The (checked) graph a ``graph`` node of ``parent`` runs (for a ``graph_field``
+        node, the one its choice ``reference`` names)."""
+        if reference is None:
+            reference = references(node, spec_of(parent, node))[0]
+        child = self._resolve(parent, node, reference, self._files)
         key = (child.file or "", child.name)
         if key not in self._children:
             self._children[key] = self.load(Path(child.file or ""), child.name)
         return self._children[key]
 
-    def _resolve(self, parent: Graph, node: Node, files: dict[Path, FileRead]) -> Graph:
-        spec = spec_of(parent, node)
-        if spec.file is None:
+    def _resolve(
+        self, parent: Graph, node: Node, reference: str, files: dict[Path, FileRead]
+    ) -> Graph:
+        file, name = target_of(parent, reference)
+        if file is None:
             raise context_error(
                 parent,
                 node,
                 f"graph '{parent.name}' was not read from a file, so there is no file to find "
-                f"graph '{spec.graph}' in — name its file: "
-                f'{{"graph": "file.csv::{spec.graph}"}}',
+                f"graph '{name}' in — name its file: "
+                f'{{"graph": "file.csv::{name}"}}',
             )
-        if (refused := self._allowed.refusal(spec.file, "subgraph file")) is not None:
+        if (refused := self._allowed.refusal(file, "subgraph file")) is not None:
             raise context_error(parent, node, refused)
-        return select_graph(self._read(spec.file, files).file, spec.graph)
+        return select_graph(self._read(file, files).file, name)
 
     def _check(self, child: Graph, files: dict[Path, FileRead]) -> list[Problem]:
         read = self._read(Path(child.file or ""), files)

@@ -45,6 +45,9 @@ class Node:
     (``Input_Fields`` ``user:name`` gives ``("user", "name")``). Routing cells hold a node name,
     ``func:name`` or nothing. ``row`` is where the node was written (for messages only; it does
     not take part in equality, so the same graph from two formats compares equal).
+    ``tool_source`` and ``tools`` are a ``tool_agent``'s Tool_Source and Available_Tools: the
+    module file (or folder) its tools come from, and each tool's name with the description
+    written beside it (``add("adds numbers")`` gives ``("add", "adds numbers")``; else ``""``).
     """
 
     name: str
@@ -58,6 +61,8 @@ class Node:
     context: FrozenMapping[str, Any] | str | None = None
     description: str = ""
     row: int | None = field(default=None, compare=False, repr=False)
+    tool_source: str | None = None
+    tools: tuple[tuple[str, str], ...] = ()
 
     @model_validator(mode="wrap")
     @classmethod
@@ -81,6 +86,8 @@ class Node:
         context: Mapping[str, Any] | str | None,
         description: str,
         row: int | None,
+        tool_source: str | None = None,
+        tools: tuple[tuple[str, str], ...] = (),
     ) -> Node:
         """A node from cells the table reader has already parsed and checked, without pydantic
         validating each field again: that was most of the time and memory of reading a table
@@ -99,6 +106,8 @@ class Node:
         put(node, "context", _freeze(context) if isinstance(context, Mapping) else context)
         put(node, "description", description)
         put(node, "row", row)
+        put(node, "tool_source", tool_source)
+        put(node, "tools", tools)
         return node
 
     @property

@@ -79,6 +79,15 @@ def _node_properties() -> dict[str, dict[str, Any]]:
             "are read as text; write JSON text to pass numbers or booleans.",
         },
         "description": _text("What the node is for, for people reading the graph."),
+        "tool_source": _text(
+            "For a tool_agent: the Python file (or folder of files) its tools are functions "
+            "in, relative to this file or to the current folder."
+        ),
+        "available_tools": _text_or_list(
+            'For a tool_agent: the tools it may call, by function name; name("description") '
+            "describes one for choosing. Blank: every function of tool_source.",
+            ["add|multiply", ["add", 'multiply("multiplies two numbers")']],
+        ),
     }
 
 

@@ -7,6 +7,7 @@ stripped of surrounding spaces; Prompt and Description are kept verbatim.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -14,10 +15,9 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from agentmap.exceptions import Problem
-from agentmap.graph.columns import COLUMNS, REQUIRED, canonical, letter
+from agentmap.graph.columns import ALL_COLUMNS, REQUIRED, canonical, letter, look_alike
 from agentmap.graph.context import ContextError, parse_context
 from agentmap.graph.model import Graph, GraphFile, Node
-from agentmap.suggest import did_you_mean
 
 T = TypeVar("T")
 
@@ -30,6 +30,9 @@ class Sheet:
     prefix: str
     columns: dict[int, str] = field(default_factory=dict)  # cell index → canonical column
     ignored: set[int] = field(default_factory=set)  # unknown columns: warned about once
+    # unknown columns whose header looks like a known column's: cell index → (header, column)
+    look_alikes: dict[int, tuple[str, str]] = field(default_factory=dict)
+    filled: dict[int, int] = field(default_factory=dict)  # look-alike index → its first row
     problems: list[Problem] = field(default_factory=list)
 
     def cell(self, column: str) -> str:
@@ -57,8 +60,7 @@ def parse_table(
     """
     sheet = Sheet(file=file, prefix=prefix)
     # Rows are read one at a time, never copied: a table of a million rows is held once.
-    # A row is blank when all its cells are: joined, they are all white space.
-    numbered = ((first_row + i, r) for i, r in enumerate(rows) if "".join(r).strip())
+    numbered = _numbered(rows, first_row)
     first = next(numbered, None)
     if first is None:
         sheet.problem(
@@ -78,12 +80,25 @@ def parse_table(
             _add_node(sheet, nodes_by_graph, *node_row)
     if not body:
         sheet.problem("the file has a header but no nodes — add one row per node", row=header_row)
+    _report_look_alikes(sheet, header_row)
     cells_of = {name: f"{prefix}{letter(i)}" for i, name in sheet.columns.items()}
     graphs = {
         name: Graph.of_nodes(name, nodes, file, cells_of) for name, nodes in nodes_by_graph.items()
     }
     problems = sorted(sheet.problems, key=lambda p: (p.row or 0, p.cell or ""))
     return GraphFile(path=file, graphs=graphs), problems
+
+
+def _numbered(rows: Iterable[Sequence[str]], first_row: int) -> Iterator[tuple[int, Sequence[str]]]:
+    """Each row with its spreadsheet number, skipping the blank ones (joined, their cells are
+    all white space) and comments: a first cell starting with ``#`` and nothing else, as
+    AgentMap's example files write notes between graphs. (A loop, not a call per row: this
+    sees every row of a million-row table.)"""
+    join = "".join
+    for number, cells in enumerate(rows, first_row):
+        joined = join(cells).strip()
+        if joined and (joined[0] != "#" or join(cells[1:]).strip()):
+            yield number, cells
 
 
 def _read_header(sheet: Sheet, header: list[str], row: int) -> bool:
@@ -95,10 +110,13 @@ def _read_header(sheet: Sheet, header: list[str], row: int) -> bool:
         cell = f"{sheet.prefix}{letter(index)}{row}"
         if name is None:
             sheet.ignored.add(index)
-            hint = did_you_mean(text.strip(), COLUMNS)
+            like = look_alike(text)
+            if like is not None:  # reported once the rows say whether it holds anything
+                sheet.look_alikes[index] = (text.strip(), like)
+                continue
             sheet.problems.append(
                 Problem(
-                    f"unknown column '{text.strip()}' is ignored{hint}",
+                    f"unknown column '{text.strip()}' is ignored",
                     severity="warning",
                     file=sheet.file,
                     row=row,
@@ -144,7 +162,7 @@ class _Layout:
     table repeats (agent types, Input_Fields and Output_Field lists) parsed once, so a million
     rows of ``echo`` share one string and one tuple."""
 
-    pick: Callable[[Sequence[str]], tuple[str, ...]]  # a row's cells, in ``COLUMNS`` order
+    pick: Callable[[Sequence[str]], tuple[str, ...]]  # a row's cells, in ``ALL_COLUMNS`` order
     loose: tuple[int, ...]  # cells before ``covered`` under no column and not ignored
     covered: int  # every cell from here on is under no column
     types: dict[str, str] = field(default_factory=dict)
@@ -159,13 +177,13 @@ class _Layout:
         taken = set(known)
         return cls(
             # A column the header lacks reads the blank cell ``cells`` pads a row with.
-            pick=itemgetter(*(at.get(name, covered) for name in COLUMNS)),
+            pick=itemgetter(*(at.get(name, covered) for name in ALL_COLUMNS)),
             loose=tuple(i for i in range(covered) if i not in taken),
             covered=covered,
         )
 
     def cells(self, row: Sequence[str]) -> tuple[str, ...]:
-        """The row's cells in ``COLUMNS`` order (Prompt, Context and Description are kept
+        """The row's cells in ``ALL_COLUMNS`` order (Prompt, Context and Description are kept
         verbatim; ``_read_row`` strips the others), a missing one blank."""
         count = len(row)
         if count > self.covered:  # cells under no column: checked by ``unheaded``, not read
@@ -214,32 +232,54 @@ def _read_row(
                         cell=f"{sheet.prefix}{letter(index)}{row}",
                     )
                 )
-    graph, name, agent_type, edge, success, failure, inputs, outputs, prompt, context, text = (
-        layout.cells(cells)
-    )
+    for index in sheet.look_alikes:
+        if index not in sheet.filled and index < count and cells[index].strip():
+            sheet.filled[index] = row
+    (
+        graph,
+        name,
+        agent_type,
+        edge,
+        success,
+        failure,
+        inputs,
+        outputs,
+        prompt,
+        context,
+        text,
+        tool_source,
+        tools,
+    ) = layout.cells(cells)
     graph, name = graph.strip(), name.strip()
-    if not graph:
-        sheet.problem("GraphName is empty — name the graph this node belongs to", row, "GraphName")
-    if not name:
-        sheet.problem("Node is empty — give the node a name", row, "Node", graph=graph or None)
     if not graph or not name:
+        if not graph:
+            sheet.problem(
+                "GraphName is empty — name the graph this node belongs to", row, "GraphName"
+            )
+        if not name:
+            sheet.problem("Node is empty — give the node a name", row, "Node", graph=graph or None)
         return None
     start = len(sheet.problems)
     agent_type = agent_type.strip() or "default"
-    if len(layout.types) < _CACHED:
-        agent_type = layout.types.setdefault(agent_type, agent_type)
+    types = layout.types
+    agent_type = types.get(agent_type) or (
+        types.setdefault(agent_type, agent_type) if len(types) < _CACHED else agent_type
+    )
+    inputs, outputs, tools = inputs.strip(), outputs.strip(), tools.strip()
     node = Node.from_cells(
         name,
         agent_type,
         edge.strip() or None,
         success.strip() or None,
         failure.strip() or None,
-        _parsed(layout.inputs, parse_inputs, sheet, inputs.strip(), row),
-        _parsed(layout.outputs, parse_outputs, sheet, outputs.strip(), row),
+        layout.inputs.get(inputs) or _parsed(layout.inputs, parse_inputs, sheet, inputs, row),
+        layout.outputs.get(outputs) or _parsed(layout.outputs, parse_outputs, sheet, outputs, row),
         prompt,
         _parse_context(sheet, context, row) if context else None,
         text,
         row,
+        tool_source.strip() or None,
+        parse_tools(sheet, tools, row) if tools else (),
     )
     if len(sheet.problems) > start:
         sheet.problems[start:] = [
@@ -304,6 +344,59 @@ def parse_outputs(sheet: Sheet, text: str, row: int) -> tuple[str, ...]:
                     f"output key '{key}' is listed twice — list it once", row, "Output_Field"
                 )
     return tuple(unique)
+
+
+_TOOL = re.compile(r'\s*([A-Za-z_]\w*)\s*(?:\(\s*"([^"]*)"\s*\))?\s*\Z')
+_TOOL_PIECES = re.compile(r'(?:"[^"]*"|[^|"])+')
+
+
+def parse_tools(sheet: Sheet, text: str, row: int) -> tuple[tuple[str, str], ...]:
+    """``add|multiply`` → ``(("add", ""), ("multiply", ""))``; AgentMap's inline descriptions,
+    ``add("adds numbers")``, give the second item (a ``|`` inside the quotes is text)."""
+    tools: dict[str, str] = {}
+    for piece in _TOOL_PIECES.findall(text):
+        if not piece.strip():
+            continue
+        match = _TOOL.match(piece)
+        if match is None:
+            sheet.problem(
+                f"'{piece.strip()}' is not a tool name or name(\"description\") — write "
+                'tool names separated by |, such as add|multiply or add("adds two numbers")',
+                row,
+                "Available_Tools",
+            )
+        elif match[1] in tools:
+            sheet.problem(
+                f"tool '{match[1]}' is listed twice — list it once", row, "Available_Tools"
+            )
+        else:
+            tools[match[1]] = match[2] or ""
+    return tuple(tools.items())
+
+
+def _report_look_alikes(sheet: Sheet, row: int) -> None:
+    """A header that looks like a known column's is a slip (``Promt``): its cells would be
+    dropped, so it is an error when it holds any, and a warning when the column is empty."""
+    for index, (header, column) in sheet.look_alikes.items():
+        cell = f"{sheet.prefix}{letter(index)}{row}"
+        first = sheet.filled.get(index)
+        if first is None:
+            message = f"unknown column '{header}' is ignored — did you mean '{column}'?"
+        else:
+            message = (
+                f"unknown column '{header}' — did you mean '{column}'? Its cells (the first in "
+                f"row {first}) would be ignored: rename the header to '{column}', or to a name "
+                "that looks like no column if they are notes"
+            )
+        sheet.problems.append(
+            Problem(
+                message,
+                severity="warning" if first is None else "error",
+                file=sheet.file,
+                row=row,
+                cell=cell,
+            )
+        )
 
 
 def _parse_context(sheet: Sheet, text: str, row: int) -> dict[str, Any] | str | None:

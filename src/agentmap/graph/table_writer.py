@@ -1,6 +1,7 @@
 """Write graphs as a table — a CSV file or an .xlsx workbook — that reads back as the same model.
 
-Every file gets the 11 standard columns. Before anything is written the rows are read back
+Every file gets the 11 standard columns, and Tool_Source and Available_Tools when a node of
+the file has a value there. Before anything is written the rows are read back
 with the table reader and compared with the model, so a graph a table can't express (a name
 with surrounding spaces, a ``|`` inside an input name) is refused with the node and column, and
 never written with a silent change.
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentmap.exceptions import GraphFileError
-from agentmap.graph.columns import COLUMNS, letter
+from agentmap.graph.columns import ALL_COLUMNS, COLUMNS, letter
 from agentmap.graph.model import Graph, GraphFile, Node
 from agentmap.graph.table import parse_table
 
@@ -42,9 +43,10 @@ def write_csv(graph_file: GraphFile, path: Path) -> None:
 
     >>> write_csv(read_graph_file(Path("flow.yaml"))[0], Path("flow.csv"))  # doctest: +SKIP
     """
-    rows = [list(COLUMNS)]
+    columns = columns_of(graph_file)
+    rows = [list(columns)]
     for graph in graph_file.graphs.values():
-        rows.extend(checked_rows(graph, path))
+        rows.extend(checked_rows(graph, path, columns))
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     _write_bytes(path, buffer.getvalue().encode("utf-8"))
@@ -70,20 +72,36 @@ def write_workbook(graph_file: GraphFile, path: Path) -> None:
     workbook = Workbook()
     workbook.remove(workbook.worksheets[0])
     titles: set[str] = {"history"}  # Excel reserves the sheet name History
+    columns = columns_of(graph_file)
     for graph in graph_file.graphs.values():
-        rows = [_cells(row, path, graph.name) for row in checked_rows(graph, path)]
-        _fill_sheet(workbook.create_sheet(sheet_title(graph.name, titles)), rows)
+        rows = [
+            _cells(row, path, graph.name, columns) for row in checked_rows(graph, path, columns)
+        ]
+        _fill_sheet(workbook.create_sheet(sheet_title(graph.name, titles)), rows, columns)
     if not graph_file.graphs:
-        _fill_sheet(workbook.create_sheet("Graph"), [])
+        _fill_sheet(workbook.create_sheet("Graph"), [], columns)
     buffer = io.BytesIO()
     workbook.save(buffer)
     _write_bytes(path, buffer.getvalue())
 
 
-def checked_rows(graph: Graph, path: Path) -> list[list[str]]:
-    """The rows of ``graph``, after proving that the table reader reads them back unchanged."""
-    rows = list(node_rows(graph))
-    again, _ = parse_table([list(COLUMNS), *rows], file=str(path))
+def columns_of(graph_file: GraphFile) -> tuple[str, ...]:
+    """The columns a table of ``graph_file`` needs: the tool columns only if a node uses them."""
+    tools = any(
+        node.tool_source or node.tools
+        for graph in graph_file.graphs.values()
+        for node in graph.nodes.values()
+    )
+    return ALL_COLUMNS if tools else COLUMNS
+
+
+def checked_rows(
+    graph: Graph, path: Path, columns: tuple[str, ...] = ALL_COLUMNS
+) -> list[list[str]]:
+    """The rows of ``graph`` under ``columns``, after proving that the table reader reads them
+    back unchanged."""
+    rows = [row[: len(columns)] for row in node_rows(graph)]
+    again, _ = parse_table([list(columns), *rows], file=str(path))
     copy = again.graphs.get(graph.name)
     if copy is None or copy.nodes != graph.nodes or copy.entry != graph.entry:
         raise GraphFileError(
@@ -96,7 +114,7 @@ def checked_rows(graph: Graph, path: Path) -> list[list[str]]:
 
 
 def node_rows(graph: Graph) -> Iterator[list[str]]:
-    """One row of the 11 columns per node; the entry node first, as tables have no entry cell."""
+    """One row of ``ALL_COLUMNS`` per node; the entry node first, as tables have no entry cell."""
     entry = graph.nodes[graph.entry]
     yield node_row(graph.name, entry)
     for node in graph.nodes.values():
@@ -105,7 +123,7 @@ def node_rows(graph: Graph) -> Iterator[list[str]]:
 
 
 def node_row(graph: str, node: Node) -> list[str]:
-    """The cells of ``node`` in ``COLUMNS`` order, written as the table reader reads them."""
+    """The cells of ``node`` in ``ALL_COLUMNS`` order, written as the table reader reads them."""
     return [
         graph,
         node.name,
@@ -118,7 +136,14 @@ def node_row(graph: str, node: Node) -> list[str]:
         node.prompt,
         context_text(node.context),
         node.description,
+        node.tool_source or "",
+        tools_text(node.tools),
     ]
+
+
+def tools_text(tools: tuple[tuple[str, str], ...]) -> str:
+    """``add|multiply("multiplies")``: Available_Tools as the table reader reads it."""
+    return "|".join(f'{name}("{text}")' if text else name for name, text in tools)
 
 
 def context_text(context: Mapping[str, Any] | str | None) -> str:
@@ -163,11 +188,11 @@ def _difference(graph: Graph, copy: Graph | None) -> str:
     return f"its node names or entry {graph.entry!r} would read back differently"
 
 
-def _fill_sheet(sheet: Worksheet, rows: list[list[str]]) -> None:
+def _fill_sheet(sheet: Worksheet, rows: list[list[str]], columns: tuple[str, ...]) -> None:
     """A bold, frozen header, readable widths, then the rows; every column formatted as Text."""
     from openpyxl.styles import Font
 
-    for row_number, row in enumerate([list(COLUMNS), *rows], start=1):
+    for row_number, row in enumerate([list(columns), *rows], start=1):
         for column_number, text in enumerate(row, start=1):
             cell = sheet.cell(row=row_number, column=column_number)
             cell.number_format = "@"
@@ -177,17 +202,17 @@ def _fill_sheet(sheet: Worksheet, rows: list[list[str]]) -> None:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
-    for index, column in enumerate(COLUMNS):
+    for index, column in enumerate(columns):
         dimension = sheet.column_dimensions[letter(index)]
         dimension.width = _WIDTHS.get(column, 16)
         dimension.number_format = "@"  # cells typed below the table stay text too
 
 
-def _cells(row: list[str], path: Path, graph: str) -> list[str]:
+def _cells(row: list[str], path: Path, graph: str, columns: tuple[str, ...]) -> list[str]:
     """The row as cell text an .xlsx file can hold, or an error naming the cell that can't."""
     return [
         _escaped(text, path, graph, row[1], column)
-        for column, text in zip(COLUMNS, row, strict=True)
+        for column, text in zip(columns, row, strict=True)
     ]
 
 

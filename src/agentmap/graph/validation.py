@@ -7,14 +7,18 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from agentmap.agents.catalog import AgentCatalog
+from agentmap.agents.base import type_name_of
+from agentmap.agents.catalog import AgentCatalog, KeyProblem
+from agentmap.agents.storage import missing_file, unsupported
+from agentmap.agents.tools import TOOL_TYPE, is_tool_node, tool_problems
 from agentmap.exceptions import Problem
 from agentmap.functions import FunctionCatalog
-from agentmap.graph.branch_checks import check_branches, check_node_settings
+from agentmap.graph.branch_checks import CHOOSING_AGENT, check_branches, check_node_settings
 from agentmap.graph.model import FUNC_PREFIX, Graph, Node, graph_folder
 from agentmap.graph.problems import problem_at
 from agentmap.project_agents import scaffold_advice
 from agentmap.prompts import PromptCatalog, PromptError, placeholders
+from agentmap.security import AllowedPaths
 from agentmap.suggest import did_you_mean
 
 
@@ -30,6 +34,8 @@ def check_graph(
     types = _TypeChecks(graph, agents)
     for node in graph.nodes.values():
         problems.extend(_check_node(graph, node, types, functions))
+        if is_tool_node(node, type_name_of(node.agent_type)):
+            problems.extend(_check_tools(graph, node, agents))
         if node.prompt:
             problems.extend(_check_prompt(graph, node, prompts))
         if node.context is not None and not isinstance(node.context, str):
@@ -48,6 +54,7 @@ class _TypeChecks:
         self._agents = agents
         self._of_type: dict[str, tuple[str | None, str | None]] = {}
         self._no_context: dict[str, str | None] = {}
+        self._keys: dict[tuple[str, frozenset[str]], list[KeyProblem]] = {}
 
     def of_type(self, agent_type: str) -> tuple[str | None, str | None]:
         """Why the type can't run here (a package missing), and why it is unknown, if so."""
@@ -69,7 +76,18 @@ class _TypeChecks:
             self._no_context[agent_type] = self._agents.context_problem(agent_type, None)
         return self._no_context[agent_type]
 
+    def key_problems(self, agent_type: str, context: Mapping[str, Any]) -> list[KeyProblem]:
+        """Context keys the type doesn't read, asked once per type and set of keys: the rows
+        of a large table mostly repeat a few Contexts."""
+        asked = (agent_type, frozenset(context))
+        found = self._keys.get(asked)
+        if found is None:
+            found = self._keys[asked] = self._agents.context_key_problems(*asked)
+        return found
+
     def _unknown(self, agent_type: str) -> str:
+        if (refused := unsupported(agent_type)) is not None:  # AgentMap's, not built here
+            return refused
         graph = self._graph
         hint = did_you_mean(agent_type, self._agents.types())
         return f"unknown agent type '{agent_type}'{hint} — fix the spelling, or " + scaffold_advice(
@@ -87,23 +105,42 @@ def _check_node(
         yield problem_at(graph, node, "AgentType", missing)
     if (wrong := types.context_problem(node.agent_type, node.context)) is not None:
         yield problem_at(graph, node, "Context", wrong)
+    if isinstance(node.context, Mapping) and node.context:
+        for severity, message in types.key_problems(node.agent_type, node.context):
+            yield problem_at(graph, node, "Context", message, severity)
     if unknown is not None:
         yield problem_at(graph, node, "AgentType", unknown)
-    if (
-        node.edge
-        and not node.edge.startswith(FUNC_PREFIX)
-        and (node.success_next or node.failure_next)
-    ):
-        both = "Success_Next" if node.success_next else "Failure_Next"
+    elif (no_file := missing_file(node)) is not None:
+        yield problem_at(graph, node, "Context", no_file)
+    if node.edge and not node.edge.startswith(FUNC_PREFIX):
+        yield from _edge_wins(graph, node)
+    for field, target in node.targets:
+        yield from _check_target(graph, node, field, target, functions)
+
+
+def _edge_wins(graph: Graph, node: Node) -> Iterator[Problem]:
+    """A plain Edge beside Success_Next/Failure_Next: the Edge is followed, as AgentMap does (its
+    own templates write both), so the graph runs — and the warning says which cell wins."""
+    cells = (("Success_Next", node.success_next), ("Failure_Next", node.failure_next))
+    ignored = " and ".join(column for column, cell in cells if cell)
+    if ignored:
         yield problem_at(
             graph,
             node,
             "Edge",
-            f"Edge and {both} are both set — Edge always goes on; use Success_Next/Failure_Next "
-            "to branch, or clear them to keep the Edge",
+            f"Edge and {ignored} are both set — the run follows the Edge to '{node.edge}' "
+            f"whatever the outcome (an Edge is unconditional and wins, as in AgentMap) and "
+            f"ignores {ignored}; clear {ignored} to keep the Edge, or clear the Edge to branch "
+            "on the outcome",
+            severity="warning",
         )
-    for field, target in node.targets:
-        yield from _check_target(graph, node, field, target, functions)
+
+
+def _check_tools(graph: Graph, node: Node, agents: AgentCatalog) -> list[Problem]:
+    """A tool_agent's Tool_Source and Available_Tools (the file read, the functions found)."""
+    settings = agents.settings
+    allowed = AllowedPaths.of(settings) if settings is not None else AllowedPaths(None)
+    return tool_problems(graph, node, type_name_of(node.agent_type) == TOOL_TYPE, allowed)
 
 
 def _check_prompt(graph: Graph, node: Node, prompts: PromptCatalog) -> Iterator[Problem]:
@@ -178,7 +215,8 @@ def _check_fan_out(graph: Graph, node: Node, field: str, cell: str) -> Iterator[
 
 
 def _unreachable(graph: Graph) -> Iterator[Problem]:
-    """Nodes no route leads to from the entry. A ``func:`` route may lead anywhere."""
+    """Nodes no route the run can take leads to from the entry. A ``func:`` route may lead
+    anywhere; so may an orchestrator with no routing cell (it chooses among every node)."""
     nodes = graph.nodes
     seen: set[str] = set()
     todo = [graph.entry]
@@ -188,7 +226,10 @@ def _unreachable(graph: Graph) -> Iterator[Problem]:
         if node is None:
             continue
         seen.add(name)
-        for target in (node.edge, node.success_next, node.failure_next):
+        if not (node.edge or node.success_next) and type_name_of(node.agent_type) == CHOOSING_AGENT:
+            return
+        routes = (node.edge,) if node.edge else (node.success_next, node.failure_next)
+        for target in routes:  # an Edge wins over Success_Next/Failure_Next, as when run
             if not target:
                 continue
             if target.startswith(FUNC_PREFIX):

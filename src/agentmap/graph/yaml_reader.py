@@ -25,8 +25,9 @@ Node keys mean what the CSV columns mean: ``name`` (required), ``agent_type`` (`
 left out), ``edge``, ``success_next``, ``failure_next`` (a node name or ``func:name``),
 ``inputs`` (a list such as ``[a, "user:name"]`` or the CSV text ``a|user:name``), ``output``
 (``a``, ``a|b`` or a list), ``prompt``, ``context`` (a mapping, or text as in a CSV cell:
-text starting with ``{`` must be JSON) and ``description``. The CSV column spellings
-(``Success_Next``, ``Input_Fields``, ``on_success``...) are accepted too.
+text starting with ``{`` must be JSON), ``description``, and for a ``tool_agent``
+``tool_source`` and ``available_tools`` (a list, or the CSV text ``add|multiply``). The CSV
+column spellings (``Success_Next``, ``Input_Fields``, ``on_success``...) are accepted too.
 
 Every value is kept as the text written: ``NA``, ``null``, ``yes``, ``0`` and dates are never
 turned into other types (YAML is read event by event, without YAML's type guessing; JSON numbers
@@ -53,7 +54,7 @@ from agentmap.graph.columns import canonical
 from agentmap.graph.context import ContextError, parse_context
 from agentmap.graph.csv_reader import read_bytes
 from agentmap.graph.model import Graph, GraphFile, Node
-from agentmap.graph.table import Sheet, parse_inputs, parse_outputs
+from agentmap.graph.table import Sheet, parse_inputs, parse_outputs, parse_tools
 from agentmap.suggest import did_you_mean
 from agentmap.userfiles import DEFAULT_MAX_FILE_MB
 
@@ -74,6 +75,8 @@ NODE_KEYS = {
     "Prompt": "prompt",
     "Context": "context",
     "Description": "description",
+    "Tool_Source": "tool_source",
+    "Available_Tools": "available_tools",
 }
 """Canonical column → the key a YAML/JSON node spells it with."""
 
@@ -637,6 +640,8 @@ class _Reader:
             context=self.context(fields, path),
             description=self.text(fields, "Description", path),
             row=line,
+            tool_source=self.text(fields, "Tool_Source", path) or None,
+            tools=self.table_rule(parse_tools, fields, "Available_Tools", path),
         )
 
     def text(self, fields: dict[str, _Entry], column: str, path: str) -> str:

@@ -66,6 +66,12 @@ def node_data(node: Node) -> dict[str, Any]:
         data["context"] = _context_data(node.context)
     if node.description:
         data["description"] = node.description
+    if node.tool_source:
+        data["tool_source"] = node.tool_source
+    if node.tools:
+        data["available_tools"] = [
+            f'{name}("{text}")' if text else name for name, text in node.tools
+        ]
     return data
 
 

@@ -1,5 +1,5 @@
 """The agent types that call language models: ``llm``, ``openai`` (``gpt``, ``chatgpt``),
-``anthropic`` (``claude``), ``orchestrator`` and ``summary``."""
+``anthropic`` (``claude``), ``google`` (``gemini``), ``orchestrator`` and ``summary``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from agentmap.agents.base import Agent, Failure, Output
-from agentmap.llm.base import ModelAgent, text_of
+from agentmap.llm.base import MODEL_CONTEXT_KEYS, MODEL_IGNORED_KEYS, ModelAgent, text_of
 from agentmap.llm.errors import LLMError
 from agentmap.llm.orchestrator import OrchestratorAgent
 from agentmap.llm.summary import SummaryAgent
@@ -35,6 +35,14 @@ class LLMAgent(ModelAgent):
 
     agent_type = "llm"
     requires: ClassVar[tuple[str, ...]] = ("openai", "anthropic")  # either protocol
+    context_keys: ClassVar[frozenset[str] | None] = MODEL_CONTEXT_KEYS | {
+        "memory",
+        "response_format",
+    }
+    ignored_context_keys: ClassVar[frozenset[str]] = MODEL_IGNORED_KEYS | {
+        "memory_key",  # AgentMap's always-on memory: Context memory turns ours on
+        "max_memory_messages",
+    }
 
     def state_keys(self) -> tuple[str, ...]:
         """The memory key, so the conversation so far arrives with the inputs."""
@@ -102,6 +110,21 @@ class AnthropicAgent(LLMAgent):
     protocol: ClassVar[Protocol | None] = "anthropic"
 
 
+class GoogleAgent(LLMAgent):
+    """An ``llm`` node on the ``google`` provider: Gemini, through Google's Gen AI SDK.
+
+    The SDK (package ``google-genai``) is imported by the first call; without it the node fails
+    with the install hint. It is not a validation requirement: ``google`` is a namespace many
+    packages share, so whether the SDK is there can't be asked without importing.
+    """
+
+    agent_type = "google"
+    aliases = ("gemini",)
+    requires = ()
+    provider_name: ClassVar[str | None] = "google"
+    protocol: ClassVar[Protocol | None] = "google"
+
+
 def parse_json(text: str) -> Any:
     """The JSON a reply holds (a Markdown code fence around it is allowed).
 
@@ -129,6 +152,7 @@ LLM_AGENTS: tuple[type[Agent], ...] = (
     LLMAgent,
     OpenAIAgent,
     AnthropicAgent,
+    GoogleAgent,
     OrchestratorAgent,
     SummaryAgent,
 )

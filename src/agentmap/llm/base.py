@@ -9,10 +9,31 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from agentmap.agents.base import Agent, Failure
 from agentmap.config import LLMSettings
 from agentmap.llm.errors import DEFAULT_RETRY, INSTALL_HINT, LLMError, TransientLLMError
+from agentmap.llm.routing import ACCEPTED_KEYS, ROUTING_KEYS, route, routing_requested
 
 if TYPE_CHECKING:
     from agentmap.llm.client import Completion, Message
     from agentmap.llm.providers import Protocol
+
+
+MODEL_KEYS = frozenset(
+    {"provider", "llm_type", "model", "temperature", "max_tokens", "system", "base_url"}
+)
+"""Context keys of every model-calling node: where its requests go (``llm_type`` is AgentMap's
+name for ``provider``) and how ``llm.routing`` picks them."""
+MODEL_CONTEXT_KEYS = MODEL_KEYS | ROUTING_KEYS
+MODEL_IGNORED_KEYS = ACCEPTED_KEYS | {
+    "api_key",
+    "input_context",
+    "prefer_quality",  # AgentMap's routing preferences and capability filters
+    "prefer_speed",
+    "requires_vision",
+    "requires_prompt_caching",
+    "model_override",
+    "excluded_providers",
+}
+"""AgentMap's keys of its model agents that mean nothing here (a key in a graph file would be
+a secret in plain sight; AgentMap's routing extras): accepted with a warning."""
 
 
 class ModelAgent(Agent):
@@ -25,6 +46,8 @@ class ModelAgent(Agent):
     """
 
     install_hint: ClassVar[str] = INSTALL_HINT
+    context_keys: ClassVar[frozenset[str] | None] = MODEL_CONTEXT_KEYS
+    ignored_context_keys: ClassVar[frozenset[str]] = MODEL_IGNORED_KEYS
     streams: ClassVar[bool] = True  # model replies stream to emit_chunk with llm.stream on
     default_retry: ClassVar[Mapping[str, Any] | None] = DEFAULT_RETRY
     provider_name: ClassVar[str | None] = None
@@ -82,11 +105,29 @@ class ModelAgent(Agent):
         from agentmap.llm.client import Chat, complete  # loaded by the first model call only
         from agentmap.llm.providers import resolve_provider
 
-        provider = resolve_provider(self.llm, self.options, self.provider_name, self.protocol)
+        options = self._routed(messages)
+        provider = resolve_provider(self.llm, options, self.provider_name, self.protocol)
         instructions = "\n\n".join(part for part in (system, provider.system) if part)
         chat = Chat(tuple(messages), instructions or None, json_mode)
         sink = self.emit_chunk if stream and self.llm.stream else None
         return await complete(provider, chat, self.llm, sink)
+
+    def _routed(self, messages: Sequence[Message]) -> Mapping[str, Any]:
+        """The Context the provider is resolved from: with Context ``routing_enabled``, its
+        ``provider`` and ``model`` are the ones ``llm.routing`` picks for the request."""
+        if not routing_requested(self.options):
+            return self.options
+        if not self.llm.routing.enabled:
+            self.logger.warning(
+                "Context routing_enabled is set but llm.routing.enabled is false: asking the "
+                "node's own provider and model"
+            )
+            return self.options
+        asked = [m["content"] for m in messages if m.get("role") == "user"]
+        chosen = route(self.llm, self.options, asked[-1] if asked else "", self.provider_name)
+        self.logger.info("routing: %s", chosen.reason)
+        model = {"model": chosen.model} if chosen.model else {}
+        return {**self.options, "provider": chosen.provider, **model}
 
 
 def text_of(inputs: Mapping[str, Any], separator: str = "\n\n", skip: Sequence[str] = ()) -> str:

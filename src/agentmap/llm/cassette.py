@@ -258,9 +258,10 @@ def _describe(body: Any) -> str:
     """Enough of a request to recognise it: its model and the start of its last message."""
     if not isinstance(body, dict):
         return "a body that is not JSON"
-    messages = body.get("messages") or [{}]
+    messages = body.get("messages") or body.get("contents") or [{}]  # Gemini's: contents
     last = messages[-1] if isinstance(messages[-1], dict) else {}
-    content = last.get("content")
+    content = last.get("content", last.get("parts"))
     text = content if isinstance(content, str) else json.dumps(content)
     short = text if len(text) <= 60 else text[:57] + "..."
-    return f"model {body.get('model')!r}, last message {short!r}"
+    model = f"model {body['model']!r}, " if "model" in body else ""  # Gemini's is in the path
+    return f"{model}last message {short!r}"

@@ -1,8 +1,10 @@
-"""Ask a chat model — over the OpenAI or the Anthropic SDK — and turn their errors into ours.
+"""Ask a chat model — over the OpenAI, Anthropic or Google Gen AI SDK — and turn their errors
+into ours.
 
 The SDKs are imported on the first call, never at import time, so a run without model calls
-never pays for them. They are built with ``max_retries=0``: retries are agentmap's policy
-(``TransientLLMError`` and the node's retry settings), not a hidden loop inside the SDK.
+never pays for them. They are built to try once (``max_retries=0``; one attempt for Google's):
+retries are agentmap's policy (``TransientLLMError`` and the node's retry settings), not a
+hidden loop inside the SDK.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ REPLAY_KEY = "replayed-no-key"
 
 ChunkSink = Callable[[str], None]
 Message = Mapping[str, str]
+
+SDK_MODULES = {"openai": "openai", "anthropic": "anthropic", "google": "google.genai"}
+"""The module each protocol's SDK is imported from."""
+SDK_PACKAGES = {"openai": "openai", "anthropic": "anthropic", "google": "google-genai"}
+"""The package that installs it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +84,9 @@ async def complete(
         len(chat.messages),
         on_chunk is not None,
     )
-    ask = _ask_openai if provider.protocol == "openai" else _ask_anthropic
+    ask = {"openai": _ask_openai, "anthropic": _ask_anthropic, "google": _ask_google}[
+        provider.protocol
+    ]
     try:
         reply = await ask(sdk, provider, key, chat, llm, on_chunk)
     except LLMError:
@@ -96,11 +105,11 @@ def _import_sdk(provider: Provider) -> ModuleType:
     import importlib
 
     try:
-        return importlib.import_module(provider.protocol)
+        return importlib.import_module(SDK_MODULES[provider.protocol])
     except ImportError as exc:
         raise LLMError(
-            f"provider {provider.label} needs the {provider.protocol} package, which is not "
-            f"installed — install it with {INSTALL_HINT}"
+            f"provider {provider.label} needs the {SDK_PACKAGES[provider.protocol]} package, "
+            f"which is not installed — install it with {INSTALL_HINT}"
         ) from exc
 
 
@@ -272,6 +281,101 @@ async def _anthropic_stream(stream: Any, on_chunk: ChunkSink) -> _Reply:
     return _Reply("".join(parts), prompt_tokens, completion_tokens)
 
 
+# --- Google Gen AI (Gemini's generateContent) ------------------------------------------------
+
+
+async def _ask_google(
+    sdk: ModuleType,
+    provider: Provider,
+    key: str,
+    chat: Chat,
+    llm: LLMSettings,
+    on_chunk: ChunkSink | None,
+) -> _Reply:
+    from google.genai import types
+
+    options = types.HttpOptions(
+        base_url=provider.base_url,
+        timeout=round(provider.timeout * 1000),  # milliseconds, to this SDK
+        retry_options=types.HttpRetryOptions(attempts=1),
+        httpx_async_client=_http_client(llm),
+    )
+    client = sdk.Client(api_key=key, http_options=options).aio
+    request = {
+        "model": provider.model,
+        "contents": [_google_content(types, message) for message in chat.messages],
+        "config": _google_config(types, provider, chat),
+    }
+    try:
+        if on_chunk is None:
+            return _google_reply(await client.models.generate_content(**request), provider)
+        stream = await client.models.generate_content_stream(**request)
+        return await _google_stream(stream, on_chunk)
+    finally:
+        await client.aclose()
+
+
+def _google_content(types: ModuleType, message: Message) -> Any:
+    """One message as Gemini's ``Content``: its roles are ``user`` and ``model``."""
+    role = "model" if message["role"] == "assistant" else "user"
+    return types.Content(role=role, parts=[types.Part(text=message["content"])])
+
+
+def _google_config(types: ModuleType, provider: Provider, chat: Chat) -> Any:
+    """The request's settings; None when it has none (so none are sent)."""
+    settings = {
+        "system_instruction": chat.system,
+        "temperature": provider.temperature,
+        "max_output_tokens": provider.max_tokens,
+        "response_mime_type": "application/json" if chat.json_mode else None,
+    }
+    given = {name: value for name, value in settings.items() if value is not None}
+    return types.GenerateContentConfig(**given) if given else None
+
+
+def _google_reply(reply: object, provider: Provider) -> _Reply:
+    from google.genai import types
+
+    if not isinstance(reply, types.GenerateContentResponse):
+        raise MalformedReply(f"expected a generateContent response, got {_sample(reply)}")
+    if not reply.candidates:
+        feedback = reply.prompt_feedback
+        reason = feedback.block_reason if feedback is not None else None
+        why = getattr(reason, "value", reason) or "no reason given"
+        raise LLMError(f"{provider.label}: no answer, the prompt was blocked ({why})")
+    prompt_tokens, completion_tokens = _google_usage(reply)
+    return _Reply(_google_text(reply), prompt_tokens, completion_tokens)
+
+
+async def _google_stream(stream: Any, on_chunk: ChunkSink) -> _Reply:
+    parts: list[str] = []
+    prompt_tokens = completion_tokens = 0
+    async for chunk in stream:
+        piece = _google_text(chunk)
+        if piece:
+            parts.append(piece)
+            on_chunk(piece)
+        if chunk.usage_metadata is not None:  # running totals: the last chunk has them all
+            prompt_tokens, completion_tokens = _google_usage(chunk)
+    return _Reply("".join(parts), prompt_tokens, completion_tokens)
+
+
+def _google_text(reply: Any) -> str:
+    """The answer's text: the first candidate's text parts, without the model's thoughts."""
+    content = reply.candidates[0].content if reply.candidates else None
+    parts = (content.parts if content is not None else None) or ()
+    return "".join(part.text for part in parts if part.text and not part.thought)
+
+
+def _google_usage(reply: Any) -> tuple[int, int]:
+    """Prompt and completion tokens; thinking tokens are billed as output, so they count."""
+    usage = reply.usage_metadata
+    if usage is None:
+        return 0, 0
+    answer = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+    return usage.prompt_token_count or 0, answer
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 
@@ -286,27 +390,53 @@ def translate(exc: BaseException, sdk: ModuleType, provider: Provider, key: str)
     ours = _ours(exc)
     if ours is not None:  # a cassette miss, raised inside the transport and wrapped by the SDK
         return ours
-    where = provider.label
+    if provider.protocol == "google":
+        return _google_error(exc, sdk, provider)
     if isinstance(exc, sdk.APITimeoutError) or _http_error(exc, "TimeoutException"):
-        return LLMError(
-            f"{where}: no reply within {provider.timeout:g}s (timed out) — try again later, or "
-            f"raise {provider.key_setting.removesuffix('.api_key')}.timeout"
-        )
+        return _timed_out(provider)
     if isinstance(exc, sdk.APIConnectionError) or _http_error(exc, "TransportError"):
-        endpoint = provider.base_url or "its default endpoint"
-        cause = redact(_cause_text(exc))
-        return TransientLLMError(f"{where}: can't connect to {endpoint} ({cause})")
+        return _unreachable(exc, provider)
     if isinstance(exc, sdk.APIStatusError):
-        return _status_error(exc, provider)
+        return _status_error(provider, int(exc.status_code), _server_message(exc), exc.response)
     if isinstance(exc, sdk.APIResponseValidationError | ValueError):  # JSON, pydantic, ours
-        detail = redact(str(exc) or type(exc).__name__)
-        return LLMError(f"{where}: malformed reply ({detail})")
+        return _malformed(exc, provider)
     return None
 
 
-def _status_error(exc: Any, provider: Provider) -> LLMError:
-    status = int(exc.status_code)
-    detail = _server_message(exc)
+def _google_error(exc: BaseException, sdk: ModuleType, provider: Provider) -> LLMError | None:
+    """``translate`` for Google's SDK: it raises ``errors.APIError`` for an HTTP error status
+    and lets the HTTP library's own errors through."""
+    if _http_error(exc, "TimeoutException"):
+        return _timed_out(provider)
+    if _http_error(exc, "TransportError"):
+        return _unreachable(exc, provider)
+    if isinstance(exc, sdk.errors.APIError):
+        message = exc.message if isinstance(exc.message, str) else exc.status or str(exc.code)
+        return _status_error(provider, int(exc.code), _cut(redact(message)), exc.response)
+    if isinstance(exc, ValueError):  # JSON, pydantic
+        return _malformed(exc, provider)
+    return None
+
+
+def _timed_out(provider: Provider) -> LLMError:
+    return LLMError(
+        f"{provider.label}: no reply within {provider.timeout:g}s (timed out) — try again "
+        f"later, or raise {provider.key_setting.removesuffix('.api_key')}.timeout"
+    )
+
+
+def _unreachable(exc: BaseException, provider: Provider) -> TransientLLMError:
+    endpoint = provider.base_url or "its default endpoint"
+    cause = redact(_cause_text(exc))
+    return TransientLLMError(f"{provider.label}: can't connect to {endpoint} ({cause})")
+
+
+def _malformed(exc: BaseException, provider: Provider) -> LLMError:
+    detail = redact(str(exc) or type(exc).__name__)
+    return LLMError(f"{provider.label}: malformed reply ({detail})")
+
+
+def _status_error(provider: Provider, status: int, detail: str, response: Any) -> LLMError:
     where = provider.label
     if status == 401:
         source = provider.key_source()
@@ -314,7 +444,8 @@ def _status_error(exc: Any, provider: Provider) -> LLMError:
             f"{where}: authentication failed (HTTP 401: {detail}) — check the API key ({source})"
         )
     if status == 429:
-        retry_after = _retry_after(exc.response.headers)
+        headers = getattr(response, "headers", None)
+        retry_after = _retry_after(headers) if headers is not None else None
         return TransientLLMError(
             f"{where}: rate limited (HTTP 429: {detail})", retry_after=retry_after
         )
@@ -329,7 +460,10 @@ def _server_message(exc: Any) -> str:
     body = exc.body
     inner = body.get("error", body) if isinstance(body, Mapping) else None
     message = inner.get("message") if isinstance(inner, Mapping) else None
-    text = redact(message if isinstance(message, str) else str(exc.message))
+    return _cut(redact(message if isinstance(message, str) else str(exc.message)))
+
+
+def _cut(text: str) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 

@@ -1,9 +1,11 @@
 """Where a node's model calls go: its provider's settings, with the node's Context on top.
 
-A node's Context may set ``provider``, ``model``, ``temperature``, ``max_tokens``, ``system`` and
-``base_url``; everything else comes from ``llm.<provider>`` in the config. The API key is read
-when the call is made — from the config, else from the environment variable it names — and
-is held as a ``SecretStr`` so no repr, log line or error can show it.
+A node's Context may set ``provider`` (AgentMap's ``llm_type`` means the same), ``model``,
+``temperature``, ``max_tokens``, ``system`` and ``base_url``; everything else comes from
+``llm.<provider>`` in the config. The API key is read when the call is made — from the config,
+else from the environment variable it names (for Google, ``GEMINI_API_KEY`` after
+``GOOGLE_API_KEY``, as Google's SDK reads them) — and is held as a ``SecretStr`` so no repr,
+log line or error can show it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from agentmap.config import LLMSettings
+from agentmap.config import GEMINI_KEY_ENV, LLMSettings
 from agentmap.llm.errors import LLMError
 
-Protocol = Literal["openai", "anthropic"]
+Protocol = Literal["openai", "anthropic", "google"]
+GOOGLE_KEY_ENV = "GOOGLE_API_KEY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,7 @@ class Provider:
     base_url: str | None = None
     api_key: SecretStr | None = field(default=None, repr=False)
     key_env: str | None = None
+    key_fallback_env: str | None = None
     key_setting: str = ""
     temperature: float | None = None
     max_tokens: int | None = None
@@ -52,20 +56,29 @@ class Provider:
         """The API key from the settings, else from the variable ``key_env`` (read now)."""
         if self.api_key is not None and self.api_key.get_secret_value():
             return self.api_key
-        value = os.environ.get(self.key_env) if self.key_env else None
-        return SecretStr(value) if value else None
+        for variable in self._key_variables():
+            value = os.environ.get(variable)
+            if value:
+                return SecretStr(value)
+        return None
 
     def key_source(self) -> str:
         """Where the key comes from: the config setting, or the environment variable."""
         if self.api_key is not None and self.api_key.get_secret_value():
             return self.key_setting
-        return self.key_env or self.key_setting
+        found = [name for name in self._key_variables() if os.environ.get(name)]
+        return (found or [self.key_env or self.key_setting])[0]
 
     def missing_key(self) -> LLMError:
         """The error for a call with no key: where to put one."""
         where = f"{self.key_setting} in agentmap_config.yaml"
-        fix = f"set the {self.key_env} environment variable, or {where}" if self.key_env else where
+        names = " or ".join(self._key_variables())
+        variable = "variable" if len(self._key_variables()) == 1 else "variables"
+        fix = f"set the {names} environment {variable}, or {where}" if names else where
         return LLMError(f"no API key for provider {self.label} — {fix}")
+
+    def _key_variables(self) -> tuple[str, ...]:
+        return tuple(name for name in (self.key_env, self.key_fallback_env) if name)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         """What the tokens cost at the configured prices per million, or None without prices."""
@@ -87,10 +100,11 @@ def resolve_provider(
     ``protocol`` is the one an ``openai``/``anthropic`` node speaks; a provider speaking the
     other one is an error rather than a surprise.
     """
-    name = _text(context, "provider") or default or llm.default_provider
+    name = _text(context, "provider") or _text(context, "llm_type") or default
+    name = name or llm.default_provider
     settings = llm.provider(name)
     if settings is None:
-        known = ", ".join(sorted({"openai", "anthropic", *llm.providers}))
+        known = ", ".join(sorted({"openai", "anthropic", "google", *llm.providers}))
         raise LLMError(
             f"no provider named '{name}' — configured providers: {known} (add it under "
             "llm.providers in agentmap_config.yaml)"
@@ -111,6 +125,7 @@ def resolve_provider(
         base_url=_text(context, "base_url") or settings.base_url,
         api_key=settings.api_key,
         key_env=settings.api_key_env,
+        key_fallback_env=_fallback_variable(settings.protocol, settings.api_key_env),
         key_setting=f"{section}.api_key",
         temperature=_number(context, "temperature", settings.temperature),
         max_tokens=_count(context, "max_tokens", settings.max_tokens),
@@ -119,6 +134,11 @@ def resolve_provider(
         prompt_price=settings.prompt_price,
         completion_price=settings.completion_price,
     )
+
+
+def _fallback_variable(protocol: Protocol, variable: str | None) -> str | None:
+    """``GEMINI_API_KEY`` beside ``GOOGLE_API_KEY``: Google's SDK reads either."""
+    return GEMINI_KEY_ENV if protocol == "google" and variable == GOOGLE_KEY_ENV else None
 
 
 def _text(context: Mapping[str, Any], key: str) -> str | None:

@@ -2,17 +2,18 @@
 
 Context ``template`` (``"[{route}] {answer}"``) fills each ``{field}`` from the inputs; without
 one, the inputs' values are joined with Context ``separator`` (default: a blank line). With
-Context ``"strategy": "llm"`` that text goes to the model — after the node's Prompt, if it has
-one, else after ``DEFAULT_INSTRUCTION`` — and the model's summary is the output.
+Context ``"strategy": "llm"`` — or AgentMap's ``"llm": "<provider>"``, which also names the
+provider — that text goes to the model, after the node's Prompt, if it has one, else after
+``DEFAULT_INSTRUCTION``, and the model's summary is the output.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from agentmap.agents.base import Output
-from agentmap.llm.base import ModelAgent, text_of
+from agentmap.llm.base import MODEL_CONTEXT_KEYS, MODEL_IGNORED_KEYS, ModelAgent, text_of
 from agentmap.llm.errors import LLMError
 from agentmap.prompts import fill
 
@@ -25,11 +26,30 @@ class SummaryAgent(ModelAgent):
     (Context ``"strategy": "llm"``, with the model settings of an ``llm`` node)."""
 
     agent_type = "summary"
+    context_keys: ClassVar[frozenset[str] | None] = MODEL_CONTEXT_KEYS | {
+        "strategy",
+        "template",
+        "separator",
+        "llm",
+    }
+    ignored_context_keys: ClassVar[frozenset[str]] = MODEL_IGNORED_KEYS | {  # AgentMap's
+        "format",
+        "include_keys",
+    }
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The Context, with AgentMap's ``llm`` (a provider name) read as ``provider``."""
+        context = super().options
+        named = context.get("llm")
+        if named is None or "provider" in context:
+            return context
+        return {**context, "provider": named}
 
     async def respond(self, inputs: Mapping[str, Any]) -> Any:
         """The joined text, or the model's summary of it."""
         text = self._joined(inputs)
-        strategy = self.options.get("strategy", "join")
+        strategy = self.options.get("strategy", "llm" if "llm" in self.options else "join")
         if strategy == "join":
             return text
         if strategy != "llm":

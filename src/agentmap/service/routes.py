@@ -415,7 +415,8 @@ def get_jobs(
 @jobs_router.get("/{job_id}", responses=problem_responses(404))
 def get_job(job_id: str, request: Request) -> dict[str, Any]:
     """Where a job stands; a waiting job also says what it asks (``waiting``: per waiting
-    node its ``node``, ``question``, ``kind`` and ``options``), for ``/answer``."""
+    node its ``node``, ``question``, ``kind`` and ``options``; an edit's ``draft``; with a time
+    limit its ``deadline`` and ``on_timeout``), for ``/answer``."""
     here = service(request)
     status = get_job_status(job_id, config=here.settings)
     found = status.to_dict()
@@ -541,7 +542,10 @@ def get_results(job_id: str, request: Request) -> dict[str, Any]:
 
 
 class Answer(BaseModel):
-    """``POST /jobs/{id}/answer``: exactly one of ``value``, ``approve``, ``choice``."""
+    """``POST /jobs/{id}/answer``: exactly one of ``value``, ``approve``, ``choice``.
+
+    An edited text or a conversation's message is a ``value``; ``approve: true`` keeps an
+    edit's text as it was, ``approve: false`` ends a conversation."""
 
     model_config = ConfigDict(extra="forbid")
 

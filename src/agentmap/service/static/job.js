@@ -123,10 +123,24 @@
       });
       parts.push(el("div", { class: "choices" }, choices), el("div", { class: "buttons" }, button));
     } else {
-      const text = el("textarea", { rows: "3", "aria-label": "Answer", placeholder: asked.kind === "suspend" ? "a value to carry on with (optional)" : "your answer" });
-      const button = el("button", { type: "button", class: "primary", text: asked.kind === "suspend" ? "Resume" : "Answer" });
+      const editing = asked.kind === "edit";
+      const placeholder = { suspend: "a value to carry on with (optional)", conversation: "your message" }[asked.kind] || "your answer";
+      const text = el("textarea", { rows: editing ? "8" : "3", "aria-label": "Answer", placeholder });
+      if (editing) text.value = asked.draft || "";
+      const label = { suspend: "Resume", edit: "Save", conversation: "Reply" }[asked.kind] || "Answer";
+      const button = el("button", { type: "button", class: "primary", text: label });
       button.addEventListener("click", () => send({ value: text.value }, button));
-      parts.push(text, el("div", { class: "buttons" }, button));
+      const buttons = el("div", { class: "buttons" }, button);
+      if (asked.kind === "conversation") {
+        const end = el("button", { type: "button", class: "reject", text: "End conversation" });
+        end.addEventListener("click", () => send({ approve: false }, end));
+        buttons.append(end);
+      }
+      parts.push(text, buttons);
+    }
+    if (asked.deadline) {
+      const until = new Date(asked.deadline * 1000).toLocaleString();
+      parts.push(el("p", { class: "deadline", text: "Answer by " + until + "; after that " + asked.on_timeout + "." }));
     }
     parts.push(problem);
     return el("div", { class: "question", data: { node: asked.node } }, parts);
