@@ -9,7 +9,7 @@ from typing import Any
 
 from agentmap.agents.base import type_name_of
 from agentmap.agents.catalog import AgentCatalog, KeyProblem
-from agentmap.agents.storage import missing_file, unsupported
+from agentmap.agents.storage import is_storage_type, missing_file, unsupported
 from agentmap.agents.tools import TOOL_TYPE, is_tool_node, tool_problems
 from agentmap.exceptions import Problem
 from agentmap.functions import FunctionCatalog
@@ -54,7 +54,15 @@ class _TypeChecks:
         self._agents = agents
         self._of_type: dict[str, tuple[str | None, str | None]] = {}
         self._no_context: dict[str, str | None] = {}
+        self._storage: dict[str, bool] = {}
         self._keys: dict[tuple[str, frozenset[str]], list[KeyProblem]] = {}
+
+    def is_storage(self, agent_type: str) -> bool:
+        """Whether the type is a storage agent's (which must be told its file)."""
+        found = self._storage.get(agent_type)
+        if found is None:
+            found = self._storage[agent_type] = is_storage_type(agent_type)
+        return found
 
     def of_type(self, agent_type: str) -> tuple[str | None, str | None]:
         """Why the type can't run here (a package missing), and why it is unknown, if so."""
@@ -105,14 +113,17 @@ def _check_node(
         yield problem_at(graph, node, "AgentType", missing)
     if (wrong := types.context_problem(node.agent_type, node.context)) is not None:
         yield problem_at(graph, node, "Context", wrong)
-    if isinstance(node.context, Mapping) and node.context:
+    # Most nodes have no Context and only an Edge: the cheap tests come first (a million-row
+    # table asks these of every node).
+    if node.context and isinstance(node.context, Mapping):
         for severity, message in types.key_problems(node.agent_type, node.context):
             yield problem_at(graph, node, "Context", message, severity)
     if unknown is not None:
         yield problem_at(graph, node, "AgentType", unknown)
-    elif (no_file := missing_file(node)) is not None:
+    elif types.is_storage(node.agent_type) and (no_file := missing_file(node)) is not None:
         yield problem_at(graph, node, "Context", no_file)
-    if node.edge and not node.edge.startswith(FUNC_PREFIX):
+    edge = node.edge
+    if edge and (node.success_next or node.failure_next) and not edge.startswith(FUNC_PREFIX):
         yield from _edge_wins(graph, node)
     for field, target in node.targets:
         yield from _check_target(graph, node, field, target, functions)

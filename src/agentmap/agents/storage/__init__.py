@@ -48,6 +48,11 @@ def unsupported(agent_type: str) -> str | None:
     return None if reason is None else f"agent type '{agent_type}' is not supported here: {reason}"
 
 
+def is_storage_type(agent_type: str) -> bool:
+    """Whether an AgentType cell names one of the storage agents."""
+    return type_name_of(agent_type) in _BY_TYPE
+
+
 def missing_file(node: Node) -> str | None:
     """Why a storage node can't know its file — no Context key, Prompt or input names one —
     or None (also for nodes of other types)."""
