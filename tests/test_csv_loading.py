@@ -768,3 +768,13 @@ def test_node_row_records_the_spreadsheet_row(write_file: WriteFile) -> None:
     write_file("flow.csv", "GraphName,Node\nMain,A\n\nMain,B\n")
 
     assert [n.row for n in load_graph("flow.csv").nodes.values()] == [2, 4]
+
+
+def test_a_node_and_the_route_to_it_from_the_row_above_share_one_name_string(
+    write_file: WriteFile,
+) -> None:
+    # a million-row chain holds each name once, not twice (docs/benchmarks.md)
+    write_file("flow.csv", "GraphName,Node,Edge,Success_Next\nG,A,B,\nG,B,,C\nG,C,,\n")
+    nodes = validate_graph("flow.csv").file.graphs["G"].nodes
+    assert nodes["B"].name is nodes["A"].edge
+    assert nodes["C"].name is nodes["B"].success_next

@@ -415,11 +415,6 @@ def _module_tools(module: ModuleType) -> dict[str, Tool]:
 # --- validation ------------------------------------------------------------------------------
 
 
-def is_tool_node(node: Node, type_name: str) -> bool:
-    """Whether a node is a ``tool_agent`` or has the tool columns filled (and so is checked)."""
-    return type_name == TOOL_TYPE or bool(node.tool_source or node.tools)
-
-
 def tool_problems(
     graph: Graph, node: Node, is_tool_agent: bool, allowed: AllowedPaths
 ) -> list[Problem]:

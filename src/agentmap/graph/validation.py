@@ -10,7 +10,7 @@ from typing import Any
 from agentmap.agents.base import type_name_of
 from agentmap.agents.catalog import AgentCatalog, KeyProblem
 from agentmap.agents.storage import is_storage_type, missing_file, unsupported
-from agentmap.agents.tools import TOOL_TYPE, is_tool_node, tool_problems
+from agentmap.agents.tools import TOOL_TYPE, tool_problems
 from agentmap.exceptions import Problem
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.branch_checks import CHOOSING_AGENT, check_branches, check_node_settings
@@ -34,7 +34,7 @@ def check_graph(
     types = _TypeChecks(graph, agents)
     for node in graph.nodes.values():
         problems.extend(_check_node(graph, node, types, functions))
-        if is_tool_node(node, type_name_of(node.agent_type)):
+        if node.tool_source or node.tools or types.is_tool(node.agent_type):
             problems.extend(_check_tools(graph, node, agents))
         if node.prompt:
             problems.extend(_check_prompt(graph, node, prompts))
@@ -55,7 +55,15 @@ class _TypeChecks:
         self._of_type: dict[str, tuple[str | None, str | None]] = {}
         self._no_context: dict[str, str | None] = {}
         self._storage: dict[str, bool] = {}
+        self._tool: dict[str, bool] = {}
         self._keys: dict[tuple[str, frozenset[str]], list[KeyProblem]] = {}
+
+    def is_tool(self, agent_type: str) -> bool:
+        """Whether the type is ``tool_agent`` (whose tool columns are checked)."""
+        found = self._tool.get(agent_type)
+        if found is None:
+            found = self._tool[agent_type] = type_name_of(agent_type) == TOOL_TYPE
+        return found
 
     def is_storage(self, agent_type: str) -> bool:
         """Whether the type is a storage agent's (which must be told its file)."""
