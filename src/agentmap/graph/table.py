@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from agentmap.exceptions import Problem
+from agentmap.graph.collector import collector_paused
 from agentmap.graph.columns import ALL_COLUMNS, REQUIRED, canonical, letter, look_alike
 from agentmap.graph.context import ContextError, parse_context
 from agentmap.graph.model import Graph, GraphFile, Node
@@ -58,6 +59,13 @@ def parse_table(
     ``first_row`` is the spreadsheet number of ``rows[0]``; ``prefix`` goes before cell letters
     (``"Sheet1!"`` for workbooks).
     """
+    with collector_paused():
+        return _parse_table(rows, file, prefix, first_row)
+
+
+def _parse_table(
+    rows: Iterable[Sequence[str]], file: str, prefix: str, first_row: int
+) -> tuple[GraphFile, list[Problem]]:
     sheet = Sheet(file=file, prefix=prefix)
     # Rows are read one at a time, never copied: a table of a million rows is held once.
     numbered = _numbered(rows, first_row)
