@@ -85,9 +85,17 @@ def _parse_table(
     for row, cells in numbered:
         body = True
         node_row = _read_row(sheet, row, cells, layout, previous)
-        if node_row is not None:
-            _add_node(sheet, nodes_by_graph, *node_row)
-            previous = node_row[1]
+        if node_row is None:
+            continue
+        graph, node, _ = node_row
+        previous = node
+        nodes = nodes_by_graph.get(graph)
+        if nodes is None:
+            nodes = nodes_by_graph[graph] = {}
+        if node.name in nodes:
+            _defined_twice(sheet, graph, nodes[node.name], node, row)
+        else:
+            nodes[node.name] = node
     if not body:
         sheet.problem("the file has a header but no nodes — add one row per node", row=header_row)
     _report_look_alikes(sheet, header_row)
@@ -106,6 +114,10 @@ def _numbered(rows: Iterable[Sequence[str]], first_row: int) -> Iterator[tuple[i
     sees every row of a million-row table.)"""
     join = "".join
     for number, cells in enumerate(rows, first_row):
+        first = cells[0] if cells else ""
+        if first and not first[0].isspace() and first[0] != "#":
+            yield number, cells  # a first cell that starts with text: neither blank nor a note
+            continue
         joined = join(cells).strip()
         if joined and (joined[0] != "#" or join(cells[1:]).strip()):
             yield number, cells
@@ -303,14 +315,7 @@ def _read_row(
     return graph, node, row
 
 
-def _add_node(
-    sheet: Sheet, graphs: dict[str, dict[str, Node]], graph: str, node: Node, row: int
-) -> None:
-    nodes = graphs.setdefault(graph, {})
-    first = nodes.get(node.name)
-    if first is None:
-        nodes[node.name] = node
-        return
+def _defined_twice(sheet: Sheet, graph: str, first: Node, node: Node, row: int) -> None:
     sheet.problem(
         f"node '{node.name}' is defined twice in graph '{graph}' (rows {first.row} and {row}) — "
         "rename or delete one of them",

@@ -32,7 +32,27 @@ def check_graph(
     """Every error and warning of one graph, in row order."""
     problems: list[Problem] = []
     types = _TypeChecks(graph, agents)
-    for node in graph.nodes.values():
+    nodes = graph.nodes
+    plain = types.plain
+    for node in nodes.values():
+        # The node most tables are made of — a known type that needs nothing, no Context, no
+        # Prompt, no tools, at most an Edge to another node — has nothing more to check (a
+        # million-row table asks this of every node: one cached answer per type, no generator).
+        edge = node.edge
+        if (
+            node.context is None
+            and not node.prompt
+            and not node.success_next
+            and not node.failure_next
+            and not node.tool_source
+            and not node.tools
+            and plain(node.agent_type)
+            and (
+                edge is None
+                or (edge in nodes and "|" not in edge and not edge.startswith(FUNC_PREFIX))
+            )
+        ):
+            continue
         problems.extend(_check_node(graph, node, types, functions))
         if node.tool_source or node.tools or types.is_tool(node.agent_type):
             problems.extend(_check_tools(graph, node, agents))
@@ -56,7 +76,24 @@ class _TypeChecks:
         self._no_context: dict[str, str | None] = {}
         self._storage: dict[str, bool] = {}
         self._tool: dict[str, bool] = {}
+        self._plain: dict[str, bool] = {}
         self._keys: dict[tuple[str, frozenset[str]], list[KeyProblem]] = {}
+
+    def plain(self, agent_type: str) -> bool:
+        """Whether a node of this type with no Context, Prompt or tools has nothing to check:
+        the type is known, can run here, wants no Context and is neither a tool nor a storage
+        agent's."""
+        found = self._plain.get(agent_type)
+        if found is None:
+            missing, unknown = self.of_type(agent_type)
+            found = self._plain[agent_type] = (
+                missing is None
+                and unknown is None
+                and self.context_problem(agent_type, None) is None
+                and not self.is_tool(agent_type)
+                and not self.is_storage(agent_type)
+            )
+        return found
 
     def is_tool(self, agent_type: str) -> bool:
         """Whether the type is ``tool_agent`` (whose tool columns are checked)."""
@@ -245,9 +282,13 @@ def _unreachable(graph: Graph) -> Iterator[Problem]:
         if node is None:
             continue
         seen.add(name)
-        if not (node.edge or node.success_next) and type_name_of(node.agent_type) == CHOOSING_AGENT:
+        edge = node.edge
+        if edge and "|" not in edge and not edge.startswith(FUNC_PREFIX):
+            todo.append(edge.strip())  # the usual route: one Edge to one node
+            continue
+        if not (edge or node.success_next) and type_name_of(node.agent_type) == CHOOSING_AGENT:
             return
-        routes = (node.edge,) if node.edge else (node.success_next, node.failure_next)
+        routes = (edge,) if edge else (node.success_next, node.failure_next)
         for target in routes:  # an Edge wins over Success_Next/Failure_Next, as when run
             if not target:
                 continue
@@ -257,7 +298,9 @@ def _unreachable(graph: Graph) -> Iterator[Problem]:
                 todo.extend(t.strip() for t in target.split("|"))
             else:
                 todo.append(target.strip())
-    for node in graph.nodes.values():
+    if len(seen) == len(nodes):
+        return  # every node reached (the usual graph): no need to look at each again
+    for node in nodes.values():
         if node.name not in seen:
             yield problem_at(
                 graph,
