@@ -42,16 +42,21 @@ def iter_csv_rows(
     reader = csv.reader(_lines(text), delimiter=delimiter)
     survey = _Survey()
     last: list[str] | None = None
-    last_start = 1  # the line the last record began on
+    last_start, line = 1, 0  # the lines the last record began and ended on
     try:
-        while True:
-            before = reader.line_num
-            row = next(reader, None)
-            if row is None:
-                break
-            last_start = before + 1
-            survey.add(row, last_start, reader.line_num)
+        for row in reader:
+            last_start, line = line + 1, reader.line_num
             last = row
+            if survey.header is None:
+                survey.add_leading(row, last_start, line)
+            else:  # written out, not a call: this runs for every row of a million-row table
+                if line > last_start:
+                    survey.spans.append(_Span(row, last_start, line))
+                else:
+                    survey.widths.add(len(row))
+                at = survey.graph_at
+                if at is not None and len(row) > at:
+                    survey.graphs.add(row[at])
             yield row
     except csv.Error as exc:
         raise GraphFileError(
@@ -95,20 +100,15 @@ class _Survey:
     graphs: set[str] = field(default_factory=set)
     spans: list[_Span] = field(default_factory=list)
 
-    def add(self, row: list[str], first: int, last: int) -> None:
+    def add_leading(self, row: list[str], first: int, last: int) -> None:
+        """A record up to the header (the rows after it are noted by ``iter_csv_rows`` itself,
+        without a call per row)."""
         if last > first:
             self.spans.append(_Span(row, first, last))
-        if self.header is None:
-            if "".join(row).strip():
-                self.header = row
-                self.widths.add(len(row))
-                self.graph_at = {canonical(cell): i for i, cell in enumerate(row)}.get("GraphName")
-            return
-        if last == first:
+        if "".join(row).strip():
+            self.header = row
             self.widths.add(len(row))
-        at = self.graph_at
-        if at is not None and len(row) > at:
-            self.graphs.add(row[at].strip())
+            self.graph_at = {canonical(cell): i for i, cell in enumerate(row)}.get("GraphName")
 
 
 def _check_no_rows_swallowed(text: str, survey: _Survey, delimiter: str, display: str) -> None:
@@ -129,7 +129,7 @@ def _check_no_rows_swallowed(text: str, survey: _Survey, delimiter: str, display
     shape = _RowShape(
         delimiter=delimiter,
         widths=survey.widths,
-        graphs=survey.graphs - {""},
+        graphs={name.strip() for name in survey.graphs} - {""},
         graph_at=graph_at,
         names_at=(node_at, columns.get("AgentType", node_at)),
     )
