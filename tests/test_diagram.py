@@ -209,6 +209,23 @@ def test_a_fan_out_to_parallel_nodes_draws_an_arrow_to_each() -> None:
     assert to_dot(fan).count("n0 -> n") == 2
 
 
+def test_an_edge_beside_success_and_failure_routes_is_drawn_alone_as_the_run_follows_it() -> None:
+    both = make_graph(
+        "Both",
+        Node("Start", "echo", edge="Next", success_next="Yes", failure_next="No"),
+        Node("Next", "echo"),
+        Node("Yes", "echo"),
+        Node("No", "echo"),
+    )
+
+    assert outline(both).reached[0].routes == (Route("edge", "Next"),)
+    assert [line for line in to_mermaid(both).splitlines() if line.startswith("    n0 -")] == [
+        "    n0 --> n1"
+    ]
+    assert to_dot(both).count("n0 -> n") == 1
+    assert {node.name for node in outline(both).unreached} == {"Yes", "No"}
+
+
 def test_outline_starts_at_the_entry_and_follows_routes_depth_first() -> None:
     assert render_outline_text(REVIEW) == REVIEW_OUTLINE
 

@@ -179,17 +179,16 @@ def _outline_node(graph: Graph, name: str, routes: list[Route]) -> OutlineNode:
 def _cells(node: Node) -> tuple[tuple[Outcome, str | None], ...]:
     """The routing cells that say where a run goes next.
 
-    An ``Edge`` covers both outcomes; when a node branches instead, the missing outcome is
-    kept as ``None`` (the run ends there), so the outline says so rather than hiding it.
+    An ``Edge`` covers both outcomes and wins over Success_Next/Failure_Next written beside it
+    (as when run: those arrows would never be taken, so they are not drawn); when a node
+    branches instead, the missing outcome is kept as ``None`` (the run ends there), so the
+    outline says so rather than hiding it.
     """
-    cells: tuple[tuple[Outcome, str | None], ...] = (
-        ("edge", node.edge),
-        ("success", node.success_next),
-        ("failure", node.failure_next),
-    )
-    if node.edge or not (node.success_next or node.failure_next):
-        return tuple(cell for cell in cells if cell[1])
-    return cells[1:]
+    if node.edge:
+        return (("edge", node.edge),)
+    if not (node.success_next or node.failure_next):
+        return ()
+    return (("success", node.success_next), ("failure", node.failure_next))
 
 
 def _route(outcome: Outcome, target: str | None, on_path: set[str]) -> Route:
