@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sys
 from collections.abc import Callable, Iterator
@@ -397,3 +398,52 @@ def test_runner_durations_are_exact_with_an_injected_clock(project: Path) -> Non
         ("B", 1.0, 3.0),
     ]
     assert summary.total_duration == 5.0
+
+
+# --- results kept as rows, made NodeResults when read ------------------------------------------
+
+
+def test_a_summary_keeps_the_results_it_was_taken_with() -> None:
+    service = ExecutionTrackingService(clock=fake_clock(0, 1, 2, 3, 4, 5, 6))
+    tracker = service.create_tracker("Main")
+    tracker.track_node_start("A")
+    tracker.track_node_complete("A", True)
+    early = tracker.get_summary()
+    tracker.track_node_start("B")
+    tracker.track_node_complete("B", False, None, "bad")
+    assert [r.node for r in early.node_results] == ["A"]
+    assert [r.node for r in tracker.get_summary().node_results] == ["A", "B"]
+
+
+def test_every_field_of_a_result_is_read_back() -> None:
+    settings = TrackingSettings(track_inputs=True, track_outputs=True)
+    clock = fake_clock(0, 1, 2, 3, 4, 5, 6)
+    tracker = ExecutionTrackingService(settings, clock=clock).create_tracker("Main")
+    child = ExecutionTrackingService().create_tracker("Child").get_summary()
+    tracker.track_node_start("A", {"x": 1})
+    tracker.track_node_retry("A", "boom", 1)
+    tracker.track_node_start("A", {"x": 1}, attempt=2)
+    tracker.track_node_complete("A", True, "out", attempt=2, subgraph=child)
+    assert tracker.get_summary().node_results == (
+        NodeResult("A", False, 1, 1, "boom", {"x": 1}, None, 1),
+        NodeResult("A", True, 1, 3, None, {"x": 1}, "out", 2, child),
+    )
+    assert tracker.last == NodeResult("A", True, 1, 3, None, {"x": 1}, "out", 2, child)
+
+
+def test_a_summarys_results_are_made_once_and_kept() -> None:
+    tracker = ExecutionTrackingService().create_tracker("Main")
+    tracker.track_node_start("A")
+    tracker.track_node_complete("A", True)
+    summary = tracker.get_summary()
+    assert summary.node_results is summary.node_results
+
+
+def test_a_summary_judged_again_keeps_everything_but_its_verdict() -> None:
+    tracker = ExecutionTrackingService().create_tracker("Main")
+    tracker.track_node_start("A")
+    tracker.track_node_complete("A", True)
+    summary = tracker.get_summary()
+    failed = summary.judged(False)
+    assert (summary.success, failed.success) == (True, False)
+    assert failed == dataclasses.replace(summary, success=False)

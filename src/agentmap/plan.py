@@ -29,8 +29,10 @@ from agentmap.retry import RetryPolicy
 from agentmap.state import State, bound_positionally
 from agentmap.suggest import did_you_mean
 
-Route = tuple[str, ...] | Callable[[State], tuple[str, ...]]
-"""Where a node goes on an outcome: node names (several = parallel), or a routing function."""
+Route = str | tuple[str, ...] | Callable[[State], tuple[str, ...]]
+"""Where a node goes on an outcome: a node's name; node names (several = parallel, none = the
+branch ends); or a routing function. One target is kept as the routing cell's own text rather
+than a tuple of it: most nodes have one, and a 100,000-node graph would hold as many tuples."""
 
 
 class SubgraphResolver(Protocol):
@@ -109,26 +111,76 @@ class RunPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    """A node ready to run: its agent built, its routes and policies resolved."""
+class Calling:
+    """How a step's agent is called and within what limits.
 
-    node: Node
-    fields: tuple[tuple[str, str], ...]  # (state key, input name): Input_Fields and agent extras
+    Every node of one agent class under one policy is called alike, so its nodes share one
+    ``Calling`` (a graph of 100,000 echo nodes holds one, not 100,000 copies of the same
+    eight fields); a ``graph`` node has its own, holding the plan of the graph it runs.
+    """
+
     process: Callable[[Any, dict[str, Any]], Any]  # called as process(owner, inputs)
-    owner: Any  # the agent (process is its class's function), or an @agent function
     is_async: bool
     streams: bool  # the agent reports output chunks as it works
     quick: bool  # a sync agent that never blocks: called on the loop even when it is shared
-    on_success: Route
-    on_failure: Route
     retry: RetryPolicy | None = None
     timeout: float | None = None
     subplan: Plan | GraphChoice | None = None  # a ``graph`` node: the graph(s) it runs
     spec: SubgraphSpec | None = None
 
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A node ready to run: its agent built, its routes and policies resolved.
+
+    Only what differs from node to node is held here (a step per node); how the agent is
+    called is the ``Calling`` its nodes share, read through the properties below.
+    """
+
+    node: Node
+    fields: tuple[tuple[str, str], ...]  # (state key, input name): Input_Fields and agent extras
+    owner: Any  # the agent (process is its class's function), or an @agent function
+    on_success: Route
+    on_failure: Route
+    calling: Calling
+
+    @property
+    def process(self) -> Callable[[Any, dict[str, Any]], Any]:
+        return self.calling.process
+
+    @property
+    def is_async(self) -> bool:
+        return self.calling.is_async
+
+    @property
+    def streams(self) -> bool:
+        return self.calling.streams
+
+    @property
+    def quick(self) -> bool:
+        return self.calling.quick
+
+    @property
+    def retry(self) -> RetryPolicy | None:
+        return self.calling.retry
+
+    @property
+    def timeout(self) -> float | None:
+        return self.calling.timeout
+
+    @property
+    def subplan(self) -> Plan | GraphChoice | None:
+        return self.calling.subplan
+
+    @property
+    def spec(self) -> SubgraphSpec | None:
+        return self.calling.spec
+
     def next_nodes(self, state: State, success: bool) -> tuple[str, ...]:
         """Where the node's outcome leads (several nodes: the run forks)."""
         route = self.on_success if success else self.on_failure
+        if isinstance(route, str):
+            return (route,)
         return route(state) if callable(route) else route
 
 
@@ -141,10 +193,15 @@ class Plan:
     reducers: Mapping[str, str]
     needs_loop: bool
     """Anything concurrent, waiting or timed (async agents, ``A|B``, subgraphs, timeouts)."""
-    loop_free: int | None = None
-    """With no loop reachable from the entry, how many nodes a run can reach (``None``: a loop,
-    or a routing function that may make one). It lets a run stopped by ``max_steps`` say
-    whether the graph is just longer than the setting, not suspect a loop it doesn't have."""
+
+    def loop_free(self) -> int | None:
+        """With no loop reachable from the entry, how many nodes a run can reach (``None``: a
+        loop, or a routing function that may make one). It lets a run stopped by
+        ``max_steps`` say whether the graph is just longer than the setting, not suspect a
+        loop it doesn't have. Worked out when asked, not when compiled: only such a run asks,
+        and the walk holds a stack as deep as the longest path (a 100,000-node chain's whole
+        length) — more memory at its peak than the rest of compiling."""
+        return loop_free_size(self.graph.entry, self.steps)
 
 
 class Compiler:
@@ -167,6 +224,7 @@ class Compiler:
         self._subgraphs = subgraphs
         self._cache: OrderedDict[int, Plan] = OrderedDict()
         self._cache_size = cache_size
+        self._agent_retries: dict[type, tuple[Mapping[str, Any], RetryPolicy]] = {}
 
     def compile(self, graph: Graph) -> Plan:
         """The plan of ``graph`` (and of every graph its ``graph`` nodes run)."""
@@ -187,16 +245,24 @@ class Compiler:
     def _compile(self, graph: Graph, running: tuple[tuple[str | None, str], ...]) -> Plan:
         key: tuple[str | None, str] = (graph.file, graph.name)
         running = (*running, key)
-        steps = {name: self._step(graph, node, running) for name, node in graph.nodes.items()}
+        callings: dict[tuple[Any, ...], Calling] = {}  # one of each kind, shared by its nodes
+        steps = {
+            name: self._step(graph, node, running, callings) for name, node in graph.nodes.items()
+        }
         return Plan(
             graph=graph,
             steps=MappingProxyType(steps),
             reducers=MappingProxyType(self.reducers_for(graph)),
             needs_loop=any(_needs_loop(step) for step in steps.values()),
-            loop_free=loop_free_size(graph.entry, steps),
         )
 
-    def _step(self, graph: Graph, node: Node, running: tuple[tuple[str | None, str], ...]) -> Step:
+    def _step(
+        self,
+        graph: Graph,
+        node: Node,
+        running: tuple[tuple[str | None, str], ...],
+        callings: dict[tuple[Any, ...], Calling],
+    ) -> Step:
         context = node.context if isinstance(node.context, Mapping) else {}
         spec, subplan = self._subgraph(graph, node, running) if is_subgraph(node) else (None, None)
         process = _no_process if subplan else self._process(graph, node)
@@ -209,20 +275,26 @@ class Compiler:
             fields += tuple((key, key) for key in agent.state_keys())
         if isinstance(subplan, GraphChoice) and (subplan.field, subplan.field) not in fields:
             fields += ((subplan.field, subplan.field),)  # read to pick the graph, then dropped
-        return Step(
-            node=node,
-            fields=fields,
+        calling = Calling(
             process=method if agent is not None and method is not None else _call_plain,
-            owner=agent if agent is not None else process,
             is_async=subplan is not None or self._agents.is_async(node.agent_type),
             streams=isinstance(agent, Agent) and agent.streams,
             quick=isinstance(agent, Agent) and agent.quick,
-            on_success=self._route(graph, node, node.edge or node.success_next),
-            on_failure=self._route(graph, node, node.edge or node.failure_next),
-            retry=self._retry_policy(graph, context, getattr(agent, "default_retry", None)),
+            retry=self._retry_policy(graph, context, agent),
             timeout=float(context["timeout"]) if context.get("timeout") is not None else None,
             subplan=subplan,
             spec=spec,
+        )
+        on_success = self._route(graph, node, node.edge or node.success_next)
+        return Step(
+            node=node,
+            fields=fields,
+            owner=agent if agent is not None else process,
+            on_success=on_success,
+            on_failure=(
+                on_success if node.edge else self._route(graph, node, node.failure_next)
+            ),  # an Edge is both routes: one object for both
+            calling=_shared(calling, callings),
         )
 
     def _process(self, graph: Graph, node: Node) -> Process:
@@ -281,22 +353,34 @@ class Compiler:
             ) from exc
 
     def _retry_policy(
-        self, graph: Graph, context: Mapping[str, Any], agent_default: Mapping[str, Any] | None
+        self, graph: Graph, context: Mapping[str, Any], agent: Any
     ) -> RetryPolicy | None:
         """The node's policy: its Context, else its graph's, else the config's, else its agent's."""
         if "retry" not in context:
             configured = self._policy.retry_by_graph.get(graph.name, self._policy.retry)
-            if configured is None and agent_default:
-                return RetryPolicy.from_dict(agent_default)
+            if configured is None and getattr(agent, "default_retry", None):
+                return self._agent_retry(agent)
             return configured
         data = context["retry"]
         return RetryPolicy.from_dict(data) if data else None  # {"retry": null}: none here
+
+    def _agent_retry(self, agent: Any) -> RetryPolicy:
+        """The agent's ``default_retry`` as a policy: made once per agent class, so its nodes
+        share it (and so can share their ``Calling``) — unless this agent set its own."""
+        default: Mapping[str, Any] = agent.default_retry
+        cls = type(agent)
+        if default is not getattr(cls, "default_retry", None):
+            return RetryPolicy.from_dict(default)
+        made = self._agent_retries.get(cls)
+        if made is None or made[0] is not default:
+            made = self._agent_retries[cls] = (default, RetryPolicy.from_dict(default))
+        return made[1]
 
     def _route(self, graph: Graph, node: Node, cell: str | None) -> Route:
         if cell is None:
             return ()
         if not cell.startswith(FUNC_PREFIX):
-            return (cell,) if "|" not in cell else tuple(t.strip() for t in cell.split("|"))
+            return cell if "|" not in cell else tuple(t.strip() for t in cell.split("|"))
         name = cell[len(FUNC_PREFIX) :].strip()
         function = self._functions.get(name)
         if function is None:
@@ -359,7 +443,7 @@ def loop_free_size(entry: str, steps: Mapping[str, Step]) -> int | None:
         if callable(step.on_success) or callable(step.on_failure):
             return None
         on_path.add(name)
-        return [t for t in (*step.on_success, *step.on_failure) if t in steps]
+        return [t for t in (*_named(step.on_success), *_named(step.on_failure)) if t in steps]
 
     first = enter(entry)
     if first is None:
@@ -384,10 +468,27 @@ def loop_free_size(entry: str, steps: Mapping[str, Step]) -> int | None:
     return len(done)
 
 
+def _shared(calling: Calling, callings: dict[tuple[Any, ...], Calling]) -> Calling:
+    """The ``Calling`` of ``callings`` equal to ``calling`` (it, the first time): nodes called
+    alike share one. A ``graph`` node's is its own (it holds the plan of its graph)."""
+    if calling.subplan is not None:
+        return calling
+    retry = calling.retry  # compared by identity: a node's policy is its graph's or its agent's
+    key = (calling.process, calling.is_async, calling.streams, calling.quick, id(retry))
+    return callings.setdefault((*key, calling.timeout), calling)
+
+
+def _named(route: Route) -> tuple[str, ...]:
+    """The nodes a route that is not a routing function names."""
+    if isinstance(route, str):
+        return (route,)
+    return () if callable(route) else route
+
+
 def _needs_loop(step: Step) -> bool:
     """Whether ``step`` can run concurrently with others, wait, or time out."""
-    parallel = not callable(step.on_success) and len(step.on_success) > 1
-    parallel |= not callable(step.on_failure) and len(step.on_failure) > 1
+    parallel = isinstance(step.on_success, tuple) and len(step.on_success) > 1
+    parallel |= isinstance(step.on_failure, tuple) and len(step.on_failure) > 1
     return step.is_async or parallel or step.timeout is not None
 
 

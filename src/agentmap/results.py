@@ -6,10 +6,11 @@ store can all refer to these without import cycles.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import ItemsView, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, NamedTuple, SupportsIndex, overload
+from typing import Any, Literal, NamedTuple, SupportsIndex, cast, overload
 
 from agentmap.outcomes import Pause, Usage
 
@@ -125,12 +126,96 @@ class NodeResults(tuple[NodeResult, ...]):
         return f"NodeResults({tuple(self)!r})"
 
 
+_Rare = tuple[
+    str | None, Mapping[str, Any] | None, Any, int, "ExecutionSummary | None", Usage | None
+]
+"""A node result's error, inputs, output, attempt, subgraph and usage."""
+_PLAIN: _Rare = (None, None, None, 1, None, None)
+
+
+class NodeLog:
+    """A run's node results as its tracker keeps them: a column per field, not a tuple per
+    result.
+
+    A ``NodeResult`` and its two floats take about 180 bytes, and a 100,000-node run makes
+    100,000 of them that most runs never read one by one. A row here takes about 25: the
+    node's name (shared with the graph), its start and duration (16 bytes in an array), its
+    success (a byte); the fields most node runs leave as they default (error, inputs, output,
+    a retry's attempt, a subgraph, usage) take room only when set. A row becomes a
+    ``NodeResult`` when it is read. Rows are only ever appended, so what a summary took
+    (``upto``) stays what it was while the run goes on.
+    """
+
+    __slots__ = ("_nodes", "_rare", "_success", "_times")
+
+    def __init__(self) -> None:
+        self._nodes: list[str] = []
+        self._times = array("d")  # started, duration: two a row
+        self._success = bytearray()
+        self._rare: dict[int, _Rare] = {}  # by row: the rows whose rare fields are set
+
+    def add(
+        self,
+        node: str,
+        success: bool,
+        duration: float,
+        started: float,
+        error: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        output: Any = None,
+        attempt: int = 1,
+        subgraph: ExecutionSummary | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        """Append a row (the fields of a ``NodeResult``, in its order)."""
+        unset = error is None and inputs is None and output is None and attempt == 1
+        if not (unset and subgraph is None and usage is None):
+            self._rare[len(self._nodes)] = (error, inputs, output, attempt, subgraph, usage)
+        self._nodes.append(node)
+        self._times.extend((started, duration))
+        self._success.append(success)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __getitem__(self, row: int) -> NodeResult:
+        """Row ``row`` (from 0) as a ``NodeResult``."""
+        node, success = self._nodes[row], bool(self._success[row])
+        started, duration = self._times[2 * row], self._times[2 * row + 1]
+        return NodeResult(node, success, duration, started, *self._rare.get(row, _PLAIN))
+
+    @property
+    def last(self) -> NodeResult | None:
+        """The row appended last (None when there is none)."""
+        return self[len(self._nodes) - 1] if self._nodes else None
+
+    def upto(self, count: int) -> NodeResults:
+        """The first ``count`` rows, for ``ExecutionSummary(node_results=...)``: only a summary
+        may be given them. They are made ``NodeResults`` when the summary's ``node_results``
+        are first read; a summary whose results are never read never makes them."""
+        return cast(NodeResults, _Rows(self, count))  # typed as what the summary reads back
+
+
+class _Rows:
+    """The first ``count`` rows of a ``NodeLog``, as a summary holds them until read."""
+
+    __slots__ = ("count", "log")
+
+    def __init__(self, log: NodeLog, count: int) -> None:
+        self.log = log
+        self.count = count
+
+    def read(self) -> NodeResults:
+        return NodeResults(map(self.log.__getitem__, range(self.count)))
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutionSummary:
     """What a run did. ``success`` is decided by ``execution.success_policy``.
 
     ``node_results`` are ``NodeResults``: every result in order, and each node's last by name
-    (a plain tuple given here is made one).
+    (a plain tuple given here is made one; a tracker's rows, ``NodeLog.upto``, are made one
+    when first read).
     """
 
     graph_name: str
@@ -147,8 +232,17 @@ class ExecutionSummary:
     """The failed nodes whose failure the graph routes (Failure_Next or a ``func:`` Edge)."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.node_results, NodeResults):
-            object.__setattr__(self, "node_results", NodeResults(self.node_results))
+        given = _RESULTS_SLOT.__get__(self)  # as given: reading the field would make rows results
+        if not isinstance(given, NodeResults | _Rows):
+            object.__setattr__(self, "node_results", NodeResults(given))
+
+    def judged(self, success: bool) -> ExecutionSummary:
+        """The same summary with ``success`` as given (its node results are not read: a
+        tracker's rows stay rows)."""
+        fields = {name: getattr(self, name) for name in _FIELDS_BUT_RESULTS}
+        return ExecutionSummary(
+            **{**fields, "success": success}, node_results=_RESULTS_SLOT.__get__(self)
+        )
 
     def to_dict(self, node_results: bool = True) -> dict[str, Any]:
         """A JSON-ready dict; ``node_results=False`` leaves them out (``None``)."""
@@ -165,6 +259,32 @@ class ExecutionSummary:
             "usage": self.usage.to_dict() if self.usage is not None else None,
             "handled_failures": list(self.handled_failures),
         }
+
+
+class _ReadOnFirstUse:
+    """``ExecutionSummary.node_results``: its slot, read through. A summary a tracker made
+    holds the tracker's rows; the first read makes them ``NodeResults`` and keeps those, so
+    every later read (and ``==``, ``repr``, pickling, ``dataclasses.replace``) sees the same."""
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+
+    def __get__(self, summary: ExecutionSummary | None, owner: type | None = None) -> Any:
+        if summary is None:
+            return self
+        value = self._slot.__get__(summary, owner)
+        if isinstance(value, _Rows):
+            value = value.read()
+            self._slot.__set__(summary, value)
+        return value
+
+    def __set__(self, summary: ExecutionSummary, value: Any) -> None:
+        self._slot.__set__(summary, value)
+
+
+_RESULTS_SLOT = ExecutionSummary.__dict__["node_results"]
+setattr(ExecutionSummary, "node_results", _ReadOnFirstUse(_RESULTS_SLOT))  # noqa: B010
+_FIELDS_BUT_RESULTS = tuple(f for f in ExecutionSummary.__dataclass_fields__ if f != "node_results")
 
 
 @dataclass(frozen=True, slots=True)

@@ -420,7 +420,7 @@ class GraphRunnerService:
             await asyncio.gather(*run.tasks, return_exceptions=True)
         states = [b.state for b in (*run.ended, *run.branches.live.values())]
         partial = run.result(states[-1] if states else initial)
-        summary = replace(partial.summary, success=False)  # it stopped: it did not succeed
+        summary = partial.summary.judged(False)  # it stopped: it did not succeed
         error.result = stopped = replace(partial, success=False, summary=summary)
         took = summary.total_duration
         cancelled = isinstance(error, RunCancelled)
@@ -575,7 +575,7 @@ class _Run:
         """The node's step, counted against ``max_steps``."""
         self.count += 1
         if self.count > self.max_steps:
-            size = self.plan.loop_free
+            size = self.plan.loop_free()
             if size is not None:  # no loop: the graph is just longer than the setting allows
                 raise RunError(
                     f"graph '{self.graph_name}' ran {self.max_steps} steps without finishing: "
@@ -647,7 +647,7 @@ class _Run:
     def result(self, state: State) -> ExecutionResult:
         summary = self.tracker.get_summary()
         if self.waiting:  # not finished, so not a success
-            summary = replace(summary, success=False)
+            summary = summary.judged(False)
         return ExecutionResult(
             graph_name=self.graph_name,
             final_state=to_dict(state),

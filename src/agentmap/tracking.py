@@ -6,7 +6,6 @@ import importlib
 import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 from typing import Any, overload
 
 from agentmap.config import SuccessPolicySettings, TrackingSettings
@@ -15,7 +14,7 @@ from agentmap.exceptions import ConfigError
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.model import FUNC_PREFIX, Graph
 from agentmap.outcomes import Usage
-from agentmap.results import ExecutionSummary, NodeResult, NodeResults
+from agentmap.results import ExecutionSummary, NodeLog, NodeResult
 
 SuccessPolicy = Callable[[ExecutionSummary], bool]
 
@@ -46,7 +45,7 @@ class ExecutionTracker:
         self._start_time = time.time()
         self._t0 = clock()
         self._path: list[str] = []
-        self._results: list[NodeResult] = []
+        self._results = NodeLog()  # a row per node run, made a NodeResult only when read
         self._failed: dict[str, None] = {}
         self._handled: dict[str, None] = {}
         self._last_success: bool | None = None
@@ -78,14 +77,14 @@ class ExecutionTracker:
             if not result.success:
                 self._failed_at(result.node)
             if self._records:
-                self._results.append(result)
+                self._results.add(*result)
         self._t0 -= elapsed
         self._start_time = start_time
 
     @property
     def last(self) -> NodeResult | None:
         """The node result recorded last (None when none is, or tracking is off)."""
-        return self._results[-1] if self._results else None
+        return self._results.last
 
     def _started(self, event: NodeStarted) -> None:
         if event.attempt == 1:
@@ -198,19 +197,17 @@ class ExecutionTracker:
         now = self._clock()
         started, inputs = self._open.pop(node, (now, None))
         if self._records:
-            self._results.append(
-                NodeResult(
-                    node,
-                    success,
-                    now - started,
-                    started - self._t0,
-                    error,
-                    inputs if self._keep_inputs else None,
-                    output if self._keep_output else None,
-                    attempt,
-                    subgraph,
-                    usage,
-                )
+            self._results.add(
+                node,
+                success,
+                now - started,
+                started - self._t0,
+                error,
+                inputs if self._keep_inputs else None,
+                output if self._keep_output else None,
+                attempt,
+                subgraph,
+                usage,
             )
 
     def get_summary(self) -> ExecutionSummary:
@@ -218,7 +215,7 @@ class ExecutionTracker:
         summary = ExecutionSummary(
             graph_name=self._graph_name,
             execution_path=tuple(self._path),
-            node_results=NodeResults(self._results),
+            node_results=self._results.upto(len(self._results)),
             failed_nodes=tuple(self._failed),
             final_node_success=self._last_success,
             total_duration=self._clock() - self._t0,
@@ -228,7 +225,7 @@ class ExecutionTracker:
             usage=self._usage,
             handled_failures=tuple(self._handled),
         )
-        return replace(summary, success=bool(self._policy(summary)))
+        return summary.judged(bool(self._policy(summary)))
 
 
 class ExecutionTrackingService:

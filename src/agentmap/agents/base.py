@@ -78,6 +78,11 @@ class Agent:
     'HI'
     """
 
+    # Fixed slots rather than a __dict__: a graph holds an agent per node (a 100,000-node graph,
+    # 100,000 agents), and four slots take 40 bytes fewer each. A subclass that declares no
+    # __slots__ of its own (any agent you write) gets a __dict__ again, for attributes of its own.
+    __slots__ = ("context", "description", "name", "prompt")
+
     agent_type: ClassVar[str | None] = None
     aliases: ClassVar[tuple[str, ...]] = ()
     """Other AgentType names this class answers to (``gpt`` and ``chatgpt`` for ``openai``)."""

@@ -1,4 +1,9 @@
-"""The agent types every graph can use without writing code."""
+"""The agent types every graph can use without writing code.
+
+Each declares ``__slots__`` (none of them keeps attributes beyond the base class's, but
+``BranchingAgent``'s rules): a graph holds an agent per node, and a ``__dict__`` each would
+cost 40 bytes per node.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from agentmap.agents.human import HumanAgent, SuspendAgent
 class DefaultAgent(Agent):
     """Returns a short description of what it was asked (a placeholder while you design)."""
 
+    __slots__ = ()
     agent_type = "default"
     quick = True
     # context_keys stays None: a placeholder's Context is for the agent that will replace it.
@@ -28,6 +34,7 @@ class EchoAgent(Agent):
     """Returns its Prompt filled from the inputs when the Prompt has a ``{``; else its single
     input's value, or a mapping of its inputs when there are several (as AgentMap's echo)."""
 
+    __slots__ = ()
     agent_type = "echo"
     quick = True
     context_keys = frozenset()
@@ -43,6 +50,7 @@ class EchoAgent(Agent):
 class SuccessAgent(Agent):
     """Always succeeds."""
 
+    __slots__ = ()
     agent_type = "success"
     quick = True
     context_keys = frozenset()
@@ -54,6 +62,7 @@ class SuccessAgent(Agent):
 class FailureAgent(Agent):
     """Always fails, without raising; the Prompt (if any) is the error message."""
 
+    __slots__ = ()
     agent_type = "failure"
     quick = True
     context_keys = frozenset()
@@ -72,6 +81,7 @@ class BranchingAgent(Agent):
     neither list; ``fallback_fields`` are read when the field is missing (``branch_rules.py``).
     """
 
+    __slots__ = ("rules",)
     agent_type = "branching"
     quick = True
     context_keys = frozenset({"field", "equals", *BRANCH_KEYS})  # BRANCH_KEYS: AgentMap's
@@ -122,6 +132,7 @@ class BranchingAgent(Agent):
 class InputAgent(Agent):
     """Asks the person at the terminal: the prompt goes to stderr so stdout stays clean."""
 
+    __slots__ = ()
     agent_type = "input"
     context_keys = frozenset()
 
