@@ -1,10 +1,12 @@
-"""dependency-injector, imported without the web frameworks it would import on its own.
+"""dependency-injector, imported without the web frameworks and YAML it would import on its own.
 
 Its ``containers`` module imports its ``wiring``, which imports FastAPI, Starlette, Werkzeug
 and FastDepends when they are installed, to recognise their ``Depends`` markers in functions
 it wires. agentmap wires no functions; with the ``server`` extra installed, that import cost
-every ``agentmap run`` a FastAPI import (a good share of its start-up). Only ``container.py``
-uses what this module gives.
+every ``agentmap run`` a FastAPI import (a good share of its start-up). Its ``providers`` and
+``containers`` also import PyYAML for ``Configuration.from_yaml``, which agentmap never calls
+(``agentmap.config`` reads the config file, importing PyYAML only when there is one): that was
+a tenth of a plain run's start-up. Only ``container.py`` uses what this module gives.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_WEB_FRAMEWORKS = ("fastapi", "starlette", "werkzeug", "fast_depends")
+_UNUSED = ("fastapi", "starlette", "werkzeug", "fast_depends", "yaml")
 
 
 @contextmanager
-def _without_web_frameworks() -> Iterator[None]:
-    """A framework not imported yet reads as absent meanwhile (importing it raises
-    ImportError, which dependency-injector expects of an absent one); one already imported
-    (in the service's own process) is left alone."""
-    blocked = [name for name in _WEB_FRAMEWORKS if name not in sys.modules]
+def _without_unused_imports() -> Iterator[None]:
+    """A package not imported yet reads as absent meanwhile (importing it raises ImportError,
+    which dependency-injector expects of an absent one); one already imported (in the
+    service's own process, say) is left alone."""
+    blocked = [name for name in _UNUSED if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]
     try:
@@ -32,7 +34,7 @@ def _without_web_frameworks() -> Iterator[None]:
                 del sys.modules[name]
 
 
-with _without_web_frameworks():
+with _without_unused_imports():
     from dependency_injector import containers, providers
 
 __all__ = ["containers", "providers"]

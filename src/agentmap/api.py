@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -25,20 +26,20 @@ from agentmap.events import Handler
 from agentmap.exceptions import ConfigError, ResumeError, StoreError
 from agentmap.graph.loader import GRAPH_SEPARATOR, ValidationReport, resolve_source
 from agentmap.graph.model import Graph
-from agentmap.jobhost import JobHost, job_host, settings_of
-from agentmap.jobhost import close_jobs as close_jobs  # part of the API: ends the job threads
-from agentmap.jobs import Job, JobResult, JobState, JobStatus, checked_tags
 from agentmap.pauses import NO_ANSWER, Ask
 from agentmap.results import ExecutionResult
 from agentmap.retry import RetryPolicy
-from agentmap.store.jobstore import JobEvent
 
+# The job functions import the job store, worker and host when called: a plain run needs none.
 if TYPE_CHECKING:
     import pandas as pd
 
     from agentmap.batch import BatchProgress, BatchRunner
+    from agentmap.jobhost import JobHost
+    from agentmap.jobs import Job, JobResult, JobState, JobStatus
     from agentmap.runner import GraphRunnerService
     from agentmap.store.analytics import ExportFormat
+    from agentmap.store.jobstore import JobEvent
     from agentmap.store.records import Status
     from agentmap.store.runstore import RunStore
 
@@ -360,6 +361,14 @@ def export_runs(
         return export(store, path, format, graph=graph, status=status, nodes=nodes)
 
 
+def close_jobs() -> None:
+    """End this process's job threads and close their stores (exit does it too). A process
+    that never used jobs has none, so nothing is imported to find that out."""
+    jobhost = sys.modules.get("agentmap.jobhost")
+    if jobhost is not None:
+        jobhost.close_jobs()
+
+
 @contextlib.contextmanager
 def _session(config: ConfigSource, agents: Agents | None) -> Iterator[Container]:
     """A container for one call, shut down after it (closing its run store), so a loop of
@@ -478,6 +487,8 @@ def answer_job(
     The job is queued again and a worker carries its run on with the answer. Raises
     ``JobStateError`` if it isn't waiting, ``ResumeError`` if the answer doesn't fit.
     ``agents``: those the job was created with (the worker woken here runs it)."""
+    from agentmap.jobs import Job
+
     host = _job_host(config, agents)
     status = host.queue.answer(job_id, value, node=node)
     host.jobs_added([Job(status.id, status.graph, status.state, status.tags)])
@@ -648,6 +659,9 @@ def run_worker(
     With ``scheduler`` (``tcp://host:8786``) this process is instead a Dask worker of that
     cluster, running the jobs Dask gives it (``tags`` are its resources, ``concurrency`` its
     threads), and returns 0 when interrupted."""
+    from agentmap.jobhost import settings_of
+    from agentmap.jobs import checked_tags
+
     if scheduler is not None:
         settings = config if isinstance(config, Settings) else settings_of(config)
         serve_worker = _dask().serve_worker
@@ -677,6 +691,8 @@ def _dask() -> Any:
 
 def _job_host(config: ConfigSource, agents: Agents | None) -> JobHost:
     """This process's job services for ``config``; a Dask dispatcher when it names Dask."""
+    from agentmap.jobhost import job_host
+
     host = job_host(config, agents)
     if host.settings.jobs.executor == "dask" and host.dispatcher is None:
         host.use_dispatcher(lambda: _dask().DaskDispatcher(host.queue, host.settings))
@@ -744,6 +760,8 @@ def _batch_host(
     config: ConfigSource, agents: Agents | None, executor: Literal["local", "dask"] | None
 ) -> JobHost:
     """The job services a batch runs with: this process's worker, or a Dask dispatcher."""
+    from agentmap.jobhost import settings_of
+
     settings = settings_of(config)
     if executor is not None:
         jobs = settings.jobs.model_copy(update={"executor": executor})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentmap._injector import containers, providers
 from agentmap.agents.catalog import AgentCatalog, AgentSource
@@ -23,7 +23,6 @@ from agentmap.events import EventBus
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.finder import GraphFinder
 from agentmap.graph.loader import GraphLoader
-from agentmap.jobs import JobQueue
 from agentmap.plan import Compiler, RunPolicy
 from agentmap.prompts import PromptCatalog
 from agentmap.runner import GraphRunnerService
@@ -32,6 +31,9 @@ from agentmap.store import store_resource
 from agentmap.store.journal import Durability
 from agentmap.store.runstore import RunStore
 from agentmap.tracking import ExecutionTrackingService
+
+if TYPE_CHECKING:
+    from agentmap.jobs import JobQueue
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Settings | None
 """A config file path, a settings mapping, ready ``Settings``, or ``None`` (find or default)."""
@@ -43,6 +45,14 @@ def journaling_for(store: RunStore | None, settings: StorageSettings) -> Journal
         return None
     durability = Durability(settings.durability, settings.flush_interval, settings.flush_batch)
     return Journaling(store, settings.checkpoints, durability)
+
+
+def job_queue(store: RunStore | None, loader: GraphLoader) -> JobQueue:
+    """The job queue over ``store``. Its module (and the job store's) is imported when jobs
+    are first used, not by every container: a plain run never needs them."""
+    from agentmap.jobs import JobQueue
+
+    return JobQueue(store, loader)
 
 
 class Container(containers.DeclarativeContainer):
@@ -93,7 +103,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(Clock)
     store = providers.Resource(store_resource, settings.provided.storage)
     journaling = providers.Singleton(journaling_for, store, settings.provided.storage)
-    jobs = providers.Singleton(JobQueue, store, loader)
+    jobs = providers.Singleton(job_queue, store, loader)
     finder = providers.Singleton(GraphFinder, loader, settings.provided.paths.graphs)
     runner = providers.Singleton(
         GraphRunnerService,

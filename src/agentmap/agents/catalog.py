@@ -18,6 +18,7 @@ from agentmap.agents.base import (
     Agent,
     type_name_of,
 )
+from agentmap.agents.builtin_types import IMPORTED_ON_USE, BuiltinType
 from agentmap.agents.builtins import BUILTIN_AGENTS
 from agentmap.exceptions import AgentError
 from agentmap.graph.model import Node
@@ -49,17 +50,15 @@ class AgentCatalog:
         self, custom: Mapping[str, AgentSource] | None = None, settings: Any = None
     ) -> None:
         self._settings = settings
-        self._sources: dict[str, AgentSource] = {}
-        for cls in _builtins():
+        # The model, tool and storage agents' modules are imported when a graph uses them.
+        self._sources: dict[str, AgentSource | BuiltinType] = dict(IMPORTED_ON_USE)
+        for cls in BUILTIN_AGENTS:
             self._sources.update(dict.fromkeys((cls.type_name(), *cls.aliases), cls))
         for name, source in (custom or {}).items():
             if name in self._sources:
                 logger.info("custom agent %r replaces the built-in agent of that type", name)
             self._sources[name] = source
-        self._async = {
-            name: inspect.iscoroutinefunction(_process_of(source))
-            for name, source in self._sources.items()
-        }
+        self._async: dict[str, bool] = {}  # by type, as each is first asked about
 
     @classmethod
     def discover(
@@ -96,7 +95,7 @@ class AgentCatalog:
 
     def missing_requirement(self, agent_type: str) -> str | None:
         """Why agents of this type can't run here (a package isn't installed), or None."""
-        cls = _agent_class(self._sources.get(type_name_of(agent_type)))
+        cls = _agent_class(self._source(agent_type))
         if cls is None:
             return None
         missing = [name for name in cls.requires if importlib.util.find_spec(name) is None]
@@ -113,7 +112,7 @@ class AgentCatalog:
         self, agent_type: str, context: Mapping[str, Any] | str | None
     ) -> str | None:
         """What the agent class finds wrong with a node's Context, or None."""
-        cls = _agent_class(self._sources.get(type_name_of(agent_type)))
+        cls = _agent_class(self._source(agent_type))
         return None if cls is None else cls.context_problem(context)
 
     def context_key_problems(self, agent_type: str, keys: frozenset[str]) -> list[KeyProblem]:
@@ -123,7 +122,7 @@ class AgentCatalog:
         doesn't declare is an error (a misspelt setting would be ignored without a word).
         Agents that declare no ``context_keys`` accept every key.
         """
-        cls = _agent_class(self._sources.get(type_name_of(agent_type)))
+        cls = _agent_class(self._source(agent_type))
         accepted = None if cls is None else _declared_keys(cls)
         if cls is None or accepted is None:
             return []
@@ -135,7 +134,21 @@ class AgentCatalog:
 
     def is_async(self, agent_type: str) -> bool:
         """Whether agents of this type are ``async def`` (and so need an event loop)."""
-        return self._async.get(type_name_of(agent_type), False)
+        name = type_name_of(agent_type)
+        found = self._async.get(name)
+        if found is None:
+            source = self._source(name)
+            found = source is not None and inspect.iscoroutinefunction(_process_of(source))
+            self._async[name] = found
+        return found
+
+    def _source(self, agent_type: str) -> AgentSource | None:
+        """The type's class or function; a built-in's module is imported on first use."""
+        name = type_name_of(agent_type)
+        source = self._sources.get(name)
+        if isinstance(source, BuiltinType):
+            source = self._sources[name] = source.load()
+        return source
 
     def process_for(self, node: Node, prompt: str | None = None, graph: Any = None) -> Process:
         """Build the node's agent and return the callable that runs it.
@@ -143,7 +156,7 @@ class AgentCatalog:
         ``prompt`` is the node's resolved prompt text (default: the Prompt cell as written);
         the agent is bound to ``graph`` and the catalog's settings.
         """
-        source = self._sources.get(type_name_of(node.agent_type))
+        source = self._source(node.agent_type)
         if source is None:
             raise AgentError(f"unknown agent type '{node.agent_type}'", node=node.name)
         cls = _agent_class(source)

@@ -1,48 +1,142 @@
-"""The ``agentmap`` command line: each command is a module, composed here."""
+"""The ``agentmap`` command line: each command is a module, composed here.
+
+A command's module is imported only when that command runs (or help lists it): ``agentmap
+run`` never pays for the progress bars of ``batch``, the job store of ``jobs`` or the web
+framework of ``serve``. ``COMMANDS`` says where each lives; ``agentmap --help`` imports them
+all, so help and completion read exactly as if they were registered up front.
+"""
 
 from __future__ import annotations
 
+import gc
+import importlib
 import os
 import sys
-from typing import Annotated
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup
 
 from agentmap._version import __version__
-from agentmap.cli.batch import batch
-from agentmap.cli.convert import convert, schema
-from agentmap.cli.diagnose import diagnose_command
-from agentmap.cli.graph import graph
-from agentmap.cli.init import init
-from agentmap.cli.jobs import jobs_app, worker
-from agentmap.cli.resume import resume
-from agentmap.cli.run import run
-from agentmap.cli.runs import runs_app
-from agentmap.cli.scaffold import scaffold
-from agentmap.cli.serve import serve
-from agentmap.cli.validate import validate
 
-app = typer.Typer(
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """Where a command is defined and how it is registered: ``attribute`` of ``module`` is a
+    function (``app.command(**options)``) or, with ``group``, a ``Typer`` (``add_typer``)."""
+
+    module: str
+    attribute: str
+    group: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+_ARGS_NEEDED = {"no_args_is_help": True}
+COMMANDS: Mapping[str, CommandSpec] = {
+    # In help's order: typer lists commands before sub-apps.
+    "run": CommandSpec("agentmap.cli.run", "run", options=_ARGS_NEEDED),
+    "resume": CommandSpec("agentmap.cli.resume", "resume", options=_ARGS_NEEDED),
+    "validate": CommandSpec("agentmap.cli.validate", "validate", options=_ARGS_NEEDED),
+    "scaffold": CommandSpec("agentmap.cli.scaffold", "scaffold", options=_ARGS_NEEDED),
+    "graph": CommandSpec("agentmap.cli.graph", "graph", options=_ARGS_NEEDED),
+    "convert": CommandSpec("agentmap.cli.convert", "convert", options=_ARGS_NEEDED),
+    "schema": CommandSpec("agentmap.cli.convert", "schema"),
+    "init": CommandSpec("agentmap.cli.init", "init"),
+    "worker": CommandSpec("agentmap.cli.jobs", "worker"),
+    "batch": CommandSpec("agentmap.cli.batch", "batch", options=_ARGS_NEEDED),
+    "serve": CommandSpec("agentmap.cli.serve", "serve"),
+    "diagnose": CommandSpec("agentmap.cli.diagnose", "diagnose_command"),
+    "runs": CommandSpec("agentmap.cli.runs", "runs_app", group=True),
+    "jobs": CommandSpec("agentmap.cli.jobs", "jobs_app", group=True),
+}
+"""Every command: its name → where it is defined."""
+
+
+def load_command(name: str, spec: CommandSpec) -> TyperCommand | TyperGroup:
+    """The click command typer builds for ``spec``, as ``app.command``/``add_typer`` on the
+    root app would have built it (same help mode, same exception settings)."""
+    target = getattr(importlib.import_module(spec.module), spec.attribute)
+    holder = _typer()
+    if spec.group:
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name=name, **spec.options)(target)
+    built = typer.main.get_group(holder).commands[name]
+    assert isinstance(built, (TyperCommand, TyperGroup))
+    return built
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """A group's commands by name, each imported and built on first lookup; listing the names
+    (help's order, "did you mean") imports nothing."""
+
+    def __init__(self, specs: Mapping[str, CommandSpec]) -> None:
+        self._specs = dict(specs)
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            spec = self._specs.get(name)
+            if spec is None:
+                raise KeyError(name)
+            # Importing a command's modules creates tens of thousands of objects that live
+            # until exit and frees none: the cycle collector would only re-scan them.
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                self._built[name] = load_command(name, spec)
+            finally:
+                if was_enabled:
+                    gc.enable()
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._specs.pop(name, None)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._specs and name not in self._built:
+            raise KeyError(name)
+        self._specs.pop(name, None)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._specs, *self._built]))
+
+    def __len__(self) -> int:
+        return len(self._specs.keys() | self._built.keys())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs or name in self._built
+
+
+class LazyGroup(TyperGroup):
+    """The root group: typer's own, with ``COMMANDS`` as its lazily built commands."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        commands = LazyCommands(COMMANDS)
+        for name, command in self.commands.items():  # any registered on ``app`` directly
+            commands[name] = command
+        self.commands = commands
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+
+def _typer(**settings: Any) -> typer.Typer:
+    return typer.Typer(pretty_exceptions_enable=False, rich_markup_mode=None, **settings)
+
+
+app = _typer(
     name="agentmap",
     help="Run AI-agent workflows defined as CSV tables.",
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    cls=LazyGroup,
 )
-app.command(no_args_is_help=True)(run)
-app.command(no_args_is_help=True)(resume)
-app.command(no_args_is_help=True)(validate)
-app.command(no_args_is_help=True)(scaffold)
-app.command(name="graph", no_args_is_help=True)(graph)
-app.command(no_args_is_help=True)(convert)
-app.command()(schema)
-app.command()(init)
-app.add_typer(runs_app, name="runs")
-app.add_typer(jobs_app, name="jobs")
-app.command()(worker)
-app.command(no_args_is_help=True)(batch)
-app.command()(serve)
-app.command(name="diagnose")(diagnose_command)
 
 
 def _version(value: bool) -> None:

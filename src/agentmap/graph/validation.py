@@ -10,7 +10,7 @@ from typing import Any
 from agentmap.agents.base import type_name_of
 from agentmap.agents.catalog import AgentCatalog, KeyProblem
 from agentmap.agents.storage import is_storage_type, missing_file, unsupported
-from agentmap.agents.tools import TOOL_TYPE, tool_problems
+from agentmap.agents.toolbox import TOOL_TYPE, tool_problems
 from agentmap.exceptions import Problem
 from agentmap.functions import FunctionCatalog
 from agentmap.graph.branch_checks import CHOOSING_AGENT, check_branches, check_node_settings

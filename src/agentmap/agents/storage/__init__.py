@@ -3,16 +3,23 @@
 ``STORAGE_AGENTS`` are the built-in types; ``UNSUPPORTED`` the AgentMap storage types that are
 not built here (vector stores, cloud blobs), which validation refuses by name rather than as
 unknown types; ``missing_file`` the validation rule that a storage node names its file.
+
+Validation imports this package for every graph, so the agents themselves
+(``agentmap.agents.storage.agents``) are imported only for a graph that has storage nodes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from agentmap.agents.base import type_name_of
-from agentmap.agents.storage.agents import STORAGE_AGENTS, StorageAgent
-from agentmap.graph.model import Node
+from agentmap.agents.builtin_types import STORAGE_TYPES
+
+if TYPE_CHECKING:
+    from agentmap.agents.storage.agents import STORAGE_AGENTS, StorageAgent
+    from agentmap.graph.model import Node
 
 __all__ = ["STORAGE_AGENTS", "UNSUPPORTED", "StorageAgent", "missing_file", "unsupported"]
 
@@ -36,9 +43,14 @@ UNSUPPORTED: Mapping[str, str] = MappingProxyType(
 )
 """AgentMap storage types not built here → what they are and what to use instead."""
 
-_BY_TYPE: Mapping[str, type[StorageAgent]] = MappingProxyType(
-    {name: cls for cls in STORAGE_AGENTS for name in (cls.type_name(), *cls.aliases)}
-)
+
+def __getattr__(name: str) -> Any:
+    """``STORAGE_AGENTS`` and ``StorageAgent``, imported on first use."""
+    if name not in ("STORAGE_AGENTS", "StorageAgent"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from agentmap.agents.storage import agents
+
+    return getattr(agents, name)
 
 
 def unsupported(agent_type: str) -> str | None:
@@ -50,15 +62,16 @@ def unsupported(agent_type: str) -> str | None:
 
 def is_storage_type(agent_type: str) -> bool:
     """Whether an AgentType cell names one of the storage agents."""
-    return type_name_of(agent_type) in _BY_TYPE
+    return type_name_of(agent_type) in STORAGE_TYPES
 
 
 def missing_file(node: Node) -> str | None:
     """Why a storage node can't know its file — no Context key, Prompt or input names one —
     or None (also for nodes of other types)."""
-    cls = _BY_TYPE.get(type_name_of(node.agent_type))
-    if cls is None:
+    name = type_name_of(node.agent_type)
+    if name not in STORAGE_TYPES:
         return None
+    cls = _storage_class(name)
     context = node.context if isinstance(node.context, Mapping) else {}
     if any(str(context.get(key) or "").strip() for key in cls.location_keys):
         return None
@@ -70,6 +83,12 @@ def missing_file(node: Node) -> str | None:
         f'(like {{"{cls.location_keys[0]}": "data/{_example(cls)}"}}), write the path in '
         f"Prompt, or list a '{cls.location_keys[0]}' field in Input_Fields"
     )
+
+
+def _storage_class(name: str) -> type[StorageAgent]:
+    from agentmap.agents.storage.agents import STORAGE_AGENTS
+
+    return next(cls for cls in STORAGE_AGENTS if name in (cls.type_name(), *cls.aliases))
 
 
 def _example(cls: type[StorageAgent]) -> str:
