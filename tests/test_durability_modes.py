@@ -25,7 +25,9 @@ import pytest
 
 from agentmap import export_runs, resume_run, run_graph, runs_stats
 from agentmap.api import open_run_store
+from agentmap.store import schema
 from agentmap.store.analytics import node_counts
+from agentmap.store.codec import dumps
 from helpers import clean_env, csv_row, ctrl_c_works, signal_when
 from test_durable import AGENTMAP, agentmap, ran
 
@@ -237,3 +239,139 @@ def test_pages_read_back_and_rewind_on_every_database(
         )
     assert seen["async"] == seen["sync"] == seen["exit"]
     assert seen["sync"][1] == NODES
+
+
+SHAPES = """
+from agentmap import Failure, agent
+
+
+@agent("make_list")
+def make_list(inputs):
+    return ["first"]
+
+
+@agent("grow")
+def grow(inputs):
+    inputs["items"].append("added later")  # the very list the state holds
+    return "grown"
+
+
+@agent("pair")
+def pair(inputs):
+    return {"left": 1, "right": 2.5}
+
+
+@agent("refuse")
+def refuse(inputs):
+    return Failure("refused")
+"""
+
+
+@pytest.fixture
+def shapes_graph(
+    project: Path, write_file: Callable[..., Path], graph_csv: Callable[..., Path]
+) -> Path:
+    """A graph whose nodes leave checkpoints of every shape: a list a later node changes in
+    place, two outputs, none, a failure routed on, text."""
+    write_file("agents/shapes.py", SHAPES)
+    return graph_csv(
+        csv_row("S", "Start", "make_list", edge="Grow", output="items"),
+        csv_row("S", "Grow", "grow", edge="Pair", inputs="items", output="grown"),
+        csv_row("S", "Pair", "pair", edge="Quiet", output="left|right"),
+        csv_row("S", "Quiet", "echo", edge="Refuse"),
+        csv_row("S", "Refuse", "refuse", failure="End", output="never"),
+        csv_row("S", "End", "echo", inputs="grown", output="done"),
+    )
+
+
+def test_checkpoints_of_every_shape_read_back_the_same_whatever_the_mode(
+    shapes_graph: Path, tmp_path: Path
+) -> None:
+    seen = {}
+    for mode in ("sync", "async", "exit"):
+        config = {"storage": {"url": f"sqlite:///{tmp_path / mode}.db", "durability": mode}}
+        run_id = run_graph(shapes_graph, {}, config=config).run_id
+        with open_run_store(config) as store:
+            checkpoints = store.checkpoints(run_id)
+        seen[mode] = [c._replace(started=None, duration=None) for c in checkpoints]
+    assert seen["async"] == seen["sync"] == seen["exit"]
+    assert [(c.node, c.success, c.updates, c.next) for c in seen["sync"]] == [
+        ("Start", True, {"items": ["first"], "last_action_success": True}, ("Grow",)),
+        ("Grow", True, {"grown": "grown", "last_action_success": True}, ("Pair",)),
+        ("Pair", True, {"left": 1, "right": 2.5, "last_action_success": True}, ("Quiet",)),
+        ("Quiet", True, {"last_action_success": True}, ("Refuse",)),
+        ("Refuse", False, {"last_action_success": False, "error": "refused"}, ("End",)),
+        ("End", True, {"done": "grown", "last_action_success": True}, ()),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async", "exit"])
+def test_a_checkpoint_keeps_what_its_node_wrote_though_a_later_node_changes_it_in_place(
+    shapes_graph: Path, tmp_path: Path, mode: str
+) -> None:
+    config = {"storage": {"url": f"sqlite:///{tmp_path / mode}.db", "durability": mode}}
+    result = run_graph(shapes_graph, {}, config=config)
+    assert result.final_state["items"] == ["first", "added later"]
+    with open_run_store(config) as store:
+        start = store.checkpoints(result.run_id)[0]
+    assert (start.node, start.updates) == (
+        "Start",
+        {"items": ["first"], "last_action_success": True},
+    )
+
+
+def as_version_7_pages(url: str, run_id: str) -> None:
+    """Rewrite run ``run_id``'s checkpoints as the one page store version 7 would have written:
+    rows of every column, ``updates`` as JSON text, times as the text of the numbers."""
+    with open_run_store({"storage": {"url": url}}) as store:
+        rows = [
+            [
+                *(c.seq, c.kind, c.branch, c.node, c.attempt, c.success, c.error),
+                None if c.started is None else repr(c.started),
+                None if c.duration is None else repr(c.duration),
+                None if c.updates is None else dumps(c.updates),
+                list(c.next) if c.kind == "node" else None,
+                c.fork,
+                list(c.children) or None,
+                list(c.merged) or None,
+                None,
+            ]
+            for c in store.checkpoints(run_id)
+        ]
+        with store.writer() as connection:
+            connection.execute(f"DELETE FROM {schema.PAGES} WHERE run_id = :id", {"id": run_id})
+            page = {
+                "run_id": run_id,
+                "first_seq": rows[0][0],
+                "last_seq": rows[-1][0],
+                "nodes": sum(row[1] == "node" for row in rows),
+                "body": json.dumps(rows),
+                "at": 0.0,
+            }
+            connection.execute(schema.INSERT_PAGE, page)
+            connection.commit()
+
+
+def test_pages_written_before_store_version_8_read_and_rewind_as_before(
+    mode_project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    project = mode_project("async")
+    (project / "fail-N7").write_text("")
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = {"storage": {"url": url, "durability": "async", "flush_batch": BATCH}}
+    failed = run_graph(project / "flow.csv", "x", config=config)
+    (project / "fail-N7").unlink()
+    with open_run_store(config) as store:
+        written = store.checkpoints(failed.run_id)
+    as_version_7_pages(url, failed.run_id)
+    with open_run_store(config) as store:
+        assert store.checkpoints(failed.run_id) == written
+        assert node_counts(store, [failed.run_id])[failed.run_id] == NODES
+    (project / "ran.log").unlink()
+    done = resume_run(failed.run_id, config=config)  # cuts the old page at N7
+    assert done.final_state == expected_state()
+    assert ran(project) == [f"N{i}" for i in range(7, NODES)]
+    with open_run_store(config) as store:
+        after = store.checkpoints(failed.run_id)
+    assert after[:7] == written[:7]
+    assert [c.node for c in after] == [f"N{i}" for i in range(NODES)]

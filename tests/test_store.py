@@ -27,7 +27,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from agentmap import run_graph
+from agentmap import run_graph, state
 from agentmap.api import open_run_store
 from agentmap.config import settings_from_dict
 from agentmap.container import build_container
@@ -544,6 +544,7 @@ def test_new_store_is_made_at_the_latest_version(store_url: str, raw: Raw) -> No
         "agentmap_jobs",
         "agentmap_job_events",
         "agentmap_graphs",
+        "agentmap_node_hashes",
     }
 
 
@@ -553,7 +554,7 @@ def test_version_1_store_is_upgraded_and_keeps_its_runs(store_url: str, raw: Raw
     with RunStore.open(store_url) as store:
         old = store.get("00d1")
     assert (old.graph_name, old.status, old.initial_state) == ("Old", "succeeded", {"input": "old"})
-    assert stored_version(raw) == str(schema.LATEST) == "7"
+    assert stored_version(raw) == str(schema.LATEST) == "8"
     assert "agentmap_checkpoint_pages" in raw.tables()  # v4: checkpoints written in batches
     assert "agentmap_jobs" in raw.tables()  # v5: jobs
     assert raw.indexes("agentmap_runs") == {
@@ -562,6 +563,35 @@ def test_version_1_store_is_upgraded_and_keeps_its_runs(store_url: str, raw: Raw
         "ix_agentmap_runs_status",
         "ix_agentmap_runs_parent",
     }
+
+
+def test_the_store_names_a_nodes_outcome_keys_as_the_state_does() -> None:
+    # A checkpoint keeps a node's outputs and makes its updates when read (schema.updates_of).
+    assert (schema.SUCCESS_KEY, schema.ERROR_KEY) == (state.SUCCESS_KEY, state.ERROR_KEY)
+
+
+def test_a_graphs_node_hashes_are_kept_once_however_many_of_its_runs(
+    project: Path, graph_csv: GraphFile, store_url: str, raw: Raw
+) -> None:
+    graph, config = graph_csv(*HELLO), {"storage": {"url": store_url}}
+    ids = [run_graph(graph, {"input": "hi"}, config=config).run_id for _ in range(3)]
+    with RunStore.open(store_url) as store:
+        records = [store.get(run_id) for run_id in ids]
+        listed = store.list(limit=None)
+    hashes = records[0].node_hashes
+    assert set(hashes) == {"Start", "Respond"}
+    assert [r.node_hashes for r in records] == [hashes] * 3 == [r.node_hashes for r in listed]
+    assert raw.query(f"SELECT node_hashes FROM {schema.RUNS}") == [("",)] * 3
+    assert len(raw.query(f"SELECT graph_hash FROM {schema.NODE_HASHES}")) == 1
+
+
+def test_runs_recorded_before_version_8_keep_their_own_node_hashes(
+    store_url: str, raw: Raw
+) -> None:
+    make_store(raw, 7, {**run_row("0ad1"), "node_hashes": '{"Start":"0123456789abcdef"}'})
+    with RunStore.open(store_url) as store:
+        assert store.get("0ad1").node_hashes == {"Start": "0123456789abcdef"}
+        assert [r.node_hashes for r in store.list()] == [{"Start": "0123456789abcdef"}]
 
 
 def test_upgraded_store_records_new_runs(

@@ -8,15 +8,16 @@ run, unlike a user's event handler, whose errors are only logged. With no store,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, Protocol
 
 from agentmap.attempts import Ran
 from agentmap.branches import Branch
-from agentmap.events import NodeCompleted, NodeFailed
 from agentmap.graph.model import Graph
-from agentmap.results import ExecutionResult, ExecutionSummary
-from agentmap.state import ERROR_KEY, SUCCESS_KEY
+from agentmap.results import ExecutionResult, ExecutionSummary, NodeResult
+from agentmap.state import ERROR_KEY
 from agentmap.store.journal import Durability, RunJournal
 from agentmap.store.records import NODE_RESULTS_FROM
 from agentmap.store.runstore import RunStore
@@ -136,42 +137,41 @@ class Timing(NamedTuple):
     tracker: ExecutionTracker
     t0: float
 
-    def of(self, event: NodeCompleted | NodeFailed) -> tuple[float, float]:
-        """(started, duration) of the node ``event`` ends, as the run's summary has them."""
-        last = self.tracker.last
-        if last is not None and last.node == event.node and last.attempt == event.attempt:
-            return last.started, last.duration
-        return event.time - self.t0, event.duration
-
 
 class _Journaled:
     """Hooks that write one run's journal."""
 
     def __init__(self, journal: RunJournal, timing: Timing) -> None:
         self._journal = journal
-        self._timing = timing
+        self._tracker, self._t0 = timing
 
     def stepped(
         self, branch: Branch, ran: Ran, targets: tuple[str, ...], children: Sequence[Branch]
     ) -> None:
-        """Save the node's writes and where its branch goes next (a fork: the new branches)."""
-        event, state = ran.event, ran.state
-        keys = (
-            (*ran.outputs, SUCCESS_KEY) if ran.success else (*ran.outputs, SUCCESS_KEY, ERROR_KEY)
-        )
-        started, duration = self._timing.of(event)
+        """Save the node's writes and where its branch goes next (a fork: the new branches).
+
+        Called after every node, so it takes what it needs and no more. Its times are the
+        summary's (the tracker's last result is this node's), else its event's. The node wrote
+        its outputs (a dict made for this node run, which the journal may keep as it is) and
+        its outcome."""
+        event = ran.event
+        last = self._tracker.last
+        if last is not None and last.node == event.node and last.attempt == event.attempt:
+            started, duration = last.started, last.duration
+        else:
+            started, duration = event.time - self._t0, event.duration
         self._journal.node(
             branch.id,
             event.node,
             event.attempt,
             ran.success,
-            None if ran.success else state[ERROR_KEY],
+            None if ran.success else ran.state[ERROR_KEY],
             started,
             duration,
-            {key: state[key] for key in keys},  # exactly what the new state holds
+            ran.outputs,
             targets,
             children[0].lineage[-1][0] if children else None,
-            [child.id for child in children],
+            [child.id for child in children] if children else None,
         )
 
     def joined(self, node: str, merged: list[int], branch: int) -> None:
@@ -200,14 +200,23 @@ class _Journaled:
         derivable = (
             self._journal.checkpoints
             and len(results) == self._journal.nodes
-            and all(
-                r.inputs is None and r.output is None and r.subgraph is None and r.usage is None
-                for r in results
-            )
+            and not any(_set(field, results) for field in _MORE_THAN_CHECKPOINTS)
         )
         if not derivable:
             return summary.to_dict()
         return {**summary.to_dict(node_results=False), NODE_RESULTS_FROM: "checkpoints"}
+
+
+_MORE_THAN_CHECKPOINTS = tuple(
+    operator.attrgetter(name) for name in ("inputs", "output", "subgraph", "usage")
+)
+"""What a node result may hold that its checkpoint doesn't."""
+
+
+def _set(field: Callable[[NodeResult], Any], results: Sequence[NodeResult]) -> bool:
+    """Whether any of ``results`` has ``field`` set (``is not None``: an output may be a value
+    ``==`` can't answer for; and one loop in C checks a 100,000-node run's results quickly)."""
+    return any(map(operator.is_not, map(field, results), itertools.repeat(None)))
 
 
 def _failure(summary: ExecutionSummary) -> str | None:

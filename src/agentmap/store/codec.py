@@ -18,7 +18,8 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"))
 TUPLE_TAG = "__tuple__"
 MAPPING_TAG = "__mapping__"
 _SCALARS = (str, int, float, bool, type(None))
-_SCALAR_TYPES = frozenset(_SCALARS)  # exact types: a str subclass takes the long way
+SCALAR_TYPES = frozenset(_SCALARS)  # exact types: a str subclass takes the long way
+"""The types of values that are kept as they are (they can't change) and encode as they are."""
 _TEXT = frozenset((str,))
 
 
@@ -59,6 +60,24 @@ def dumps(data: Mapping[str, Any]) -> str:
     return encode_json(_plain_mapping(data, None))
 
 
+def kept(writes: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Keys a node wrote to the state, with their values, ready to be encoded later as they
+    are now; ``UnsavableValue`` names a key JSON can't hold, as ``dumps`` does.
+
+    Text, numbers, flags and None can't change, so the usual node's writes are kept as they
+    are: no copy, no encoding per node (a page encodes its checkpoints at once). Anything else
+    is copied to plain JSON types now, for a later node may change a list in place. They are
+    part of a larger mapping when read back (never one whose only key is a tag), and
+    ``writes`` itself must be a mapping nobody changes after."""
+    for value in writes.values():  # (a loop: quicker than any set test, for a key or two)
+        if type(value) not in SCALAR_TYPES:
+            return _plain_mapping(writes, None, tagged=False)
+    for key in writes:
+        if type(key) is not str:
+            return _plain_mapping(writes, None, tagged=False)
+    return writes
+
+
 def dumps_value(value: Any, path: str) -> str:
     """One value as JSON text (``path`` names it in an error)."""
     return encode_json(_plain(value, path))
@@ -75,7 +94,7 @@ def _flat(data: dict[Any, Any]) -> bool:
     """Whether ``data`` needs no conversion: text keys (no tag), scalar values only."""
     if len(data) == 1 and next(iter(data)) in (TUPLE_TAG, MAPPING_TAG):
         return False
-    return set(map(type, data)) <= _TEXT and set(map(type, data.values())) <= _SCALAR_TYPES
+    return set(map(type, data)) <= _TEXT and set(map(type, data.values())) <= SCALAR_TYPES
 
 
 def _plain(value: Any, path: str) -> Any:
@@ -90,18 +109,21 @@ def _plain(value: Any, path: str) -> Any:
     raise UnsavableValue(path, value)
 
 
-def _plain_mapping(value: Mapping[Any, Any], path: str | None) -> dict[str, Any]:
-    """``path`` is None for the state itself, whose keys are paths of their own."""
+def _plain_mapping(
+    value: Mapping[Any, Any], path: str | None, tagged: bool = True
+) -> dict[str, Any]:
+    """``path`` is None for the state itself, whose keys are paths of their own; ``tagged``:
+    a mapping whose only key is a tag is written as a tagged one (to be read back as itself)."""
     plain = {}
     for key, item in value.items():
         if not isinstance(key, str):
             where = f"{path} key {key!r}" if path is not None else f"key {key!r}"
             raise UnsavableValue(where, key)
-        if type(item) in _SCALAR_TYPES:  # most values: no path to build
+        if type(item) in SCALAR_TYPES:  # most values: no path to build
             plain[key] = item
         else:
             plain[key] = _plain(item, f"{path}.{key}" if path is not None else key)
-    if len(plain) == 1 and next(iter(plain)) in (TUPLE_TAG, MAPPING_TAG):
+    if tagged and len(plain) == 1 and next(iter(plain)) in (TUPLE_TAG, MAPPING_TAG):
         return {MAPPING_TAG: [[key, item] for key, item in plain.items()]}  # else read as a tag
     return plain
 

@@ -22,7 +22,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from agentmap._version import __version__
 from agentmap.exceptions import RunError, StateError
 from agentmap.store import schema
-from agentmap.store.codec import UnsavableValue, dumps
-from agentmap.store.records import Status, fingerprint, this_process
-from agentmap.store.schema import CheckpointRow, checkpoint_params, page_params
+from agentmap.store.codec import SCALAR_TYPES, UnsavableValue, dumps, encode_json, kept
+from agentmap.store.records import Status, fingerprint_json, this_process
+from agentmap.store.schema import CheckpointRow, checkpoint_params, cut_page, page_params, times
 from agentmap.store.writer import Statement
 
 
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from agentmap.graph.model import Graph
     from agentmap.store.database import Connection
     from agentmap.store.runstore import RunStore
+
+_NO_TIME = float("nan")  # a join's times: it has none
 
 _FIX = (
     "keep state values to JSON types (text, numbers, true/false, null, lists, tuples, "
@@ -77,12 +79,26 @@ class RunJournal:
         self._connection = connection
         self._seq = seq
         self.nodes = 0  # node checkpoints of the run (those a resume kept included)
-        self._held: list[CheckpointRow] = []  # exit: every checkpoint until the run stops
+        # exit: the checkpoints not yet made into a page, and the pages made, until the run
+        # stops. A page is made of every flush_batch checkpoints, as with async: a long run's
+        # checkpoints are kept as text, not as the objects they were made of (which the
+        # cycle collector would otherwise look through again and again).
+        self._held: list[CheckpointRow] = []
+        self._held_times = times()
+        self._pages: list[dict[str, Any]] = []
         self._writer = (
             store.checkpoint_writer(durability.flush_interval, durability.flush_batch)
             if durability.mode == "async" and checkpoints
             else None
         )
+        # Where a checkpoint goes, chosen once: a run writes one per node.
+        self._write: Callable[[CheckpointRow, float, float], None]
+        if self._writer is not None:
+            self._write = functools.partial(self._writer.checkpoint, run_id)
+        elif durability.mode == "exit":
+            self._write = self._hold
+        else:
+            self._write = self._commit
 
     @classmethod
     def start(
@@ -98,7 +114,7 @@ class RunJournal:
         deferred: bool = False,
     ) -> RunJournal:
         """Record a new run as ``running``; ``parent`` (run id, node) for a subgraph's run."""
-        digest, nodes = fingerprint(graph)
+        digest, nodes = fingerprint_json(graph)
         state = _initial_json(initial, checkpoints)
         host, pid, started = this_process()
         now = time.time()
@@ -109,7 +125,7 @@ class RunJournal:
             "graph_file": _absolute(str(graph.file), os.getcwd()) if graph.file else None,
             "entry": graph.entry,
             "graph_hash": digest,
-            "node_hashes": json.dumps(nodes, separators=(",", ":")),
+            "node_hashes": "",  # kept once per graph (schema.NODE_HASHES)
             "status": "running",
             "initial_state": state,
             "started_at": now,
@@ -123,16 +139,20 @@ class RunJournal:
             "parent_node": parent[1] if parent else None,
         }
         store.maintain()
+        hashes = Statement(schema.INSERT_NODE_HASHES, {"graph_hash": digest, "node_hashes": nodes})
         if durability.mode == "async" and checkpoints:
             # The run's record goes in the writer's next batch, ahead of its checkpoints.
             journal = cls(store, None, run_id, checkpoints, 0, durability, deferred)
             assert journal._writer is not None
+            journal._writer.put(hashes)
             journal._writer.put(Statement(schema.INSERT_RUN, row))
             return journal
         connection = store.writer()
         try:
             with store.translated_errors():
-                connection.write_one(schema.INSERT_RUN, row)
+                connection.execute(hashes.sql, hashes.params)
+                connection.execute(schema.INSERT_RUN, row)
+                connection.commit()
         except BaseException:
             connection.close()
             raise
@@ -170,49 +190,62 @@ class RunJournal:
         error: str | None,
         started: float,
         duration: float,
-        updates: Mapping[str, Any],
-        next_nodes: Sequence[str],
+        outputs: Mapping[str, Any],
+        next_nodes: tuple[str, ...],
         fork: int | None = None,
-        children: Sequence[int] = (),
+        children: list[int] | None = None,
     ) -> None:
-        """Checkpoint: ``branch`` ran ``node``, wrote ``updates`` and goes on to ``next_nodes``."""
+        """Checkpoint: ``branch`` ran ``node``, wrote ``outputs`` (and its outcome, ``success``
+        and ``error``: ``schema.updates_of``) and goes on to ``next_nodes``.
+
+        ``outputs`` and ``children`` are kept until the checkpoint is written: give ones
+        nobody changes after (the values in ``outputs`` may change: they are copied unless
+        they can't)."""
         if not self.checkpoints:
             return
         self.nodes += 1
+        self._seq += 1
+        if (  # a plain node checkpoint (see CheckpointRow): the one a run makes most
+            len(outputs) == 1
+            and len(next_nodes) == 1
+            and success
+            and attempt == 1
+            and branch == 0
+            and fork is None
+        ):
+            for key, value in outputs.items():
+                if type(value) in SCALAR_TYPES and type(key) is str:
+                    self._write((self._seq, node, key, value, next_nodes[0]), started, duration)
+                    return
         try:
-            written = dumps(updates)
+            written = kept(outputs)
         except UnsavableValue as exc:
             raise RunError(
                 f"can't checkpoint node '{node}': state key {exc} — {_FIX}", node=node
             ) from None
-        self._write(
-            (
-                self.run_id,
-                self._next(),
-                "node",
-                branch,
-                node,
-                attempt,
-                success,
-                error,
-                repr(started),  # see CheckpointRow
-                repr(duration),
-                written,
-                list(next_nodes),
-                fork,
-                list(children) if children else None,
-                None,
-                None,
-            )
+        seq = self._seq
+        row: CheckpointRow = (
+            seq,
+            "node",
+            branch,
+            node,
+            attempt,
+            success,
+            error,
+            written,
+            next_nodes,
         )
+        if fork is not None:  # (a row ends at its last column that isn't null)
+            row += (fork, children)
+        self._write(row, started, duration)
 
     def join(self, node: str, merged: Sequence[int], branch: int) -> None:
         """Checkpoint: the branches ``merged`` joined at ``node`` as ``branch``."""
         if not self.checkpoints:
             return
-        seq = self._next()
-        row = (self.run_id, seq, "join", branch, node, *(None,) * 9, list(merged), None)
-        self._write(row)
+        self._seq += 1
+        row = (self._seq, "join", branch, node, *(None,) * 7, list(merged))
+        self._write(row, _NO_TIME, _NO_TIME)
 
     def finish(
         self,
@@ -232,7 +265,7 @@ class RunJournal:
         values = {
             "status": status,
             "final_state": _lenient(final_state) if final_state is not None else None,
-            "summary": json.dumps(summary, default=repr, separators=(",", ":")),
+            "summary": _summary_json(summary),
             "error": error,
             "waiting": json.dumps(list(waiting), default=repr) if waiting else None,
             "updated_at": now,
@@ -254,8 +287,13 @@ class RunJournal:
             assert self._connection is not None
             with self.store.translated_errors():
                 if self._held:
-                    self.store.insert_checkpoints(self._connection, self._held)
-                    self._held = []
+                    self._page()
+                if self._pages:
+                    now = time.time()
+                    for page in self._pages:
+                        page["at"] = now
+                    self._connection.execute_many(schema.INSERT_PAGE, self._pages)
+                    self._pages = []
                 assignments = ", ".join(f"{column} = :{column}" for column in values)
                 self._connection.execute(
                     f"UPDATE {schema.RUNS} SET {assignments} WHERE id = :run_id",
@@ -270,21 +308,25 @@ class RunJournal:
         if self._connection is not None:
             self._connection.close()
 
-    def _next(self) -> int:
-        self._seq += 1
-        return self._seq
+    def _hold(self, row: CheckpointRow, started: float, duration: float) -> None:
+        """``exit``: the checkpoint waits in memory for the run to stop."""
+        self._held.append(row)
+        self._held_times.append(started)
+        self._held_times.append(duration)
+        if len(self._held) >= self.durability.flush_batch:
+            self._page()
 
-    def _write(self, row: CheckpointRow) -> None:
-        if self._writer is not None:
-            self._writer.put(row)
-        elif self.durability.mode == "exit":
-            self._held.append(row)
-        else:
-            assert self._connection is not None
-            with self.store.translated_errors():
-                self._connection.write_one(
-                    schema.INSERT_CHECKPOINT, checkpoint_params(row, time.time())
-                )
+    def _page(self) -> None:
+        """``exit``: make the checkpoints held into a page, kept until the run stops."""
+        self._pages.append(page_params(self.run_id, self._held, self._held_times))
+        self._held, self._held_times = [], times()
+
+    def _commit(self, row: CheckpointRow, started: float, duration: float) -> None:
+        """``sync``: the checkpoint is committed before the run goes on."""
+        assert self._connection is not None
+        params = checkpoint_params(self.run_id, row, started, duration, time.time())
+        with self.store.translated_errors():
+            self._connection.write_one(schema.INSERT_CHECKPOINT, params)
 
 
 def _reopen(
@@ -294,17 +336,17 @@ def _reopen(
     checkpoints: bool,
     drop_from: int | None,
 ) -> None:
-    digest, nodes = fingerprint(graph)
+    digest, nodes = fingerprint_json(graph)
     host, pid, started = this_process()
     if drop_from is not None:
         _drop_checkpoints(connection, run_id, drop_from)
+    connection.execute(schema.INSERT_NODE_HASHES, {"graph_hash": digest, "node_hashes": nodes})
     connection.execute(
-        f"UPDATE {schema.RUNS} SET status = 'running', graph_hash = :hash, node_hashes = :nodes, "
+        f"UPDATE {schema.RUNS} SET status = 'running', graph_hash = :hash, node_hashes = '', "
         "error = NULL, waiting = NULL, finished_at = NULL, updated_at = :now, pid = :pid, "
         "host = :host, process_start = :started, checkpoints = :checkpoints WHERE id = :run_id",
         {
             "hash": digest,
-            "nodes": json.dumps(nodes, separators=(",", ":")),
             "now": time.time(),
             "pid": pid,
             "host": host,
@@ -331,12 +373,11 @@ def _drop_checkpoints(connection: Connection, run_id: str, drop_from: int) -> No
         where,
     )
     for page in cut:
-        kept = [row for row in json.loads(page["body"]) if row[0] < drop_from]
         connection.execute(
             f"DELETE FROM {schema.PAGES} WHERE run_id = :run_id AND first_seq = :first",
             {"run_id": run_id, "first": page["first_seq"]},
         )
-        connection.execute(schema.INSERT_PAGE, page_params([(run_id, *row) for row in kept]))
+        connection.execute(schema.INSERT_PAGE, cut_page(run_id, page["body"], drop_from))
 
 
 @functools.lru_cache(maxsize=256)
@@ -353,6 +394,15 @@ def _initial_json(initial: Mapping[str, Any], checkpoints: bool) -> str:
         return dumps(initial)
     except UnsavableValue as exc:
         raise StateError(f"can't record the run: the initial state's key {exc} — {_FIX}") from None
+
+
+def _summary_json(summary: Mapping[str, Any]) -> str:
+    """A run's summary as JSON, what JSON can't hold as its repr: the encoder made once is
+    tried first (a 100,000-node run's summary lists every node it ran)."""
+    try:
+        return encode_json(summary)
+    except UnsavableValue:
+        return json.dumps(summary, default=repr, separators=(",", ":"))
 
 
 def _lenient(state: Mapping[str, Any]) -> str:

@@ -138,18 +138,35 @@ def fingerprint(graph: Graph) -> tuple[str, dict[str, str]]:
 
     Kept per graph object (graphs are immutable): a big graph run many times hashes once.
     """
+    _, digest, nodes, _ = _fingerprinted(graph)
+    return digest, dict(nodes)
+
+
+def fingerprint_json(graph: Graph) -> tuple[str, str]:
+    """``fingerprint``, its node hashes as the JSON a run's record keeps: made once per graph
+    too (a 10,000-node graph's take longer to write than its run's start takes otherwise)."""
+    _, digest, _, text = _fingerprinted(graph)
+    return digest, text
+
+
+def _fingerprinted(graph: Graph) -> tuple[Any, str, dict[str, str], str]:
     cached = _FINGERPRINTS.get(id(graph))
     if cached is not None and cached[0] is graph:
-        return cached[1], dict(cached[2])
+        return cached
     nodes = {name: _node_hash(node) for name, node in graph.nodes.items()}
     whole = hashlib.sha256(json.dumps([graph.name, nodes], sort_keys=True).encode()).hexdigest()
     if len(_FINGERPRINTS) >= 64:
         _FINGERPRINTS.pop(next(iter(_FINGERPRINTS)))
-    _FINGERPRINTS[id(graph)] = (graph, whole[:32], nodes)
-    return whole[:32], dict(nodes)
+    cached = _FINGERPRINTS[id(graph)] = (
+        graph,
+        whole[:32],
+        nodes,
+        json.dumps(nodes, separators=(",", ":")),
+    )
+    return cached
 
 
-_FINGERPRINTS: dict[int, tuple[Any, str, dict[str, str]]] = {}
+_FINGERPRINTS: dict[int, tuple[Any, str, dict[str, str], str]] = {}
 
 
 def _node_hash(node: Node) -> str:

@@ -38,7 +38,7 @@ from agentmap.store.records import (
     Status,
     still_running,
 )
-from agentmap.store.schema import CheckpointRow, page_params, page_rows
+from agentmap.store.schema import CheckpointRow, Times, page_params, page_rows, times
 from agentmap.store.writer import CheckpointWriter, Statement
 
 logger = logging.getLogger(__name__)
@@ -136,16 +136,22 @@ class RunStore:
         if self._writer is not None:
             self._writer.flush()
 
-    def insert_checkpoints(self, connection: Connection, rows: Sequence[CheckpointRow]) -> None:
-        """Add a batch of checkpoints in ``connection``'s transaction: a page per run."""
-        by_run: dict[str, list[CheckpointRow]] = {}
-        for row in rows:
-            by_run.setdefault(row[0], []).append(row)
-        pages = [page_params(run_rows) for run_rows in by_run.values()]
-        if len(pages) == 1:
-            connection.execute(schema.INSERT_PAGE, pages[0])
-        else:
-            connection.execute_many(schema.INSERT_PAGE, pages)
+    def insert_checkpoints(
+        self, connection: Connection, runs: list[str], rows: list[CheckpointRow], pairs: Times
+    ) -> None:
+        """Add a batch of checkpoints in ``connection``'s transaction: a page per run (``runs``
+        holds each row's run id, ``pairs`` its times)."""
+        first = runs[0]
+        if runs.count(first) == len(runs):  # one run's rows (the usual): no sorting out
+            connection.execute(schema.INSERT_PAGE, page_params(first, rows, pairs))
+            return
+        by_run: dict[str, tuple[list[CheckpointRow], Times]] = {}
+        for i, (run_id, row) in enumerate(zip(runs, rows, strict=True)):
+            run_rows, run_times = by_run.setdefault(run_id, ([], times()))
+            run_rows.append(row)
+            run_times.extend(pairs[2 * i : 2 * i + 2])
+        pages = [page_params(run_id, *page) for run_id, page in by_run.items()]
+        connection.execute_many(schema.INSERT_PAGE, pages)
 
     def writer(self) -> Connection:
         """A connection whose transactions take the write lock as they begin (SQLite)."""
@@ -176,6 +182,7 @@ class RunStore:
             )
             with self.translated_errors(), self.reader() as connection:
                 rows = connection.execute(query, {"low": prefix, "high": prefix + "g"})
+                _with_node_hashes(connection, rows)
         if not rows:
             raise RunNotFoundError(
                 f"no run '{run_id}' in the run store {self.location} — "
@@ -218,7 +225,8 @@ class RunStore:
         if limit is not None and not crashed_or_running:
             query += f" LIMIT {int(limit)}"
         with self.translated_errors(), self.reader() as connection:
-            records = [_record(row) for row in connection.execute(query, params)]
+            rows = _with_node_hashes(connection, connection.execute(query, params))
+            records = [_record(row) for row in rows]
         if crashed_or_running:  # which "running" runs crashed is only known by their processes
             records = [record for record in records if record.status == status]
         return records[:limit] if limit is not None else records
@@ -230,7 +238,8 @@ class RunStore:
             for start in range(0, len(ids), 500):
                 names, params = placeholders("id", ids[start : start + 500])
                 query = f"SELECT * FROM {schema.RUNS} WHERE id IN {names}"
-                records += [_record(row, full=True) for row in connection.execute(query, params)]
+                rows = _with_node_hashes(connection, connection.execute(query, params))
+                records += [_record(row, full=True) for row in rows]
         return records
 
     def child_run(self, parent_run_id: str, node: str) -> RunRecord | None:
@@ -402,6 +411,25 @@ def _checked_version(version: int, location: str) -> int:
             file=location,
         )
     return version
+
+
+def _with_node_hashes(connection: Connection, rows: builtins.list[Row]) -> builtins.list[Row]:
+    """``rows`` of the runs table with their node hashes in: a run made since store version 8
+    has '' there, its graph's are kept once (``schema.NODE_HASHES``)."""
+    wanted = sorted({row["graph_hash"] for row in rows if row["node_hashes"] == ""})
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        names, params = placeholders("hash", wanted[start : start + 500])
+        query = (
+            f"SELECT graph_hash, node_hashes FROM {schema.NODE_HASHES} WHERE graph_hash IN {names}"
+        )
+        found |= {
+            row["graph_hash"]: row["node_hashes"] for row in connection.execute(query, params)
+        }
+    for row in rows:
+        if row["node_hashes"] == "":
+            row["node_hashes"] = found.get(row["graph_hash"], "{}")
+    return rows
 
 
 def _record(data: Row, full: bool = False) -> RunRecord:

@@ -8,10 +8,13 @@ store newer than this agentmap is refused rather than guessed at. Add a migratio
 
 from __future__ import annotations
 
+import array
+import base64
 import json
+import sys
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 from agentmap.store.codec import encode_json
 
@@ -22,6 +25,7 @@ PAGES = "agentmap_checkpoint_pages"
 JOBS = "agentmap_jobs"
 EVENTS = "agentmap_job_events"
 GRAPHS = "agentmap_graphs"
+NODE_HASHES = "agentmap_node_hashes"
 
 CREATE_META = f"""
 CREATE TABLE {META} (
@@ -35,7 +39,7 @@ RUN_COLUMNS = (
     "graph_file",  # absolute path of the graph file, or NULL for graphs built in Python
     "entry",
     "graph_hash",
-    "node_hashes",  # JSON: node -> hash of its row
+    "node_hashes",  # JSON: node -> hash of its row; '' (v8): in NODE_HASHES, by graph_hash
     "status",
     "initial_state",  # JSON (store/codec.py)
     "final_state",
@@ -253,6 +257,19 @@ CREATE TABLE {GRAPHS} (
 )""",
 )
 
+_NODE_HASHES_AND_PAGES_OF_ROWS = (
+    # A graph's node hashes, once per graph rather than in every run's record (a run's record
+    # is written as it starts and again as it ends: a 10,000-node graph's hashes took longer
+    # to write than its run's checkpoints). A run made from here on has '' as node_hashes.
+    # Pages made from here on hold rows of JSON values and binary times (``CheckpointRow``),
+    # which an older agentmap can't read: it is told the store is newer than it instead.
+    f"""
+CREATE TABLE {NODE_HASHES} (
+    graph_hash VARCHAR(64) PRIMARY KEY,
+    node_hashes TEXT NOT NULL
+)""",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _CREATE_TABLES,
     _INDEX_HISTORY,
@@ -261,6 +278,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _JOBS,
     _JOB_ANSWERS,
     _JOB_EVENTS_AND_GRAPHS,
+    _NODE_HASHES_AND_PAGES_OF_ROWS,
 )
 """Migration ``i`` (its statements, in order) takes a store from version ``i`` to ``i + 1``."""
 LATEST = len(MIGRATIONS)
@@ -278,6 +296,10 @@ INSERT_CHECKPOINT = insert(CHECKPOINTS, CHECKPOINT_COLUMNS)
 PAGE_COLUMNS = ("run_id", "first_seq", "last_seq", "nodes", "body", "at")
 INSERT_PAGE = insert(PAGES, PAGE_COLUMNS)
 INSERT_JOB = insert(JOBS, JOB_COLUMNS)
+INSERT_NODE_HASHES = (  # the same graph's runs, in any process, may start at once
+    f"INSERT INTO {NODE_HASHES} (graph_hash, node_hashes) VALUES (:graph_hash, :node_hashes) "
+    "ON CONFLICT (graph_hash) DO NOTHING"
+)
 EVENT_COLUMNS = ("job_id", "seq", "at", "kind", "node", "data")
 INSERT_EVENT = (
     # the job's next number, taken in the same statement: writers of one job take turns (a
@@ -288,52 +310,167 @@ INSERT_EVENT = (
 )
 
 CheckpointRow = tuple[Any, ...]
-"""A checkpoint's values in ``CHECKPOINT_COLUMNS`` order, as a page holds them: ``updates`` as
-JSON text already (encoded as the node ends: text holds no object a later change could reach);
-``next``, ``children`` and ``merged`` as lists; ``started`` and ``duration`` as the text of the
-numbers (``repr``, exact: JSON's encoder writes floats through a Python call each, several
-times slower); ``at`` None (the page's own ``at`` says when it was written)."""
+"""A checkpoint as the journal keeps it until its page is written; its run's id and its times
+are kept beside it. Two shapes:
 
-_JSON_COLUMNS = frozenset(("next", "children", "merged"))
+- a plain node checkpoint — branch 0, first attempt, succeeded, one output (text, a number, a
+  flag or null), one next node: the most common by far — is ``(seq, node, key, value, next)``:
+  scalars only, which a page encodes quickest, and no mapping kept per node;
+- any other is ``ROW_COLUMNS`` in order, up to the last one it has (a node that didn't fork
+  ends at ``next``: the columns left out are null). A join has every column, and is the only
+  checkpoint that has: a page counts its nodes by that.
+
+A row holds the node's ``outputs`` rather than its ``updates``: those are its outputs and then
+its outcome (``success``, and ``error`` when it failed), as ``state.updated`` writes them, so
+they are made when the row is read (``updates_of``) rather than kept twice. ``outputs`` is a
+mapping of JSON types only, taken as the node ends: its immutable scalars as they are, anything
+else copied (a later node may change a list in place; the checkpoint keeps what this node
+wrote). ``next``, ``children`` and ``merged`` are sequences.
+
+Nothing of a row is encoded before its page is: the page's JSON is made in one call, as it is
+written. What is left out, and the times kept as doubles, is work that call doesn't do and
+bytes the database doesn't write, for every node."""
+
+ROW_COLUMNS = (
+    *("seq", "kind", "branch", "node", "attempt", "success", "error", "outputs"),
+    *("next", "fork", "children", "merged"),
+)
+"""A row's columns: ``CHECKPOINT_COLUMNS`` but ``outputs`` for ``updates``, and not its run's
+id, its times or when it was written."""
+
+_PLAIN = {"kind": "node", "branch": 0, "attempt": 1, "success": True}
+
+SUCCESS_KEY, ERROR_KEY = "last_action_success", "error"
+"""The state keys a node's outcome is written to: ``state.SUCCESS_KEY`` and ``ERROR_KEY`` (the
+store imports nothing of the engine; a test holds the two to the same names)."""
+
+Times: TypeAlias = "array.array[float]"
+"""Doubles, two a checkpoint row: its started and duration (NaN for a join, which has none).
+
+A checkpoint's times, kept as 8 bytes each rather than written as decimal text: JSON's
+shortest exact decimal of a float takes longer to make than the rest of a checkpoint."""
+
+PLAIN_ROW = 5
+"""The length of a plain node checkpoint's row (any other row is longer)."""
+
+_JSON_COLUMNS = ("updates", "next", "children", "merged")
 _ENCODE = encode_json
 
 
-def checkpoint_params(row: CheckpointRow, at: float) -> dict[str, Any]:
-    """A checkpoint row as the parameters of ``INSERT_CHECKPOINT``, written at ``at``."""
-    params = _table_row(row)
-    params["at"] = at
-    return params
+def times() -> Times:
+    """An empty ``Times``, for ``(started, duration)`` pairs to be appended to."""
+    return array.array("d")
 
 
-def _table_row(row: CheckpointRow) -> dict[str, Any]:
-    """``row`` as the checkpoints table holds it: JSON columns as text, numbers as numbers."""
-    params = {
-        column: _ENCODE(value) if column in _JSON_COLUMNS and value is not None else value
-        for column, value in zip(CHECKPOINT_COLUMNS, row, strict=True)
-    }
-    for column in ("started", "duration"):
-        if isinstance(params[column], str):
-            params[column] = float(params[column])
-    return params
+def checkpoint_params(
+    run_id: str, row: CheckpointRow, started: float, duration: float, at: float
+) -> dict[str, Any]:
+    """A checkpoint row of run ``run_id`` as the parameters of ``INSERT_CHECKPOINT``."""
+    return _table_row(run_id, row, started, duration, at)
 
 
-def page_params(rows: Sequence[CheckpointRow]) -> dict[str, Any]:
-    """One run's consecutive checkpoint ``rows`` as the parameters of ``INSERT_PAGE``."""
+def page_params(run_id: str, rows: Sequence[CheckpointRow], pairs: Times) -> dict[str, Any]:
+    """Run ``run_id``'s consecutive checkpoint ``rows`` (and their times, ``pairs``) as the
+    parameters of ``INSERT_PAGE``.
+
+    The body is ``{"rows": [...], "times": "..."}``: the rows as they are (one encoder call
+    for them all), the times as the base64 of little-endian doubles."""
+    if sys.byteorder != "little":
+        pairs = array.array("d", pairs)
+        pairs.byteswap()
+    body = _ENCODE({"rows": rows, "times": base64.b64encode(pairs.tobytes()).decode("ascii")})
     return {
-        "run_id": rows[0][0],
-        "first_seq": rows[0][1],
-        "last_seq": rows[-1][1],
-        "nodes": sum(1 for row in rows if row[2] == "node"),
-        "body": _ENCODE([row[1:] for row in rows]),
+        "run_id": run_id,
+        "first_seq": rows[0][0],
+        "last_seq": rows[-1][0],
+        "nodes": len(rows) - list(map(len, rows)).count(len(ROW_COLUMNS)),  # but the joins
+        "body": body,
         "at": time.time(),
     }
 
 
 def page_rows(run_id: str, body: str, at: float) -> list[dict[str, Any]]:
-    """The checkpoints a page written at ``at`` holds, as rows of the checkpoints table."""
-    rows = []
-    for values in json.loads(body):
-        row = _table_row((run_id, *values))
-        row["at"] = at
-        rows.append(row)
-    return rows
+    """The checkpoints a page written at ``at`` holds, as rows of the checkpoints table.
+
+    A page written before store version 8 is a JSON list of rows in ``CHECKPOINT_COLUMNS``
+    order after ``run_id``, with ``updates`` as JSON text and the times as the text of the
+    numbers."""
+    page = json.loads(body)
+    if isinstance(page, list):
+        rows = [dict(zip(CHECKPOINT_COLUMNS, (run_id, *values), strict=False)) for values in page]
+        for row in rows:
+            row["started"] = None if row["started"] is None else float(row["started"])
+            row["duration"] = None if row["duration"] is None else float(row["duration"])
+            row["at"] = at
+            _encoded(row)
+        return rows
+    pairs = _times(page["times"])
+    return [
+        _table_row(run_id, values, pairs[2 * i], pairs[2 * i + 1], at)
+        for i, values in enumerate(page["rows"])
+    ]
+
+
+def cut_page(run_id: str, body: str, drop_from: int) -> dict[str, Any]:
+    """A page's checkpoints before ``drop_from`` (at least its first) as a page of their own,
+    in the page's own format: the parameters of ``INSERT_PAGE``."""
+    page = json.loads(body)
+    if isinstance(page, list):
+        kept = [row for row in page if row[0] < drop_from]
+        return {
+            "run_id": run_id,
+            "first_seq": kept[0][0],
+            "last_seq": kept[-1][0],
+            "nodes": [row[1] for row in kept].count("node"),
+            "body": _ENCODE(kept),
+            "at": time.time(),
+        }
+    rows = [row for row in page["rows"] if row[0] < drop_from]
+    return page_params(run_id, rows, _times(page["times"])[: 2 * len(rows)])
+
+
+def updates_of(outputs: Mapping[str, Any], success: bool, error: str | None) -> dict[str, Any]:
+    """What a node wrote to the state: its ``outputs``, then its outcome (``state.updated``)."""
+    if success:
+        return {**outputs, SUCCESS_KEY: True}
+    return {**outputs, SUCCESS_KEY: False, ERROR_KEY: error}
+
+
+def _times(text: str) -> Times:
+    pairs = array.array("d", base64.b64decode(text))
+    if sys.byteorder != "little":
+        pairs.byteswap()
+    return pairs
+
+
+def _table_row(
+    run_id: str, values: Sequence[Any], started: float, duration: float, at: float
+) -> dict[str, Any]:
+    """A row as the checkpoints table holds it: JSON columns as text (a join has no times)."""
+    row: dict[str, Any] = dict.fromkeys(CHECKPOINT_COLUMNS)
+    if len(values) == PLAIN_ROW:
+        seq, node, key, value, target = values
+        row |= _PLAIN
+        row |= {"seq": seq, "node": node, "outputs": {key: value}, "next": [target]}
+    else:
+        row.update(zip(ROW_COLUMNS, values, strict=False))
+    outputs = row.pop("outputs")
+    joined = started != started  # NaN
+    row |= {
+        "run_id": run_id,
+        "started": None if joined else started,
+        "duration": None if joined else duration,
+        "at": at,
+    }
+    if row["kind"] == "node":
+        row["updates"] = updates_of(outputs, row["success"], row["error"])
+    return _encoded(row)
+
+
+def _encoded(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its JSON columns as text (an old page's ``updates`` is text already)."""
+    for column in _JSON_COLUMNS:
+        value = row[column]
+        if value is not None and not isinstance(value, str):
+            row[column] = _ENCODE(value)
+    return row
