@@ -133,3 +133,31 @@ def test_an_agent_you_write_keeps_attributes_of_its_own() -> None:
     counting = CountingAgent(name="Count", prompt="p")
     assert (counting.process({}), counting.process({}), counting.name) == (1, 2, "Count")
     assert vars(counting) == {"count": 2}
+
+
+def test_a_graph_built_in_code_holds_one_string_per_node_name_and_one_tuple_per_equal_cell() -> (
+    None
+):
+    names = [f"n{i}" for i in range(3)]
+    graph = Graph(
+        name="G",
+        nodes={
+            f"n{i}": Node(
+                name=f"n{i}",
+                agent_type="echo",
+                edge=f"n{i + 1}" if i < 2 else None,
+                success_next=None,
+                inputs=(("value", "value"),),
+                outputs=("value",),
+            )
+            for i in range(3)
+        },
+        entry="n0",
+    )
+    first, second, third = (graph.nodes[name] for name in names)
+
+    assert first.edge is second.name and second.edge is third.name
+    assert all(key is node.name for key, node in graph.nodes.items())
+    assert first.inputs is second.inputs is third.inputs == (("value", "value"),)
+    assert first.outputs is third.outputs == ("value",)
+    assert first == Node("n0", "echo", edge="n1", inputs=(("value", "value"),), outputs=("value",))

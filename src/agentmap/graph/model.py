@@ -36,6 +36,25 @@ def _freeze(value: Mapping[K, V]) -> Mapping[K, V]:
 FrozenMapping = Annotated[Mapping[K, V], AfterValidator(_freeze), PlainSerializer(dict)]
 """A mapping field that can't be changed after validation (a read-only view of a private copy)."""
 
+_SHARED_MAX = 4096
+_shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _share(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    """One tuple for equal ``inputs``/``outputs``/``tools`` of nodes built in code: validation
+    makes each node its own copy, and a generated graph of 100,000 nodes that all read
+    ``value`` held 100,000 equal tuples (15 MB). Bounded: a graph whose every cell differs
+    keeps its own tuples past the first few thousand."""
+    found = _shared.get(value)
+    if found is not None:
+        return found
+    if len(_shared) < _SHARED_MAX:
+        _shared[value] = value
+    return value
+
+
+Shared = Annotated[tuple[K, ...], AfterValidator(_share)]
+
 
 @dataclass(frozen=True, slots=True)
 class Node:
@@ -55,14 +74,14 @@ class Node:
     edge: str | None = None
     success_next: str | None = None
     failure_next: str | None = None
-    inputs: tuple[tuple[str, str], ...] = ()
-    outputs: tuple[str, ...] = ()
+    inputs: Shared[tuple[str, str]] = ()
+    outputs: Shared[str] = ()
     prompt: str = ""
     context: FrozenMapping[str, Any] | str | None = None
     description: str = ""
     row: int | None = field(default=None, compare=False, repr=False)
     tool_source: str | None = None
-    tools: tuple[tuple[str, str], ...] = ()
+    tools: Shared[tuple[str, str]] = ()
 
     @model_validator(mode="wrap")
     @classmethod
@@ -153,6 +172,23 @@ class Graph(BaseModel):
             return handler(data)
         except ValidationError as exc:  # a graph built in code with a wrong field
             raise model_error(exc, graph=_argument(data, "name")) from exc
+
+    @model_validator(mode="after")
+    def _one_string_per_name(self) -> Graph:
+        """Routing cells that name a node hold that node's own name string, as do the keys:
+        a graph built in code (``edge=f"n{i + 1}"``) otherwise keeps two or three equal
+        strings per node. Equal values swapped for the same value: nothing can tell."""
+        names = {node.name: node.name for node in self.nodes.values()}
+        put = object.__setattr__
+        for node in self.nodes.values():
+            for cell in ("edge", "success_next", "failure_next"):
+                text = getattr(node, cell)
+                if text is not None and (name := names.get(text)) is not None and name is not text:
+                    put(node, cell, name)  # frozen node, same value: see above
+        if any(key is not names.get(key, key) for key in self.nodes):
+            shared = {names.get(key, key): node for key, node in self.nodes.items()}
+            self.__dict__["nodes"] = MappingProxyType(shared)
+        return self
 
     @classmethod
     def of_nodes(
