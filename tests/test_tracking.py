@@ -447,3 +447,39 @@ def test_a_summary_judged_again_keeps_everything_but_its_verdict() -> None:
     failed = summary.judged(False)
     assert (summary.success, failed.success) == (True, False)
     assert failed == dataclasses.replace(summary, success=False)
+
+
+def test_the_last_results_times_are_read_without_making_a_result() -> None:
+    tracker = ExecutionTrackingService(clock=fake_clock(0, 1, 2, 3, 5)).create_tracker("Main")
+    assert tracker.last_times() is None
+    tracker.track_node_start("A")
+    tracker.track_node_retry("A", "boom", 1)
+    tracker.track_node_start("A", attempt=2)
+    tracker.track_node_complete("A", True, attempt=2)
+    last = tracker.last
+    assert last is not None
+    assert tracker.last_times() == ("A", 2, last.started, last.duration) == ("A", 2, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("settings", "child", "expected"),
+    [
+        (TrackingSettings(), False, (2, True)),
+        (TrackingSettings(track_outputs=True), False, (2, False)),
+        (TrackingSettings(track_inputs=True), False, (2, False)),
+        (TrackingSettings(), True, (2, False)),
+    ],
+)
+def test_a_summary_says_whether_its_results_hold_only_outcomes(
+    settings: TrackingSettings, child: bool, expected: tuple[int, bool]
+) -> None:
+    tracker = ExecutionTrackingService(settings).create_tracker("Main")
+    sub = ExecutionTrackingService().create_tracker("Child").get_summary() if child else None
+    tracker.track_node_start("A", {"x": 1})
+    tracker.track_node_complete("A", False, None, "bad")
+    tracker.track_node_start("B", {"x": 1})
+    tracker.track_node_complete("B", True, "out", subgraph=sub)
+    summary = tracker.get_summary()
+    assert summary.outcomes_only() == expected
+    read = dataclasses.replace(summary)  # results made NodeResults: the same answer
+    assert read.outcomes_only() == expected

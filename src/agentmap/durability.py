@@ -8,15 +8,13 @@ run, unlike a user's event handler, whose errors are only logged. With no store,
 
 from __future__ import annotations
 
-import itertools
-import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, Protocol
 
 from agentmap.attempts import Ran
 from agentmap.branches import Branch
 from agentmap.graph.model import Graph
-from agentmap.results import ExecutionResult, ExecutionSummary, NodeResult
+from agentmap.results import ExecutionResult, ExecutionSummary
 from agentmap.state import ERROR_KEY
 from agentmap.store.journal import Durability, RunJournal
 from agentmap.store.records import NODE_RESULTS_FROM
@@ -155,9 +153,9 @@ class _Journaled:
         its outputs (a dict made for this node run, which the journal may keep as it is) and
         its outcome."""
         event = ran.event
-        last = self._tracker.last
-        if last is not None and last.node == event.node and last.attempt == event.attempt:
-            started, duration = last.started, last.duration
+        last = self._tracker.last_times()
+        if last is not None and last[0] == event.node and last[1] == event.attempt:
+            started, duration = last[2], last[3]
         else:
             started, duration = event.time - self._t0, event.duration
         self._journal.node(
@@ -196,27 +194,11 @@ class _Journaled:
         """The summary to store: without its node results when the checkpoints hold exactly
         them (one per node run, nothing more to keep), which the store reads them back from.
         A 100,000-node run's summary would otherwise repeat every checkpoint."""
-        results = summary.node_results
-        derivable = (
-            self._journal.checkpoints
-            and len(results) == self._journal.nodes
-            and not any(_set(field, results) for field in _MORE_THAN_CHECKPOINTS)
-        )
+        count, outcomes_only = summary.outcomes_only()
+        derivable = self._journal.checkpoints and count == self._journal.nodes and outcomes_only
         if not derivable:
             return summary.to_dict()
         return {**summary.to_dict(node_results=False), NODE_RESULTS_FROM: "checkpoints"}
-
-
-_MORE_THAN_CHECKPOINTS = tuple(
-    operator.attrgetter(name) for name in ("inputs", "output", "subgraph", "usage")
-)
-"""What a node result may hold that its checkpoint doesn't."""
-
-
-def _set(field: Callable[[NodeResult], Any], results: Sequence[NodeResult]) -> bool:
-    """Whether any of ``results`` has ``field`` set (``is not None``: an output may be a value
-    ``==`` can't answer for; and one loop in C checks a 100,000-node run's results quickly)."""
-    return any(map(operator.is_not, map(field, results), itertools.repeat(None)))
 
 
 def _failure(summary: ExecutionSummary) -> str | None:

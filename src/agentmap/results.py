@@ -189,6 +189,24 @@ class NodeLog:
         """The row appended last (None when there is none)."""
         return self[len(self._nodes) - 1] if self._nodes else None
 
+    def last_times(self) -> tuple[str, int, float, float] | None:
+        """(node, attempt, started, duration) of the row appended last, read from the columns:
+        the journal asks it after every node, and a whole ``NodeResult`` isn't needed."""
+        row = len(self._nodes) - 1
+        if row < 0:
+            return None
+        attempt = self._rare[row][3] if row in self._rare else 1
+        return self._nodes[row], attempt, self._times[2 * row], self._times[2 * row + 1]
+
+    def outcomes_only(self, count: int) -> bool:
+        """Whether none of the first ``count`` rows holds inputs, an output, a subgraph or
+        usage: asked of the few rows that hold anything rare, not of every row."""
+        return not any(
+            rare[1] is not None or rare[2] is not None or rare[4] is not None or rare[5] is not None
+            for row, rare in self._rare.items()
+            if row < count
+        )
+
     def upto(self, count: int) -> NodeResults:
         """The first ``count`` rows, for ``ExecutionSummary(node_results=...)``: only a summary
         may be given them. They are made ``NodeResults`` when the summary's ``node_results``
@@ -243,6 +261,19 @@ class ExecutionSummary:
         return ExecutionSummary(
             **{**fields, "success": success}, node_results=_RESULTS_SLOT.__get__(self)
         )
+
+    def outcomes_only(self) -> tuple[int, bool]:
+        """How many node results there are, and whether none holds inputs, an output, a
+        subgraph or usage (what the run store can then rebuild from checkpoints) — answered
+        without making a tracker's rows results."""
+        given = _RESULTS_SLOT.__get__(self)
+        if isinstance(given, _Rows):
+            return given.count, given.log.outcomes_only(given.count)
+        plain = all(
+            r.inputs is None and r.output is None and r.subgraph is None and r.usage is None
+            for r in given
+        )
+        return len(given), plain
 
     def to_dict(self, node_results: bool = True) -> dict[str, Any]:
         """A JSON-ready dict; ``node_results=False`` leaves them out (``None``)."""
