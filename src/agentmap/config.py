@@ -246,7 +246,8 @@ class StorageSettings(_Section):
     flush_interval: float = Field(default=0.05, gt=0, le=60)
     """``async``: the longest a checkpoint waits before it is committed, in seconds."""
     flush_batch: int = Field(default=256, ge=1, le=100_000)
-    """``async``: the most checkpoints uncommitted at once; a full batch is written at once."""
+    """``async``: the most checkpoints uncommitted at once; a full batch is written at once.
+    ``exit``: the checkpoints a page held in memory until the run stops takes."""
 
     @field_validator("url")
     @classmethod
