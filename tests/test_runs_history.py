@@ -424,6 +424,12 @@ def test_show_failed_node_outcome_and_error_in_the_path(history: History) -> Non
     assert header(result.stdout)["Error"] == BROKEN_ERROR
 
 
+def test_show_offers_no_resume_for_a_run_that_failed_at_a_failure_node(history: History) -> None:
+    result = cli("runs", "show", history.ids["broken"])
+    assert result.exit_code == 0, result.output
+    assert "to carry this run on" not in result.stdout  # it would fail there again, by design
+
+
 def test_show_waiting_run_lists_its_question_and_the_exact_resume_commands(
     history: History,
 ) -> None:

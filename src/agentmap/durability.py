@@ -17,7 +17,7 @@ from agentmap.graph.model import Graph
 from agentmap.results import ExecutionResult, ExecutionSummary
 from agentmap.state import ERROR_KEY
 from agentmap.store.journal import Durability, RunJournal
-from agentmap.store.records import NODE_RESULTS_FROM
+from agentmap.store.records import FINAL_FAILURE, NODE_RESULTS_FROM
 from agentmap.store.runstore import RunStore
 from agentmap.tracking import ExecutionTracker
 
@@ -180,6 +180,8 @@ class _Journaled:
         waiting = [w.to_dict() for w in result.waiting]
         failure = _failure(result.summary) if result.status == "failed" else None
         summary = self._stored(result.summary)
+        if result.status == "failed" and not result.resumable:
+            summary[FINAL_FAILURE] = True  # a `failure` node failed: resuming won't help
         self._journal.finish(result.status, state, summary, failure, waiting)
 
     def stopped(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentmap.store.analytics import Step, node_counts, run_path, state_so_far
 from agentmap.store.jobstore import JobStore
-from agentmap.store.records import RESUMABLE, RunRecord, Status
+from agentmap.store.records import FINAL_FAILURE, RESUMABLE, RunRecord, Status
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,7 +96,11 @@ def run_report(
     """
     record = store.get(run_id)
     checkpoints = store.checkpoints(record.id)
-    can_resume = record.status in RESUMABLE and record.checkpoints
+    can_resume = (
+        record.status in RESUMABLE
+        and record.checkpoints
+        and not (record.summary or {}).get(FINAL_FAILURE)
+    )
     return RunReport(
         record=record,
         path=run_path(record, checkpoints),

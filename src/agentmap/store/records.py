@@ -87,6 +87,10 @@ class Checkpoint(NamedTuple):
 NODE_RESULTS_FROM = "node_results_from"
 """Set to ``"checkpoints"`` in a stored summary whose node results are its run's checkpoints."""
 
+FINAL_FAILURE = "final_failure"
+"""Set (true) in a failed run's stored summary when resuming can't change the outcome: the node
+that failed fails by design (a ``failure`` node), so no resume is offered."""
+
 
 def this_process() -> tuple[str, int, str | None]:
     """(host, pid, start time) of this process: enough to tell later whether it still runs.
