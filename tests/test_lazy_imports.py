@@ -109,6 +109,32 @@ def test_a_plain_run_of_a_csv_imports_only_what_it_runs(tmp_path: Path) -> None:
     assert sorted(set(NOT_FOR_A_PLAIN_RUN) & modules) == []
 
 
+def test_running_a_csv_builds_no_validator_for_the_graph_models(tmp_path: Path) -> None:
+    rows = [csv_row("Flow", "Start", "echo", inputs="input", output="echoed")]
+    (tmp_path / "flow.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    code = (
+        "from agentmap import run_graph\n"
+        "from agentmap.graph.model import Graph, GraphFile, Node\n"
+        "assert run_graph('flow.csv', {'input': 'hi'}).success\n"
+        "print([m.__pydantic_complete__ for m in (Node, Graph, GraphFile)])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [
+        "[False,",
+        "False,",
+        "False]",
+    ]  # a table's nodes aren't re-checked
+
+
 def test_import_agentmap_imports_neither_the_engine_nor_pydantic(tmp_path: Path) -> None:
     done, modules = imported_by(["-c", "import agentmap"], tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

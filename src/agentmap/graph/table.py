@@ -74,10 +74,10 @@ def _parse_table(
         sheet.problem(
             "the file is empty — add a header row (GraphName,Node,AgentType,...) and a row per node"
         )
-        return GraphFile(path=file, graphs={}), sheet.problems
+        return GraphFile.of_graphs(file, {}), sheet.problems
     header_row, header = first
     if not _read_header(sheet, list(header), header_row):
-        return GraphFile(path=file, graphs={}), sheet.problems
+        return GraphFile.of_graphs(file, {}), sheet.problems
     layout = _Layout.of(sheet)
     nodes_by_graph: dict[str, dict[str, Node]] = {}
     body = False
@@ -104,7 +104,7 @@ def _parse_table(
         name: Graph.of_nodes(name, nodes, file, cells_of) for name, nodes in nodes_by_graph.items()
     }
     problems = sorted(sheet.problems, key=lambda p: (p.row or 0, p.cell or ""))
-    return GraphFile(path=file, graphs=graphs), problems
+    return GraphFile.of_graphs(file, graphs), problems
 
 
 def _numbered(rows: Iterable[Sequence[str]], first_row: int) -> Iterator[tuple[int, Sequence[str]]]:
