@@ -75,7 +75,7 @@ async def run_node(run: NodeRun, step: Step, state: State) -> Ran:
                     value = await run.call(step, inputs)
             if isinstance(value, Pause):
                 value = await run.ask(node.name, value)
-            if step.subplan is not None:
+            if step.calling.subplan is not None:
                 value, child = run.subgraph_value(step, value)
             value, outputs, success, error, usage, chosen = _outcome(node, value)
         except (RunCancelled, Parked):

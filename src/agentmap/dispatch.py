@@ -29,17 +29,19 @@ class Dispatcher:
     def in_line(step: Step, alone: bool) -> bool:
         """Whether ``step``'s agent runs right here: a sync agent with no timeout, when nothing
         else (another branch, the run's timeout) needs the loop's thread meanwhile."""
-        return not step.is_async and step.timeout is None and alone
+        calling = step.calling  # read once: the step's own properties are a call each
+        return not calling.is_async and calling.timeout is None and alone
 
     @staticmethod
     def call_in_line(
         step: Step, inputs: dict[str, Any], sink: Callable[[str], None] | None = None
     ) -> Any:
         """The sync agent's return value, called on this thread (see ``in_line``)."""
-        token = CHUNK_SINK.set(sink) if step.streams else None
+        calling = step.calling
+        token = CHUNK_SINK.set(sink) if calling.streams else None
         INLINE[0] += 1  # Ctrl-C now interrupts this call itself (see driving.py)
         try:
-            return step.process(step.owner, inputs)
+            return calling.process(step.owner, inputs)
         finally:
             INLINE[0] -= 1
             if token is not None:

@@ -542,10 +542,11 @@ class _Run:
 
     def call_now(self, step: Step, inputs: dict[str, Any]) -> Any:
         """A sync agent's return value when it runs in line, else ``LATER``: use ``call``."""
-        alone = self.branches.alone and self.limit is None and (step.quick or not self.shared)
-        if step.subplan is not None or not Dispatcher.in_line(step, alone):
+        calling = step.calling  # read once: the step's own properties are a call each
+        alone = self.branches.alone and self.limit is None and (calling.quick or not self.shared)
+        if calling.subplan is not None or not Dispatcher.in_line(step, alone):
             return LATER
-        sink = self._chunk_sink(step.node.name) if step.streams else None
+        sink = self._chunk_sink(step.node.name) if calling.streams else None
         return Dispatcher.call_in_line(step, inputs, sink)
 
     async def call(self, step: Step, inputs: dict[str, Any]) -> Any:
