@@ -162,6 +162,11 @@ def main() -> None:
     try:
         app()
     except SystemExit as done:
+        # The process ends here: whatever the command built lives until exit. Frozen, it is
+        # left out of the collections the interpreter runs as it shuts down, which would scan
+        # every object once more only to free memory the OS takes back anyway (~90 ms of a
+        # ~300 ms `agentmap run`). Commands close their stores and files themselves.
+        gc.freeze()
         if done.code == 130:
             # A cancelled run may leave sync agents blocked in worker threads, and Python
             # waits for those at exit; Ctrl-C means now. Output is flushed first.

@@ -245,7 +245,11 @@ class SQLiteDatabase:
             isolation_level=None,  # transactions are begun by _SQLiteConnection, not the driver
             check_same_thread=False,  # a run may be driven from another thread than its start
         )
-        raw.execute("PRAGMA synchronous = NORMAL")  # with WAL: a commit survives a killed process
+        try:  # with WAL, NORMAL: a commit survives a killed process
+            raw.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:  # a corrupt file: closed now, not whenever its traceback is freed
+            raw.close()
+            raise
         return raw
 
 
