@@ -135,6 +135,36 @@ def test_running_a_csv_builds_no_validator_for_the_graph_models(tmp_path: Path) 
     ]  # a table's nodes aren't re-checked
 
 
+GC_PROBE = """
+import gc
+
+from agentmap import Agent
+
+
+class GcProbeAgent(Agent):
+    def process(self, inputs):
+        return gc.isenabled()
+"""
+
+
+def test_a_commands_own_work_runs_with_the_cycle_collector_on(tmp_path: Path) -> None:
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "probe.py").write_text(GC_PROBE, encoding="utf-8")
+    rows = [csv_row("Flow", "Probe", "gc_probe", output="collecting")]
+    (tmp_path / "flow.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [AGENTMAP, "run", "flow.csv", "--json"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"collecting": true' in done.stdout  # paused for start-up only, then on again
+
+
 def test_import_agentmap_imports_neither_the_engine_nor_pydantic(tmp_path: Path) -> None:
     done, modules = imported_by(["-c", "import agentmap"], tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

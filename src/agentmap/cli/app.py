@@ -67,7 +67,14 @@ def load_command(name: str, spec: CommandSpec) -> TyperCommand | TyperGroup:
         holder.command(name=name, **spec.options)(target)
     built = typer.main.get_group(holder).commands[name]
     assert isinstance(built, (TyperCommand, TyperGroup))
-    callback = built.callback
+    _end_start_up_when_run(built)
+    return built
+
+
+def _end_start_up_when_run(command: Any) -> None:
+    """Make ``command`` (and, for a group such as ``jobs``, each of its commands) end
+    ``StartUp`` as its own work begins."""
+    callback = command.callback
     if callback is not None:
 
         @functools.wraps(callback)
@@ -75,8 +82,9 @@ def load_command(name: str, spec: CommandSpec) -> TyperCommand | TyperGroup:
             StartUp.end()  # the command's own work begins: collect garbage again
             return callback(*args, **kwargs)
 
-        built.callback = begun
-    return built
+        command.callback = begun
+    for sub in getattr(command, "commands", {}).values():
+        _end_start_up_when_run(sub)
 
 
 class StartUp:
