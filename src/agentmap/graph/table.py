@@ -87,7 +87,7 @@ def _parse_table(
         node_row = _read_row(sheet, row, cells, layout, previous)
         if node_row is None:
             continue
-        graph, node, _ = node_row
+        graph, node = node_row
         previous = node
         nodes = nodes_by_graph.get(graph)
         if nodes is None:
@@ -239,7 +239,7 @@ def _parsed(
 
 def _read_row(
     sheet: Sheet, row: int, cells: Sequence[str], layout: _Layout, previous: Node | None = None
-) -> tuple[str, Node, int] | None:
+) -> tuple[str, Node] | None:
     count = len(cells)
     if layout.loose or count > layout.covered:
         for index in layout.unheaded(count):
@@ -312,7 +312,7 @@ def _read_row(
         sheet.problems[start:] = [
             replace(p, graph=graph, node=name) for p in sheet.problems[start:]
         ]
-    return graph, node, row
+    return graph, node
 
 
 def _defined_twice(sheet: Sheet, graph: str, first: Node, node: Node, row: int) -> None:
