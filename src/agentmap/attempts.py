@@ -16,7 +16,7 @@ from agentmap.events import Emitter, NodeCompleted, NodeFailed, NodeRetrying, No
 from agentmap.exceptions import RunCancelled
 from agentmap.graph.model import Node
 from agentmap.outcomes import Failure, Output, Pause, Usage
-from agentmap.pauses import NO_ANSWER, Parked
+from agentmap.pauses import Parked
 from agentmap.plan import Step
 from agentmap.results import ExecutionSummary
 from agentmap.retry import RetryPolicy
@@ -41,7 +41,6 @@ class NodeRun(Protocol):
     def clock(self) -> Clock: ...
     @property
     def events(self) -> Emitter: ...
-    def answered(self, node: str) -> Any: ...
     def call_now(self, step: Step, inputs: dict[str, Any]) -> Any: ...
     async def call(self, step: Step, inputs: dict[str, Any]) -> Any: ...
     async def ask(self, node: str, pause: Pause) -> Any: ...
@@ -68,11 +67,9 @@ async def run_node(run: NodeRun, step: Step, state: State) -> Ran:
         run.events.emit(NodeStarted(run.id, run.graph_name, node.name, attempt, inputs, started))
         child: ExecutionSummary | None = None
         try:
-            value = run.answered(node.name)  # resumed with a person's answer
-            if value is NO_ANSWER:
-                value = run.call_now(step, inputs)  # a sync agent, in line: no await needed
-                if value is LATER:
-                    value = await run.call(step, inputs)
+            value = run.call_now(step, inputs)  # an answer given, or a sync agent in line
+            if value is LATER:
+                value = await run.call(step, inputs)
             if isinstance(value, Pause):
                 value = await run.ask(node.name, value)
             if step.calling.subplan is not None:
@@ -139,6 +136,9 @@ _Outcome = tuple[Any, Mapping[str, Any], bool, str | None, Usage | None, str | N
 
 def _outcome(node: Node, value: Any) -> _Outcome:
     """What an agent's return value means: the state updates, success, error, usage, next node."""
+    keys = node.outputs
+    if len(keys) == 1 and not isinstance(value, (Output, Failure)):  # most nodes: one value
+        return value, {keys[0]: value}, True, None, None, None
     updates: Mapping[str, Any] = {}
     usage, chosen = None, None
     if isinstance(value, Output):

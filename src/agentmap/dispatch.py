@@ -26,17 +26,12 @@ class Dispatcher:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     @staticmethod
-    def in_line(step: Step, alone: bool) -> bool:
-        """Whether ``step``'s agent runs right here: a sync agent with no timeout, when nothing
-        else (another branch, the run's timeout) needs the loop's thread meanwhile."""
-        calling = step.calling  # read once: the step's own properties are a call each
-        return not calling.is_async and calling.timeout is None and alone
-
-    @staticmethod
     def call_in_line(
         step: Step, inputs: dict[str, Any], sink: Callable[[str], None] | None = None
     ) -> Any:
-        """The sync agent's return value, called on this thread (see ``in_line``)."""
+        """The sync agent's return value, called on this thread: for a step whose
+        ``calling.in_line`` is true, when nothing else (another branch, the run's timeout, a
+        shared loop's other runs) needs the thread meanwhile."""
         calling = step.calling
         token = CHUNK_SINK.set(sink) if calling.streams else None
         INLINE[0] += 1  # Ctrl-C now interrupts this call itself (see driving.py)

@@ -191,14 +191,20 @@ class Emitter:
 
     __slots__ = ("_handlers", "_pending", "_record")
 
-    def __init__(self, record: Callable[[Event], None], handlers: tuple[Handler, ...]) -> None:
+    def __init__(
+        self, record: Mapping[type, Callable[[Any], None]], handlers: tuple[Handler, ...]
+    ) -> None:
+        """``record``: the tracker's function for each kind of event it records (looked up
+        here, by the event's type, rather than through a second call per event)."""
         self._record = record
         self._handlers = handlers
         self._pending: list[asyncio.Future[None]] = []
 
     def emit(self, event: Event) -> None:
         """Tell the tracker and every handler about ``event``."""
-        self._record(event)
+        record = self._record.get(type(event))
+        if record is not None:
+            record(event)
         for handler in self._handlers:
             work = deliver(handler, event)
             if work is not None:

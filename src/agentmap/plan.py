@@ -127,6 +127,13 @@ class Calling:
     timeout: float | None = None
     subplan: Plan | GraphChoice | None = None  # a ``graph`` node: the graph(s) it runs
     spec: SubgraphSpec | None = None
+    in_line: bool = field(init=False)
+    """A sync agent with no timeout: it may be called right on the run's thread (when nothing
+    else needs that thread meanwhile: see ``Dispatcher.in_line``)."""
+
+    def __post_init__(self) -> None:
+        in_line = not self.is_async and self.timeout is None and self.subplan is None
+        object.__setattr__(self, "in_line", in_line)
 
 
 @dataclass(frozen=True, slots=True)

@@ -350,7 +350,7 @@ class GraphRunnerService:
                     run.spawn(self._arrive_then_walk(run, child))
                 return
             branch.node = targets[0] if targets else None
-            if branch.node is not None and not run.branches.alone:
+            if branch.node is not None and len(run.branches.live) > 1:  # not alone: may join
                 arrived = await run.arrive(branch)
                 if arrived is None:
                     return  # merged into a branch that goes on from the join
@@ -451,7 +451,7 @@ class GraphRunnerService:
             id=run_id,
             plan=plan,
             tracker=tracker,
-            events=Emitter(tracker.handle, (*self._events.handlers, *handlers)),
+            events=Emitter(tracker.recorders, (*self._events.handlers, *handlers)),
             handlers=handlers,
             limit=timeout if timeout is not None else self._policy.timeout,
             ask_person=ask,
@@ -509,10 +509,10 @@ class _Run:
     waiting: list[Waiting] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     count: int = 0
+    graph_name: str = field(init=False)  # an attribute, not a property: read twice per node
 
-    @property
-    def graph_name(self) -> str:
-        return self.plan.graph.name
+    def __post_init__(self) -> None:
+        self.graph_name = self.plan.graph.name
 
     @property
     def timing(self) -> Timing:
@@ -534,18 +534,19 @@ class _Run:
     def emit(self, event: Event) -> None:
         self.events.emit(event)
 
-    def answered(self, node: str) -> Any:
-        return self.answers.pop(node, NO_ANSWER) if self.answers else NO_ANSWER
-
     async def ask(self, node: str, pause: Pause) -> Any:
         return await answer(self.ask_person, node, pause)
 
     def call_now(self, step: Step, inputs: dict[str, Any]) -> Any:
-        """A sync agent's return value when it runs in line, else ``LATER``: use ``call``."""
+        """The node's value when it needs no waiting — a person's answer it was resumed with,
+        or a sync agent's return value when it runs in line — else ``LATER``: use ``call``."""
+        if self.answers and step.node.name in self.answers:
+            return self.answers.pop(step.node.name)
         calling = step.calling  # read once: the step's own properties are a call each
-        alone = self.branches.alone and self.limit is None and (calling.quick or not self.shared)
-        if calling.subplan is not None or not Dispatcher.in_line(step, alone):
-            return LATER
+        if not calling.in_line or len(self.branches.live) > 1 or self.limit is not None:
+            return LATER  # async, timed, a subgraph; or other branches or a timeout need the loop
+        if self.shared and not calling.quick:
+            return LATER  # other runs share the loop: a thread, unless the agent never blocks
         sink = self._chunk_sink(step.node.name) if calling.streams else None
         return Dispatcher.call_in_line(step, inputs, sink)
 

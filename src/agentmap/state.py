@@ -93,9 +93,9 @@ def initial_state(value: Any) -> State:
 
 def inputs_of(state: State, fields: tuple[tuple[str, str], ...], node: str) -> dict[str, Any]:
     """A fresh dict of a node's inputs (state key → parameter name); absent keys are None."""
-    inputs = {}
+    inputs, get = {}, state._map.get  # (the map's own get: a call less per input)
     for key, param in fields:
-        value = state.get(key, _MISSING)
+        value = get(key, _MISSING)
         if value is _MISSING:
             logger.debug("node %r: input %r is not in the state; passing None", node, key)
             value = None
@@ -127,12 +127,24 @@ def bound_positionally(
 def updated(state: State, outputs: Mapping[str, Any], success: bool, error: str | None) -> State:
     """A new state with a node's outputs and outcome; ``state`` itself is unchanged.
 
-    ``error`` is only written on failure, so a later error handler can still read it.
+    ``error`` is only written on failure, so a later error handler can still read it. One new
+    state is made, not one per key: every node of every run comes through here.
     """
+    hamt, order = state._map, state._order
     for key, value in outputs.items():
-        state = state.set(key, value)
-    state = state.set(SUCCESS_KEY, success)
-    return state if success else state.set(ERROR_KEY, error)
+        if key not in hamt:
+            order = (key, order)
+        hamt = hamt.set(key, value)
+    if SUCCESS_KEY not in hamt:
+        order = (SUCCESS_KEY, order)
+    hamt = hamt.set(SUCCESS_KEY, success)
+    if not success:
+        if ERROR_KEY not in hamt:
+            order = (ERROR_KEY, order)
+        hamt = hamt.set(ERROR_KEY, error)
+    new = State.__new__(State)
+    new._map, new._order = hamt, order
+    return new
 
 
 def to_dict(state: Mapping[str, Any]) -> dict[str, Any]:

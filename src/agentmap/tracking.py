@@ -51,7 +51,7 @@ class ExecutionTracker:
         self._last_success: bool | None = None
         self._usage: Usage | None = None
         self._open: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
-        self._on: dict[type, Callable[[Any], None]] = {
+        self.recorders: Mapping[type, Callable[[Any], None]] = {  # what records each event
             NodeStarted: self._started,
             NodeCompleted: self._completed,
             NodeFailed: lambda e: self._complete(
@@ -62,7 +62,7 @@ class ExecutionTracker:
 
     def handle(self, event: Event) -> None:
         """Record what ``event`` says (events about runs, not nodes, need no record)."""
-        on = self._on.get(type(event))
+        on = self.recorders.get(type(event))
         if on is not None:
             on(event)
 
