@@ -11,7 +11,15 @@ import yaml
 from pydantic import BaseModel
 
 from agentmap import ConfigError
-from agentmap.config import PathSettings, Settings, StorageSettings, load_settings
+from agentmap.config import (
+    PathSettings,
+    ProviderSettings,
+    RoutingSettings,
+    Settings,
+    StorageSettings,
+    TaskTypeSettings,
+    load_settings,
+)
 from agentmap.container import build_container
 
 
@@ -38,6 +46,23 @@ def config_file(write_file: Callable[..., Path]) -> Callable[[str], Path]:
 
 def test_defaults_apply_with_no_config_file(tmp_path: Path) -> None:
     assert load_settings(environ={}, cwd=tmp_path) == defaults_in(tmp_path)
+
+
+def test_defaults_made_without_validating_are_the_validated_defaults() -> None:
+    # The defaults are made with model_construct (no validator built): they must be exactly
+    # what validating nothing gives, section by section, including which fields count as set.
+    sections = [Settings, *(field.annotation for field in Settings.model_fields.values())]
+    sections += [ProviderSettings, RoutingSettings, TaskTypeSettings]
+    for section in sections:
+        if not (isinstance(section, type) and issubclass(section, BaseModel)):
+            continue  # Settings.source: a path, not a section
+        made, validated = section.model_construct(), section.model_validate({})
+        assert made == validated, section.__name__
+        assert made.model_fields_set == validated.model_fields_set, section.__name__
+    for name in ("openai", "anthropic", "google"):
+        builtin = getattr(Settings().llm, name)
+        given = builtin.model_dump(exclude_unset=True)
+        assert ProviderSettings.model_validate(given) == builtin, name
 
 
 def test_default_values() -> None:
