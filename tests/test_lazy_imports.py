@@ -37,6 +37,7 @@ NOT_FOR_A_PLAIN_RUN = [
     "agentmap.cli.serve",
     "agentmap.cli.validate",
     "rich.progress",
+    "rich._emoji_codes",  # the consoles replace no :emoji: codes
     # jobs and batches
     "agentmap.batch",
     "agentmap.jobhost",
@@ -49,6 +50,8 @@ NOT_FOR_A_PLAIN_RUN = [
     "agentmap.llm.agents",
     "agentmap.llm.base",
     "agentmap.llm.orchestrator",
+    # resuming a stored run
+    "agentmap.resume",
     # what other commands or files need
     "agentmap.application",
     "agentmap.diagnosis",
@@ -133,6 +136,34 @@ def test_running_a_csv_builds_no_validator_for_the_graph_models(tmp_path: Path) 
         "False,",
         "False]",
     ]  # a table's nodes aren't re-checked
+
+
+def test_a_run_on_the_built_in_defaults_builds_no_settings_validator(tmp_path: Path) -> None:
+    # With no config file and no AGENTMAP_* variable there is nothing to validate: the
+    # defaults are used as they are, and no pydantic validator (nor its plugin scan) is built.
+    rows = [csv_row("Flow", "Start", "echo", inputs="input", output="echoed")]
+    (tmp_path / "flow.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    code = (
+        "from agentmap import run_graph\n"
+        "import agentmap.config as config\n"
+        "assert run_graph('flow.csv', {'input': 'hi'}).success\n"
+        "models = [m for m in vars(config).values() if isinstance(m, type)\n"
+        "          and issubclass(m, config._Section)]\n"
+        "print(len(models), sorted(m.__name__ for m in models if m.__pydantic_complete__))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    count, built = done.stdout.split(" ", 1)
+    assert int(count) > 10  # every section was looked at
+    assert built.strip() == "[]"
 
 
 GC_PROBE = """

@@ -18,7 +18,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentmap.agents.base import type_name_of
 from agentmap.agents.builtins import FailureAgent
@@ -46,12 +46,14 @@ from agentmap.pauses import NO_ANSWER, Ask, Parked, answer
 from agentmap.plan import Compiler, Plan, RunPolicy, Step
 from agentmap.reducers import MergeConflict, MergeError, ReducerFailed, merge_states
 from agentmap.results import ExecutionResult, ExecutionSummary, Waiting
-from agentmap.resume import Resumption, plan_resume
 from agentmap.state import State, initial_state, to_dict
 from agentmap.store.records import RunRecord
 from agentmap.store.runstore import RunStore
 from agentmap.subruns import run_subgraph, subgraph_value
 from agentmap.tracking import ExecutionTracker, ExecutionTrackingService
+
+if TYPE_CHECKING:
+    from agentmap.resume import Resumption
 
 # Ask, Clock, ExecutionResult, NodeTimeout and Waiting are imported from here by code written
 # before they had modules of their own.
@@ -308,6 +310,9 @@ class GraphRunnerService:
         parent: str | None = None,
         shared: bool = False,
     ) -> ExecutionResult:
+        # Resume planning is imported here: a run that isn't resumed never needs it.
+        from agentmap.resume import plan_resume
+
         store = self._store_of("resuming a run")
         resumption = plan_resume(
             store, record, plan.graph, plan.reducers, answer=answer, node=node, force=force

@@ -23,14 +23,15 @@ from agentmap.results import ExecutionResult
 
 @cache
 def stdout() -> Console:
-    """Results go here."""
-    return Console(highlight=False, soft_wrap=True)
+    """Results go here. No ``:emoji:`` codes: a name or value that holds one (``:x:``) is
+    shown as written, and rich's table of emoji is never loaded."""
+    return Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 @cache
 def stderr() -> Console:
     """Messages, warnings, errors and logs go here, so stdout stays clean for results."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 SHOWN_PROBLEMS = 50

@@ -24,7 +24,7 @@ class Trace:
     """An event handler that shows node progress on ``stream``; use it as a context manager."""
 
     def __init__(self, stream: IO[str]) -> None:
-        self._console = Console(file=stream, highlight=False, soft_wrap=True)
+        self._console = Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
         self._live: Live | None = None
         self._rows: dict[tuple[str, str, int], list[Any]] = {}
 
