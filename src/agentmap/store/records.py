@@ -130,9 +130,10 @@ def _start_time(pid: int) -> str | None:
 def _proc_stat(pid: int) -> tuple[str | None, str | None]:
     """(state, start time in clock ticks since boot) of a process, on Linux; else Nones."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        return fields[0], fields[19]
+        # Bytes: a text mode would look up (and import) the ascii codec on every start.
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()
+        return fields[0].decode(), fields[19].decode()
     except (OSError, IndexError):
         return None, None
 
