@@ -8,14 +8,13 @@ test checks that no other text in the repository spells one by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DISTRIBUTION = "agentmap-runner"
 """The name in pyproject.toml's ``[project]``: what pip installs and importlib.metadata knows."""
 
 
-@dataclass(frozen=True, slots=True)
-class Extra:
+class Extra(NamedTuple):
     """An optional part of agentmap: the extra that installs it and what it is for.
 
     ``packages`` are the distributions the extra brings (as pip and importlib.metadata name

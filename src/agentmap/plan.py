@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from agentmap.agents.base import Agent
 from agentmap.agents.catalog import AgentCatalog, Process
@@ -42,8 +41,7 @@ class SubgraphResolver(Protocol):
     def __call__(self, parent: Graph, node: Node, reference: str | None = None) -> Graph: ...
 
 
-@dataclass(frozen=True, slots=True)
-class GraphChoice:
+class GraphChoice(NamedTuple):
     """A ``graph_field`` node's graphs, compiled: the state's ``field`` picks one as it runs.
 
     ``refused`` holds the choices that can't run here and why (a graph already running above
@@ -76,16 +74,19 @@ class GraphChoice:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RunPolicy:
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+"""An empty mapping no one can change: the default of ``RunPolicy``'s mappings."""
+
+
+class RunPolicy(NamedTuple):
     """The settings every run of a runner follows (``execution.*``), resolved once."""
 
     max_steps: int = 10_000
     max_concurrency: int = 64
     timeout: float | None = None
     retry: RetryPolicy | None = None
-    retry_by_graph: Mapping[str, RetryPolicy] = field(default_factory=lambda: MappingProxyType({}))
-    reducers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    retry_by_graph: Mapping[str, RetryPolicy] = _EMPTY
+    reducers: Mapping[str, str] = _EMPTY
 
     @classmethod
     def from_settings(
@@ -110,8 +111,7 @@ class RunPolicy:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Calling:
+class Calling(NamedTuple):
     """How a step's agent is called and within what limits.
 
     Every node of one agent class under one policy is called alike, so its nodes share one
@@ -127,17 +127,13 @@ class Calling:
     timeout: float | None = None
     subplan: Plan | GraphChoice | None = None  # a ``graph`` node: the graph(s) it runs
     spec: SubgraphSpec | None = None
-    in_line: bool = field(init=False)
+    in_line: bool = False
     """A sync agent with no timeout: it may be called right on the run's thread (when nothing
-    else needs that thread meanwhile: see ``Dispatcher.in_line``)."""
-
-    def __post_init__(self) -> None:
-        in_line = not self.is_async and self.timeout is None and self.subplan is None
-        object.__setattr__(self, "in_line", in_line)
+    else needs that thread meanwhile: see ``_Run.call_now`` in runner.py). ``Compiler._step``
+    works it out: ``not is_async and timeout is None and subplan is None``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """A node ready to run: its agent built, its routes and policies resolved.
 
     Only what differs from node to node is held here (a step per node); how the agent is
@@ -191,8 +187,7 @@ class Step:
         return route(state) if callable(route) else route
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """A compiled graph: a step per node, how branches merge, and whether it needs a loop."""
 
     graph: Graph
@@ -282,15 +277,19 @@ class Compiler:
             fields += tuple((key, key) for key in agent.state_keys())
         if isinstance(subplan, GraphChoice) and (subplan.field, subplan.field) not in fields:
             fields += ((subplan.field, subplan.field),)  # read to pick the graph, then dropped
+        is_async = subplan is not None or self._agents.is_async(node.agent_type)
+        retry = self._retry_policy(graph, context, agent)
+        timeout = float(context["timeout"]) if context.get("timeout") is not None else None
         calling = Calling(
             process=method if agent is not None and method is not None else _call_plain,
-            is_async=subplan is not None or self._agents.is_async(node.agent_type),
+            is_async=is_async,
             streams=isinstance(agent, Agent) and agent.streams,
             quick=isinstance(agent, Agent) and agent.quick,
-            retry=self._retry_policy(graph, context, agent),
-            timeout=float(context["timeout"]) if context.get("timeout") is not None else None,
+            retry=retry,
+            timeout=timeout,
             subplan=subplan,
             spec=spec,
+            in_line=not is_async and timeout is None and subplan is None,
         )
         on_success = self._route(graph, node, node.edge or node.success_next)
         return Step(

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from agentmap.agents.human import answer_value, timed_out, timeout_outcome, timeout_value
 from agentmap.branches import Branch, Branches
@@ -29,8 +29,7 @@ from agentmap.store.records import RESUMABLE, Checkpoint, RunRecord, fingerprint
 from agentmap.store.runstore import RunStore
 
 
-@dataclass(frozen=True)
-class Resumption:
+class Resumption(NamedTuple):
     """Everything the runner needs to carry on a stored run."""
 
     run_id: str
@@ -43,8 +42,8 @@ class Resumption:
     started_at: float
     seq: int
     drop_from: int | None = None
-    changes: tuple[str, ...] = field(default=())
-    children: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
+    changes: tuple[str, ...] = ()
+    children: Mapping[str, tuple[str, Any]] = MappingProxyType({})
     """``graph`` nodes waiting on their subgraph's run: node → (that run, the answer for it)."""
     forced: bool = False
 

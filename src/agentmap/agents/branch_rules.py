@@ -18,8 +18,7 @@ is given, else the node fails.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 SUCCESS_WORDS = frozenset({"true", "yes", "y", "t", "1", "success", "succeed"})
 """Values meaning success when Context lists none (AgentMap's list)."""
@@ -40,8 +39,7 @@ BRANCH_KEYS = frozenset(
 """AgentMap's Context keys for its branching agent."""
 
 
-@dataclass(frozen=True, slots=True)
-class BranchRules:
+class BranchRules(NamedTuple):
     """What a ``branching`` node's Context asks for; see the module docstring."""
 
     field: str | None = None

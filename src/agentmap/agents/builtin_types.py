@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from agentmap.agents.base import Agent
 
 
-@dataclass(frozen=True, slots=True)
-class BuiltinType:
+class BuiltinType(NamedTuple):
     """A built-in agent class, named by its module and attribute, imported on ``load()``."""
 
     module: str

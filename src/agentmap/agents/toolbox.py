@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
@@ -33,8 +32,7 @@ _NO_MODULE = "toolnode"
 """AgentMap's Tool_Source for tools bound in its own code; there are none such here."""
 
 
-@dataclass(frozen=True, slots=True)
-class Tool:
+class Tool(NamedTuple):
     """A function a ``tool_agent`` may call, with what it says it does (for choosing)."""
 
     name: str

@@ -14,8 +14,8 @@ import importlib
 import os
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from types import MappingProxyType
+from typing import Annotated, Any, NamedTuple
 
 import typer
 import typer.main
@@ -24,15 +24,14 @@ from typer.core import TyperCommand, TyperGroup
 from agentmap._version import __version__
 
 
-@dataclass(frozen=True)
-class CommandSpec:
+class CommandSpec(NamedTuple):
     """Where a command is defined and how it is registered: ``attribute`` of ``module`` is a
     function (``app.command(**options)``) or, with ``group``, a ``Typer`` (``add_typer``)."""
 
     module: str
     attribute: str
     group: bool = False
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = MappingProxyType({})
 
 
 _ARGS_NEEDED = {"no_args_is_help": True}

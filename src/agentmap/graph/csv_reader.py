@@ -140,8 +140,7 @@ def _check_no_rows_swallowed(text: str, survey: _Survey, delimiter: str, display
             raise _swallowed(header, span.record, span, swallowed, lines, display)
 
 
-@dataclass(frozen=True, slots=True)
-class _RowShape:
+class _RowShape(NamedTuple):
     """What a line must be to be taken for a row of the table, not a line of a prompt: as many
     cells as the header or a one-line row has, a graph name of the file in the GraphName
     column (exactly: a line starting with a space is text), and a Node and AgentType that are

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.exceptions import GraphFileError, GraphSelectionError, GraphValidationError, Problem
@@ -111,8 +112,7 @@ def _read_in_format(path: Path, max_mb: float) -> tuple[GraphFile, list[Problem]
     return read
 
 
-@dataclass(frozen=True, slots=True)
-class FileRead:
+class FileRead(NamedTuple):
     """A graph file as read, with its reading problems grouped by graph (``None``: the file's),
     so checking one graph of a file of many doesn't go through every other graph's problems."""
 

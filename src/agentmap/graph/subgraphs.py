@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from agentmap.agents.base import type_name_of
 from agentmap.agents.catalog import SUBGRAPH_TYPE
@@ -36,8 +35,7 @@ runs inside the one above it (a few Python frames each), so a chain past a hundr
 stop on Python's recursion limit part-way through a run; it is refused before anything runs."""
 
 
-@dataclass(frozen=True, slots=True)
-class SubgraphSpec:
+class SubgraphSpec(NamedTuple):
     """What a ``graph`` node's Context asks for."""
 
     file: Path | None  # None: the parent's own file

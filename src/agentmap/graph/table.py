@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from agentmap.exceptions import Problem
 from agentmap.graph.collector import collector_paused
@@ -177,8 +177,7 @@ _CACHED = 4096
 parsed: enough for the few a table repeats, bounded for one that never repeats."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
+class _Layout(NamedTuple):
     """How a table's rows are laid out, worked out once from its header rather than per row:
     where each column's cell is, which cells under no column must stay empty; and the cells a
     table repeats (agent types, Input_Fields and Output_Field lists) parsed once, so a million
@@ -187,9 +186,9 @@ class _Layout:
     pick: Callable[[Sequence[str]], tuple[str, ...]]  # a row's cells, in ``ALL_COLUMNS`` order
     loose: tuple[int, ...]  # cells before ``covered`` under no column and not ignored
     covered: int  # every cell from here on is under no column
-    types: dict[str, str] = field(default_factory=dict)
-    inputs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    outputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    types: dict[str, str]  # each a cache ``_read_row`` fills: ``of`` gives each layout its own
+    inputs: dict[str, tuple[tuple[str, str], ...]]
+    outputs: dict[str, tuple[str, ...]]
 
     @classmethod
     def of(cls, sheet: Sheet) -> _Layout:
@@ -202,6 +201,9 @@ class _Layout:
             pick=itemgetter(*(at.get(name, covered) for name in ALL_COLUMNS)),
             loose=tuple(i for i in range(covered) if i not in taken),
             covered=covered,
+            types={},
+            inputs={},
+            outputs={},
         )
 
     def cells(self, row: Sequence[str]) -> tuple[str, ...]:

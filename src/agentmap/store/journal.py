@@ -23,9 +23,8 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from agentmap._version import __version__
 from agentmap.exceptions import RunError, StateError
@@ -36,14 +35,16 @@ from agentmap.store.schema import CheckpointRow, checkpoint_params, cut_page, pa
 from agentmap.store.writer import Statement
 
 
-@dataclass(frozen=True, slots=True)
-class Durability:
+class Durability(NamedTuple):
     """When checkpoints reach the database (``storage.durability`` and its two limits)."""
 
     mode: Literal["sync", "async", "exit"] = "sync"
     flush_interval: float = 0.05
     flush_batch: int = 256
 
+
+_SYNC = Durability()
+"""The default: ``sync`` (each checkpoint committed before the next node starts)."""
 
 if TYPE_CHECKING:
     from agentmap.graph.model import Graph
@@ -68,7 +69,7 @@ class RunJournal:
         run_id: str,
         checkpoints: bool,
         seq: int,
-        durability: Durability = Durability(),
+        durability: Durability = _SYNC,
         deferred: bool = False,
     ) -> None:
         self.store = store
@@ -110,7 +111,7 @@ class RunJournal:
         *,
         checkpoints: bool,
         parent: tuple[str, str] | None = None,
-        durability: Durability = Durability(),
+        durability: Durability = _SYNC,
         deferred: bool = False,
     ) -> RunJournal:
         """Record a new run as ``running``; ``parent`` (run id, node) for a subgraph's run."""
@@ -168,7 +169,7 @@ class RunJournal:
         checkpoints: bool,
         seq: int,
         drop_from: int | None = None,
-        durability: Durability = Durability(),
+        durability: Durability = _SYNC,
         deferred: bool = False,
     ) -> RunJournal:
         """Mark a stored run ``running`` again; checkpoints from ``drop_from`` on are dropped."""
