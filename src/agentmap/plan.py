@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
@@ -133,11 +134,14 @@ class Calling(NamedTuple):
     works it out: ``not is_async and timeout is None and subplan is None``."""
 
 
-class Step(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Step:
     """A node ready to run: its agent built, its routes and policies resolved.
 
     Only what differs from node to node is held here (a step per node); how the agent is
-    called is the ``Calling`` its nodes share, read through the properties below.
+    called is the ``Calling`` its nodes share, read through the properties below. A slotted
+    dataclass rather than a named tuple like the records around it: there is one per node,
+    and it takes 80 bytes where the tuple would take 96 (1.6 MB more for 100,000 nodes).
     """
 
     node: Node

@@ -137,7 +137,9 @@ def updated(state: State, outputs: Mapping[str, Any], success: bool, error: str 
         hamt = hamt.set(key, value)
     if SUCCESS_KEY not in hamt:
         order = (SUCCESS_KEY, order)
-    hamt = hamt.set(SUCCESS_KEY, success)
+        hamt = hamt.set(SUCCESS_KEY, success)
+    elif hamt[SUCCESS_KEY] is not success:  # most nodes succeed after one that did: no new map
+        hamt = hamt.set(SUCCESS_KEY, success)
     if not success:
         if ERROR_KEY not in hamt:
             order = (ERROR_KEY, order)
