@@ -434,14 +434,15 @@ def test_execution_tracker_handle_gives_the_same_summary_as_direct_calls() -> No
         clock=clock.now,
     )
     by_events, direct = service.create_tracker("G"), service.create_tracker("G")
+    now = clock.now()  # a node's events carry its times on the run's clock, the tracker's
     for event in [
         RunStarted("r", "G", {"x": 1}),
-        NodeStarted("r", "G", "A", 1, {"x": 1}, 0.0),
-        NodeCompleted("r", "G", "A", 1, "out", 0.0, 0.0),
-        NodeStarted("r", "G", "B", 1, {}, 0.0),
-        NodeRetrying("r", "G", "B", 1, "boom 1", 0.5, 0.0, 0.0),
-        NodeStarted("r", "G", "B", 2, {}, 0.5),
-        NodeFailed("r", "G", "B", 2, "boom 2", None, 0.0, 0.5),
+        NodeStarted("r", "G", "A", 1, {"x": 1}, now),
+        NodeCompleted("r", "G", "A", 1, "out", 0.0, now),
+        NodeStarted("r", "G", "B", 1, {}, now),
+        NodeRetrying("r", "G", "B", 1, "boom 1", 0.5, 0.0, now),
+        NodeStarted("r", "G", "B", 2, {}, now),
+        NodeFailed("r", "G", "B", 2, "boom 2", None, 0.0, now),
         RunCompleted("r", "G", False, 0.5),
     ]:
         by_events.handle(event)

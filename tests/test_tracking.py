@@ -14,6 +14,7 @@ import pytest
 from agentmap import ConfigError, ExecutionSummary, Graph, Node, NodeResult, run_graph
 from agentmap.agents.catalog import AgentCatalog
 from agentmap.config import SuccessPolicySettings, TrackingSettings
+from agentmap.events import NodeCompleted, NodeFailed, NodeStarted
 from agentmap.functions import FunctionCatalog
 from agentmap.plan import Compiler, RunPolicy
 from agentmap.prompts import PromptCatalog
@@ -375,6 +376,21 @@ def test_create_tracker_takes_a_graph() -> None:
     graph = Graph(name="Flow", nodes={"A": Node(name="A")}, entry="A")
     service = ExecutionTrackingService(TrackingSettings(), SuccessPolicySettings())
     assert service.create_tracker(graph).get_summary().graph_name == "Flow"
+
+
+def test_a_node_is_timed_as_its_events_say() -> None:
+    # The run measures a node once, on its clock, and says so in the node's events: the
+    # tracker keeps those times rather than reading the clock again (handlers and tracker agree).
+    service = ExecutionTrackingService(clock=fake_clock(100.0, 999.0))
+    tracker = service.create_tracker("Main")  # t0: 100
+    tracker.handle(NodeStarted("r", "Main", "A", 1, {}, 105.0))
+    tracker.handle(NodeCompleted("r", "Main", "A", 1, "out", 2.5, 105.0))
+    tracker.handle(NodeStarted("r", "Main", "B", 1, {}, 108.0))
+    tracker.handle(NodeFailed("r", "Main", "B", 1, "bad", None, 0.25, 108.0))
+    assert [(r.node, r.started, r.duration) for r in tracker.get_summary().node_results] == [
+        ("A", 5.0, 2.5),
+        ("B", 8.0, 0.25),
+    ]
 
 
 def test_runner_durations_are_exact_with_an_injected_clock(project: Path) -> None:

@@ -91,8 +91,7 @@ class GraphRunnerService:
         self._policy = policy or RunPolicy()
         self._events = events or EventBus()
         self._journaling = journaling
-        self._clock = clock or Clock()
-        self._clock_injected = clock is not None  # else the tracking service's clock times nodes
+        self._clock = clock or Clock(tracking.clock)  # one time for a run and its tracker
         self._dispatcher = Dispatcher(self._policy.max_concurrency)
         self._find = find
         self._closers: list[Callable[[], object]] = []
@@ -448,9 +447,7 @@ class GraphRunnerService:
         parent: tuple[str, str | None] | None,
         ask: Ask | None,
     ) -> _Run:
-        tracker = self._tracking.create_tracker(
-            plan.graph, clock=self._clock.now if self._clock_injected else None
-        )
+        tracker = self._tracking.create_tracker(plan.graph, clock=self._clock.now)
         return _Run(
             runner=self,
             id=run_id,
@@ -463,7 +460,7 @@ class GraphRunnerService:
             parent_id=parent[0] if parent else None,
             branches=Branches(plan.graph, dict(plan.reducers)),
             clock=self._clock,
-            t0=self._clock.now(),
+            t0=tracker.t0,
             max_steps=self._policy.max_steps,
         )
 

@@ -24,7 +24,9 @@ _UNSET: Any = object()
 class ExecutionTracker:
     """Records one run from its events (or from direct ``track_node_*`` calls).
 
-    Nodes of parallel branches run at once, so each open node keeps its own start time.
+    Nodes of parallel branches run at once, so each open node keeps its own start time. A
+    node's events carry its times, read from the run's clock (this tracker's); direct calls
+    are timed by this tracker's clock as they come.
     """
 
     def __init__(
@@ -55,10 +57,17 @@ class ExecutionTracker:
             NodeStarted: self._started,
             NodeCompleted: self._completed,
             NodeFailed: lambda e: self._complete(
-                e.node, False, e.output, e.error, e.attempt, e.subgraph, e.usage
+                e.node, False, e.output, e.error, e.attempt, e.subgraph, e.usage, e.time, e.duration
             ),
-            NodeRetrying: lambda e: self.track_node_retry(e.node, e.error, e.attempt),
+            NodeRetrying: lambda e: self._record(
+                e.node, False, e.error, None, e.attempt, None, None, e.time, e.duration
+            ),
         }
+
+    @property
+    def t0(self) -> float:
+        """The clock's reading when the run began (earlier when resumed: see ``restore``)."""
+        return self._t0
 
     def handle(self, event: Event) -> None:
         """Record what ``event`` says (events about runs, not nodes, need no record)."""
@@ -94,13 +103,15 @@ class ExecutionTracker:
     def _started(self, event: NodeStarted) -> None:
         if event.attempt == 1:
             self._path.append(event.node)
-        self._open[event.node] = (self._clock(), event.inputs)
+        self._open[event.node] = (event.time, event.inputs)
 
     def _completed(self, e: NodeCompleted) -> None:
         self._last_success = True
         if e.usage is not None:
             self._usage = e.usage if self._usage is None else self._usage + e.usage
-        self._record(e.node, True, None, e.output, e.attempt, e.subgraph, e.usage)
+        self._record(
+            e.node, True, None, e.output, e.attempt, e.subgraph, e.usage, e.time, e.duration
+        )
 
     def track_node_start(
         self, node_name: str, inputs: Mapping[str, Any] | None = None, *, attempt: int = 1
@@ -172,13 +183,15 @@ class ExecutionTracker:
         attempt: int,
         subgraph: ExecutionSummary | None,
         usage: Usage | None,
+        started: float | None = None,
+        duration: float | None = None,
     ) -> None:
         self._last_success = success
         if not success:
             self._failed_at(node)
         if usage is not None:
             self._usage = usage if self._usage is None else self._usage + usage
-        self._record(node, success, error, output, attempt, subgraph, usage)
+        self._record(node, success, error, output, attempt, subgraph, usage, started, duration)
 
     def _failed_at(self, node: str) -> None:
         self._failed[node] = None
@@ -198,14 +211,22 @@ class ExecutionTracker:
         attempt: int,
         subgraph: ExecutionSummary | None,
         usage: Usage | None,
+        started: float | None = None,
+        duration: float | None = None,
     ) -> None:
-        now = self._clock()
-        started, inputs = self._open.pop(node, (now, None))
+        """Add the node's row: timed as its event says (``started``, ``duration``), or, told
+        directly, by this tracker's clock now."""
+        opened = self._open.pop(node, None)
+        inputs = opened[1] if opened is not None else None
+        if started is None or duration is None:
+            now = self._clock()
+            started = opened[0] if opened is not None else now
+            duration = now - started
         if self._records:
             self._results.add(
                 node,
                 success,
-                now - started,
+                duration,
                 started - self._t0,
                 error,
                 inputs if self._keep_inputs else None,
@@ -249,6 +270,11 @@ class ExecutionTrackingService:
             policy or SuccessPolicySettings(), functions or FunctionCatalog()
         )
         self._clock = clock
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock trackers read when not given one (a runner times its runs by it too)."""
+        return self._clock
 
     def create_tracker(
         self, graph_name: Any, clock: Callable[[], float] | None = None
