@@ -240,3 +240,10 @@ def test_to_dict_is_a_plain_dict_in_key_order(adapter: StateAdapterService) -> N
     result = adapter.to_dict(state)
     assert type(result) is dict
     assert list(result.items()) == [("b", 1), ("a", 2)]
+
+
+def test_the_adapter_reads_and_updates_a_plain_dict_as_a_state() -> None:
+    adapter = StateAdapterService()
+    assert adapter.inputs({"input": "hi"}, (("input", "text"),), "Echo") == {"text": "hi"}
+    after = adapter.updated({"input": "hi"}, {"echoed": "hi"}, True, None)
+    assert dict(after) == {"input": "hi", "echoed": "hi", "last_action_success": True}

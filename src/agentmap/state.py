@@ -196,10 +196,11 @@ class StateAdapterService:
         return current.set(key, value)
 
     def inputs(
-        self, state: State, fields: tuple[tuple[str, str], ...], node: str
+        self, state: State | Mapping[str, Any], fields: tuple[tuple[str, str], ...], node: str
     ) -> dict[str, Any]:
-        """See ``inputs_of``."""
-        return inputs_of(state, fields, node)
+        """See ``inputs_of`` (a plain mapping is read as a state)."""
+        current = state if isinstance(state, State) else initial_state(state)
+        return inputs_of(current, fields, node)
 
     def get_inputs(
         self,
@@ -219,10 +220,15 @@ class StateAdapterService:
         return inputs_of(current, bound_positionally(fields, expected_params), "")
 
     def updated(
-        self, state: State, outputs: Mapping[str, Any], success: bool, error: str | None
+        self,
+        state: State | Mapping[str, Any],
+        outputs: Mapping[str, Any],
+        success: bool,
+        error: str | None,
     ) -> State:
-        """See ``updated``."""
-        return updated(state, outputs, success, error)
+        """See ``updated`` (a plain mapping is read as a state)."""
+        current = state if isinstance(state, State) else initial_state(state)
+        return updated(current, outputs, success, error)
 
     def to_dict(self, state: State) -> dict[str, Any]:
         """See ``to_dict``."""
