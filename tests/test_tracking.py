@@ -465,18 +465,6 @@ def test_a_summary_judged_again_keeps_everything_but_its_verdict() -> None:
     assert failed == dataclasses.replace(summary, success=False)
 
 
-def test_the_last_results_times_are_read_without_making_a_result() -> None:
-    tracker = ExecutionTrackingService(clock=fake_clock(0, 1, 2, 3, 5)).create_tracker("Main")
-    assert tracker.last_times() is None
-    tracker.track_node_start("A")
-    tracker.track_node_retry("A", "boom", 1)
-    tracker.track_node_start("A", attempt=2)
-    tracker.track_node_complete("A", True, attempt=2)
-    last = tracker.last
-    assert last is not None
-    assert tracker.last_times() == ("A", 2, last.started, last.duration) == ("A", 2, 3, 2)
-
-
 @pytest.mark.parametrize(
     ("settings", "child", "expected"),
     [

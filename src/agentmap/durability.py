@@ -9,7 +9,7 @@ run, unlike a user's event handler, whose errors are only logged. With no store,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, Protocol
 
 from agentmap.attempts import Ran
 from agentmap.branches import Branch
@@ -19,7 +19,6 @@ from agentmap.state import ERROR_KEY
 from agentmap.store.journal import Durability, RunJournal
 from agentmap.store.records import FINAL_FAILURE, NODE_RESULTS_FROM
 from agentmap.store.runstore import RunStore
-from agentmap.tracking import ExecutionTracker
 
 
 class RunHooks(Protocol):
@@ -84,11 +83,12 @@ class Journaling:
         run_id: str,
         graph: Graph,
         initial: Mapping[str, Any],
-        timing: Timing,
+        t0: float,
         parent: tuple[str, str] | None = None,
         deferred: bool = False,
     ) -> RunHooks:
-        """Record a new run as ``running``; its hooks journal it from here on. ``deferred``:
+        """Record a new run as ``running``; its hooks journal it from here on. ``t0``: the run's
+        start on its clock (nodes are timed from it, as its tracker times them). ``deferred``:
         the caller commits the run's end itself (``RunJournal.finish``)."""
         journal = RunJournal.start(
             self.store,
@@ -100,13 +100,13 @@ class Journaling:
             durability=self.durability,
             deferred=deferred,
         )
-        return _Journaled(journal, timing)
+        return _Journaled(journal, t0)
 
     def reopen(
         self,
         run_id: str,
         graph: Graph,
-        timing: Timing,
+        t0: float,
         seq: int,
         drop_from: int | None,
         nodes: int,
@@ -125,47 +125,34 @@ class Journaling:
             deferred=deferred,
         )
         journal.nodes = nodes
-        return _Journaled(journal, timing)
-
-
-class Timing(NamedTuple):
-    """Where a run's node timings come from: its tracker (what the summary says), else the
-    events, timed from ``t0`` on the run's clock (tracking off)."""
-
-    tracker: ExecutionTracker
-    t0: float
+        return _Journaled(journal, t0)
 
 
 class _Journaled:
     """Hooks that write one run's journal."""
 
-    def __init__(self, journal: RunJournal, timing: Timing) -> None:
+    def __init__(self, journal: RunJournal, t0: float) -> None:
         self._journal = journal
-        self._tracker, self._t0 = timing
+        self._t0 = t0
 
     def stepped(
         self, branch: Branch, ran: Ran, targets: tuple[str, ...], children: Sequence[Branch]
     ) -> None:
         """Save the node's writes and where its branch goes next (a fork: the new branches).
 
-        Called after every node, so it takes what it needs and no more. Its times are the
-        summary's (the tracker's last result is this node's), else its event's. The node wrote
+        Called after every node, so it takes what it needs and no more. Its times are its
+        event's, as the run's tracker keeps them (the same clock and ``t0``). The node wrote
         its outputs (a dict made for this node run, which the journal may keep as it is) and
         its outcome."""
         event = ran.event
-        last = self._tracker.last_times()
-        if last is not None and last[0] == event.node and last[1] == event.attempt:
-            started, duration = last[2], last[3]
-        else:
-            started, duration = event.time - self._t0, event.duration
         self._journal.node(
             branch.id,
             event.node,
             event.attempt,
             ran.success,
             None if ran.success else ran.state[ERROR_KEY],
-            started,
-            duration,
+            event.time - self._t0,
+            event.duration,
             ran.outputs,
             targets,
             children[0].lineage[-1][0] if children else None,

@@ -189,15 +189,6 @@ class NodeLog:
         """The row appended last (None when there is none)."""
         return self[len(self._nodes) - 1] if self._nodes else None
 
-    def last_times(self) -> tuple[str, int, float, float] | None:
-        """(node, attempt, started, duration) of the row appended last, read from the columns:
-        the journal asks it after every node, and a whole ``NodeResult`` isn't needed."""
-        row = len(self._nodes) - 1
-        if row < 0:
-            return None
-        attempt = self._rare[row][3] if row in self._rare else 1
-        return self._nodes[row], attempt, self._times[2 * row], self._times[2 * row + 1]
-
     def outcomes_only(self, count: int) -> bool:
         """Whether none of the first ``count`` rows holds inputs, an output, a subgraph or
         usage: asked of the few rows that hold anything rare, not of every row."""

@@ -27,7 +27,7 @@ from agentmap.branches import Branch, Branches
 from agentmap.clock import Clock
 from agentmap.dispatch import Dispatcher, NodeTimeout, within
 from agentmap.driving import drive, run_sync
-from agentmap.durability import NO_HOOKS, Journaling, RunHooks, Timing
+from agentmap.durability import NO_HOOKS, Journaling, RunHooks
 from agentmap.events import (
     Emitter,
     Event,
@@ -274,7 +274,7 @@ class GraphRunnerService:
         if self._journaling is not None and (parent is None or parent[1] is not None):
             place = (parent[0], parent[1]) if parent is not None and parent[1] else None
             run.hooks = self._journaling.start(
-                run.id, plan.graph, initial, run.timing, place, deferred=shared
+                run.id, plan.graph, initial, run.t0, place, deferred=shared
             )
         return await self._go(run, initial, [run.branches.start(plan.graph.entry, initial)])
 
@@ -326,7 +326,7 @@ class GraphRunnerService:
         run.hooks = self._journaling.reopen(
             run.id,
             plan.graph,
-            run.timing,
+            run.t0,
             resumption.seq,
             resumption.drop_from,
             len(resumption.results),
@@ -515,10 +515,6 @@ class _Run:
 
     def __post_init__(self) -> None:
         self.graph_name = self.plan.graph.name
-
-    @property
-    def timing(self) -> Timing:
-        return Timing(self.tracker, self.t0)
 
     def resumed(self, resumption: Resumption) -> None:
         """Start from where a stored run stood."""

@@ -95,11 +95,6 @@ class ExecutionTracker:
         """The node result recorded last (None when none is, or tracking is off)."""
         return self._results.last
 
-    def last_times(self) -> tuple[str, int, float, float] | None:
-        """(node, attempt, started, duration) of the node result recorded last, without
-        making it a ``NodeResult`` (the journal asks after every node)."""
-        return self._results.last_times()
-
     def _started(self, event: NodeStarted) -> None:
         if event.attempt == 1:
             self._path.append(event.node)
