@@ -112,18 +112,15 @@ def test_a_plain_run_of_a_csv_imports_only_what_it_runs(tmp_path: Path) -> None:
     assert sorted(set(NOT_FOR_A_PLAIN_RUN) & modules) == []
 
 
-def test_running_a_csv_builds_no_validator_for_the_graph_models(tmp_path: Path) -> None:
+def after_a_csv_run(code: str, folder: Path) -> str:
+    """What ``code`` prints in a fresh Python that has just run a one-node CSV with
+    ``run_graph`` (in ``folder``, with no config file and no AGENTMAP_* variable)."""
     rows = [csv_row("Flow", "Start", "echo", inputs="input", output="echoed")]
-    (tmp_path / "flow.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    code = (
-        "from agentmap import run_graph\n"
-        "from agentmap.graph.model import Graph, GraphFile, Node\n"
-        "assert run_graph('flow.csv', {'input': 'hi'}).success\n"
-        "print([m.__pydantic_complete__ for m in (Node, Graph, GraphFile)])\n"
-    )
+    (folder / "flow.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    run = "from agentmap import run_graph\nassert run_graph('flow.csv', {'input': 'hi'}).success\n"
     done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
+        [sys.executable, "-c", run + code],
+        cwd=folder,
         env=clean_env(),
         capture_output=True,
         text=True,
@@ -131,7 +128,15 @@ def test_running_a_csv_builds_no_validator_for_the_graph_models(tmp_path: Path) 
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == [
+    return done.stdout
+
+
+def test_running_a_csv_builds_no_validator_for_the_graph_models(tmp_path: Path) -> None:
+    code = (
+        "from agentmap.graph.model import Graph, GraphFile, Node\n"
+        "print([m.__pydantic_complete__ for m in (Node, Graph, GraphFile)])\n"
+    )
+    assert after_a_csv_run(code, tmp_path).split() == [
         "[False,",
         "False,",
         "False]",
@@ -141,27 +146,13 @@ def test_running_a_csv_builds_no_validator_for_the_graph_models(tmp_path: Path) 
 def test_a_run_on_the_built_in_defaults_builds_no_settings_validator(tmp_path: Path) -> None:
     # With no config file and no AGENTMAP_* variable there is nothing to validate: the
     # defaults are used as they are, and no pydantic validator (nor its plugin scan) is built.
-    rows = [csv_row("Flow", "Start", "echo", inputs="input", output="echoed")]
-    (tmp_path / "flow.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
     code = (
-        "from agentmap import run_graph\n"
         "import agentmap.config as config\n"
-        "assert run_graph('flow.csv', {'input': 'hi'}).success\n"
         "models = [m for m in vars(config).values() if isinstance(m, type)\n"
         "          and issubclass(m, config._Section)]\n"
         "print(len(models), sorted(m.__name__ for m in models if m.__pydantic_complete__))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    count, built = done.stdout.split(" ", 1)
+    count, built = after_a_csv_run(code, tmp_path).split(" ", 1)
     assert int(count) > 10  # every section was looked at
     assert built.strip() == "[]"
 
