@@ -84,17 +84,22 @@ def imported_by(command: list[str], cwd: Path) -> tuple[subprocess.CompletedProc
     """Run ``command`` (a script and its arguments, or ``-c`` and code) in a fresh Python: its
     result and every module it imported, as ``sys.modules`` holds them at exit."""
     listing = cwd / "modules.txt"
-    done = subprocess.run(
-        [sys.executable, "-c", _RECORDING, *command],
-        cwd=cwd,
-        env=clean_env(MODULES_LISTING=str(listing)),
+    done = run_in(cwd, [sys.executable, "-c", _RECORDING, *command], MODULES_LISTING=str(listing))
+    return done, set(listing.read_text("utf-8").split())
+
+
+def run_in(folder: Path, command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """``command`` run in ``folder`` with a clean environment (and ``env``), output as text."""
+    return subprocess.run(
+        command,
+        cwd=folder,
+        env=clean_env(**env),
         capture_output=True,
         text=True,
         encoding="utf-8",
         timeout=120,
         check=False,
     )
-    return done, set(listing.read_text("utf-8").split())
 
 
 def test_a_plain_run_of_a_csv_imports_only_what_it_runs(tmp_path: Path) -> None:
@@ -118,15 +123,7 @@ def after_a_csv_run(code: str, folder: Path) -> str:
     rows = [csv_row("Flow", "Start", "echo", inputs="input", output="echoed")]
     (folder / "flow.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
     run = "from agentmap import run_graph\nassert run_graph('flow.csv', {'input': 'hi'}).success\n"
-    done = subprocess.run(
-        [sys.executable, "-c", run + code],
-        cwd=folder,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_in(folder, [sys.executable, "-c", run + code])
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -174,15 +171,7 @@ def test_a_commands_own_work_runs_with_the_cycle_collector_on(tmp_path: Path) ->
     (tmp_path / "agents" / "probe.py").write_text(GC_PROBE, encoding="utf-8")
     rows = [csv_row("Flow", "Probe", "gc_probe", output="collecting")]
     (tmp_path / "flow.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    done = subprocess.run(
-        [AGENTMAP, "run", "flow.csv", "--json"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_in(tmp_path, [AGENTMAP, "run", "flow.csv", "--json"])
     assert done.returncode == 0, done.stderr[-2000:]
     assert '"collecting": true' in done.stdout  # paused for start-up only, then on again
 
